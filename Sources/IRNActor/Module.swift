@@ -1,0 +1,1 @@
+// The IRNActor module; its contents arrive with its issue.

@@ -1,0 +1,1 @@
+// The IRNAgents module; its contents arrive with its issue.

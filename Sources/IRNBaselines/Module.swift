@@ -1,0 +1,1 @@
+// The IRNBaselines module; its contents arrive with its issue.

@@ -1,0 +1,1 @@
+// The IRNEvaluation module; its contents arrive with its issue.

@@ -1,0 +1,1 @@
+// The IRNNumerics module; its contents arrive with its issue.

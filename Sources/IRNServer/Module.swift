@@ -1,0 +1,1 @@
+// The IRNServer module; its contents arrive with its issue.

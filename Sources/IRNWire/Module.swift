@@ -1,0 +1,1 @@
+// The IRNWire module; its contents arrive with its issue.

@@ -1,0 +1,1 @@
+// The ZeroMQ module; its contents arrive with its issue.

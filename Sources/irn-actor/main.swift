@@ -1,0 +1,2 @@
+import IRNCommands
+ActorCommand.main()

@@ -1,0 +1,2 @@
+import IRNCommands
+IRNRoot.main()

@@ -1,0 +1,4 @@
+import XCTest
+
+// Tests of IRNAgents arrive with its code.
+final class IRNAgentsPlaceholderTests: XCTestCase {}

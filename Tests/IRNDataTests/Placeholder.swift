@@ -1,0 +1,4 @@
+import XCTest
+
+// Tests of IRNData arrive with its code.
+final class IRNDataPlaceholderTests: XCTestCase {}

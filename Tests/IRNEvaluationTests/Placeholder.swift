@@ -1,0 +1,4 @@
+import XCTest
+
+// Tests of IRNEvaluation arrive with its code.
+final class IRNEvaluationPlaceholderTests: XCTestCase {}

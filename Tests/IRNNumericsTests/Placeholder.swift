@@ -1,0 +1,4 @@
+import XCTest
+
+// Tests of IRNNumerics arrive with its code.
+final class IRNNumericsPlaceholderTests: XCTestCase {}
