@@ -5,6 +5,6 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Prepare, generate and describe session data.",
-        subcommands: [DataPrepareCommand.self]
+        subcommands: [DataPrepareCommand.self, DataSynthCommand.self, DataStatsCommand.self]
     )
 }
