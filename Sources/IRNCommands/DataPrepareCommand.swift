@@ -61,16 +61,10 @@ struct DataPrepareCommand: ParsableCommand {
         do {
             let start = monotonicSeconds()
             let sources = RawSources(clicks: clicks, buys: buys, events: events)
-            let (raw, itemIds) = try sources.loadSessions(progress: true)
-            printError("[prepare] \(raw.count) sessions, \(raw.eventCount) events, \(itemIds.count) items loaded and grouped in \(String(format: "%.1f", monotonicSeconds() - start)) s")
             let options = PrepareOptions(days: days, testDays: testDays, validDays: validDays,
                                          allSessions: allSessions, shards: shards)
-            var log = Preprocessor.Log()
-            var data = try Preprocessor.prepare(raw: raw, rawItemIds: itemIds, options: options, log: &log)
-            data.options = options
-            printError("[prepare] after --days: \(log.afterDays) sessions; with purchase: \(log.afterPurchase); after support filter (\(log.filterRounds) rounds): \(log.afterFilterSessions) sessions, \(log.afterFilterEvents) events")
             let url = URL(fileURLWithPath: out)
-            try data.save(to: url, sources: sources.paths)
+            let (data, _) = try PreparePipeline.run(sources: sources, options: options, out: url, progress: true)
             for (name, set) in data.splits {
                 let c = PreparedDataset.SplitCounts(set)
                 print("\(name.padding(toLength: 9, withPad: " ", startingAt: 0)) sessions \(c.sessions)  events \(c.events)  purchases \(c.purchases)  items \(c.items)")

@@ -54,6 +54,12 @@ extension PreparedDataset {
     /// Writes the data set to `dir` atomically: everything goes to a hidden sibling directory
     /// first, which replaces `dir` in one rename only once complete.
     public func save(to dir: URL, sources: [String] = []) throws {
+        try save(to: dir, sources: sources, beforeCommit: { _ in })
+    }
+
+    /// `beforeCommit` sees the complete staging directory just before the rename (tests
+    /// use it to fail there and check that nothing is left behind).
+    func save(to dir: URL, sources: [String], beforeCommit: (URL) throws -> Void) throws {
         let fm = FileManager.default
         let parent = dir.deletingLastPathComponent()
         do {
@@ -77,6 +83,7 @@ extension PreparedDataset {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try encoder.encode(manifest(sources: sources)).write(to: staging.appendingPathComponent(Self.manifestName))
+            try beforeCommit(staging)
             try AtomicFile.commitDirectory(staging: staging, final: dir)
         } catch {
             try? fm.removeItem(at: staging)

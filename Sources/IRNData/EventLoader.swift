@@ -118,10 +118,12 @@ public enum EventLoader {
         return true
     }
 
-    /// A first line starting with a letter is a header (e.g. `SessionId,Timestamp,...`).
+    /// A first line starting with `SessionId` (any case) is a header, not data.
     static func isHeader(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let b = line.first else { return false }
-        return (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+        let word = Array("sessionid".utf8)
+        guard line.count >= word.count else { return false }
+        for k in 0..<word.count where line[k] | 0x20 != word[k] { return false }
+        return true
     }
 
     static func parseType(_ line: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> EventType? {
