@@ -115,7 +115,7 @@ extension PreparedDataset {
         var header = [UInt8](repeating: 0, count: Self.headerSize)
         func setHeader(_ checksumValue: UInt64) {
             header.withUnsafeMutableBytes { h in
-                h.copyMemory(from: UnsafeRawBufferPointer(start: Self.magic, count: 8))
+                for k in 0..<8 { h[k] = Self.magic[k] }
                 h.storeBytes(of: Self.formatVersion.littleEndian, toByteOffset: 8, as: UInt32.self)
                 h.storeBytes(of: UInt32(shardCount).littleEndian, toByteOffset: 12, as: UInt32.self)
                 h.storeBytes(of: UInt64(itemCount).littleEndian, toByteOffset: 16, as: UInt64.self)

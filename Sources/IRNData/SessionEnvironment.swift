@@ -104,3 +104,11 @@ public final class SessionEnvironment {
         return any
     }
 }
+
+extension PreparedDataset {
+    /// The sessions of `set` in the given shards, shuffled for one epoch by (seed, epoch):
+    /// what an actor owning those shards replays.
+    public func epochOrder(of set: SessionSet, shards: some Sequence<Int>, seed: UInt64, epoch: Int) -> [Int] {
+        SessionEnvironment.shuffledOrder(sessionIndices(of: set, shards: shards), seed: seed, epoch: epoch)
+    }
+}
