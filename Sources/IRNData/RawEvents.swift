@@ -31,6 +31,13 @@ public struct RawEvents {
     /// by time with ties broken clicks first, then file order. Items stay raw dense indices;
     /// `itemTable.ids` maps them back.
     public func grouped() -> SessionSet {
+        var copy = self
+        return copy.takeGrouped()
+    }
+
+    /// `grouped()`, releasing the raw arrays and the session table as soon as they are no
+    /// longer needed (peak memory on the full data set); the item table stays.
+    public mutating func takeGrouped() -> SessionSet {
         let nSessions = sessionTable.count
         let n = count
         var offsets = [Int](repeating: 0, count: nSessions + 1)
@@ -62,8 +69,11 @@ public struct RawEvents {
             }
         }
         cursor = []
+        session = []; item = []; time = []; type = []
+        let sessionIds = sessionTable.ids
+        sessionTable = IdTable()
         SessionOrdering.sortEachSession(offsets: offsets, items: &items, types: &types, times: &times)
-        return SessionSet(ids: sessionTable.ids, offsets: offsets, items: items, types: types, times: times)
+        return SessionSet(ids: sessionIds, offsets: offsets, items: items, types: types, times: times)
     }
 }
 

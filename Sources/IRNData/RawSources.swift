@@ -54,8 +54,7 @@ public struct RawSources: Sendable {
                 if progress { reporter.finish("\(b): \(brows) buys") }
             }
         }
-        let ids = raw.itemTable.ids
-        let sessions = raw.grouped()
-        return (sessions, ids)
+        let sessions = raw.takeGrouped()
+        return (sessions, raw.itemTable.ids)
     }
 }
