@@ -273,7 +273,7 @@ public struct SyntheticShop: Sendable {
     /// Items, their categories and popularity, with samplers.
     struct Catalog {
         let category: [Int32]
-        /// Items grouped by category (the category's hidden order), with offsets.
+        /// Items grouped by category, with offsets.
         let members: [Int32]
         let memberOffsets: [Int]
         /// `successorCount` likely next items of each item, most likely first.
