@@ -21,7 +21,7 @@ public struct SyntheticShop: Sendable {
         public var zipfExponent: Double = 1.45
         public var zipfOffsetFraction: Double = 0.006
         public var tailStartFraction: Double = 0.3
-        public var tailExponent: Double = 4
+        public var tailExponent: Double = 2.5
         /// Share of sessions that buy.
         public var buyerShare: Double = 0.056
         /// Non-buyers: share of one-click sessions; the others have 2 + extra clicks.
