@@ -27,9 +27,10 @@ public final class LineReader {
             close(fd)
             throw IRNError("is a directory, expected a file", file: path)
         }
-        guard let f = gzdopen(fd, "rb") else {
-            close(fd)
-            throw IRNError("cannot open file for reading", file: path)
+        close(fd)
+        // gzopen by path (not gzdopen) so zlib's own messages name the file, not "<fd:3>".
+        guard let f = gzopen(path, "rb") else {
+            throw IRNError("cannot open file for reading: \(String(cString: strerror(errno)))", file: path)
         }
         gzbuffer(f, 1 << 20)
         file = f
@@ -64,7 +65,7 @@ public final class LineReader {
                 var errnum: Int32 = 0
                 let msg = gzerror(f, &errnum)
                 if errnum != Z_OK {
-                    let text = msg.map { String(cString: $0) } ?? "read error"
+                    let text = zlibMessage(msg)
                     if errnum == Z_BUF_ERROR {
                         throw IRNError("truncated gzip file (\(text)) after line \(lineNumber)", file: path)
                     }
@@ -99,9 +100,17 @@ public final class LineReader {
         }
     }
 
+    /// zlib's message without its "path: " prefix (the error names the file already).
+    private func zlibMessage(_ msg: UnsafePointer<CChar>?) -> String {
+        guard let m = msg else { return "read error" }
+        let text = String(cString: m)
+        let prefix = path + ": "
+        return text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
+    }
+
     private func readError(_ f: gzFile, _ lineNumber: Int) -> IRNError {
         var errnum: Int32 = 0
-        let text = gzerror(f, &errnum).map { String(cString: $0) } ?? "read error"
+        let text = zlibMessage(gzerror(f, &errnum))
         if errnum == Z_BUF_ERROR || errnum == Z_DATA_ERROR {
             return IRNError("corrupt or truncated gzip file (\(text)) after line \(lineNumber)", file: path)
         }
