@@ -104,7 +104,8 @@ final class LoaderTests: XCTestCase {
         var text = ""
         for i in 0..<20_000 { text += "\(i / 3),2014-04-07T10:51:\(String(format: "%02d", i % 60)).277Z,\(214_000_000 + i * 7919 % 5000),0\n" }
         let full = try f.writeGzip("full.dat.gz", text)
-        XCTAssertEqual(try EventLoader.loadYooChoose(path: full, kind: .clicks, into: &Self.scratch), 20_000)
+        var whole = RawEvents()
+        XCTAssertEqual(try EventLoader.loadYooChoose(path: full, kind: .clicks, into: &whole), 20_000)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: full))
         for keep in [bytes.count / 2, bytes.count - 4] {  // mid-stream, and only the trailer cut
             let cut = f.path("cut-\(keep).dat.gz")
@@ -113,8 +114,6 @@ final class LoaderTests: XCTestCase {
             assertIRNError(try EventLoader.loadYooChoose(path: cut, kind: .clicks, into: &events), file: cut, line: nil, contains: "truncated")
         }
     }
-
-    nonisolated(unsafe) static var scratch = RawEvents()
 
     func testDirectoryDiscovery() throws {
         let f = TestFiles()
