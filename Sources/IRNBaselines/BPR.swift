@@ -12,11 +12,13 @@ import IRNSupport
 /// itself) form u, and a negative is drawn uniformly among the items not in the session.
 /// Loss per pair: -ln sigmoid(x_pos - x_neg) + reg/2 (|Q[pos]|^2 + |Q[neg]|^2 + b[pos]^2 +
 /// b[neg]^2 + mean_k |Q[k]|^2); plain SGD, pairs in a seeded random order each epoch.
+/// Defaults (30 epochs at rate 0.1) were picked because 10 epochs at 0.05 left the model far
+/// from converged on the real sample's validation split (purchase Recall@5 .15 against .34).
 public struct BPRModel: Recommender {
     public struct Config: Sendable, Equatable {
         public var factors = 100
-        public var epochs = 10
-        public var learningRate: Float = 0.05
+        public var epochs = 30
+        public var learningRate: Float = 0.1
         public var regularization: Float = 0.001
         /// Factors start uniform in [-initScale, initScale]; biases at 0.
         public var initScale: Float = 0.01

@@ -27,6 +27,8 @@ struct BaselineBenchCommand: ParsableCommand {
     var seed: UInt64 = 1
     @Option(help: "Evaluation threads.")
     var threads = 2
+    @Option(help: "Sessions per evaluation thread advanced in lock step.")
+    var slots = 64
     @Option(name: .customLong("gru-epochs"), help: "gru4rec: epochs to time.")
     var gruEpochs = 1
     @Option(name: .customLong("gru-hidden"), help: "gru4rec: GRU units.")
@@ -53,7 +55,7 @@ struct BaselineBenchCommand: ParsableCommand {
         print("\(method.rawValue): built/trained in \(String(format: "%.2f", trainSeconds)) s"
               + (method == .gru4rec ? " = \(Int(Double(trainEvents * gruEpochs) / trainSeconds)) training events/s (\(gruEpochs) epoch(s) of \(trainEvents) events)" : "")
               + (method == .bpr ? " = \(Int(Double(train.eventCount * bprEpochs) / trainSeconds)) training pairs/s" : ""))
-        let result = try Evaluator.evaluate(model, on: test, options: EvaluationOptions(threads: threads, showProgress: true))
+        let result = try Evaluator.evaluate(model, on: test, options: EvaluationOptions(threads: threads, slots: slots, showProgress: true))
         print(result.table())
         print("ranked \(result.purchase.count + result.click.count) test events in \(String(format: "%.2f", result.seconds)) s = \(Int(result.eventsPerSecond)) events/s (\(threads) threads)")
     }

@@ -53,9 +53,9 @@ struct BaselineCommand: ParsableCommand {
     @Option(name: .customLong("bpr-factors"), help: "bpr: latent factors.")
     var bprFactors = 100
     @Option(name: .customLong("bpr-epochs"), help: "bpr: epochs over all (session, event) pairs.")
-    var bprEpochs = 10
+    var bprEpochs = 30
     @Option(name: .customLong("bpr-lr"), help: "bpr: SGD learning rate.")
-    var bprLearningRate: Float = 0.05
+    var bprLearningRate: Float = 0.1
     @Option(name: .customLong("bpr-reg"), help: "bpr: L2 regularisation.")
     var bprRegularization: Float = 0.001
 
