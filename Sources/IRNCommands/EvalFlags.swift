@@ -56,7 +56,10 @@ struct EvalFlags: ParsableArguments {
         if json {
             print(r.json(extra: extra))
         } else {
-            for (k, v) in extra { print("\(k): \(v)") }
+            for (k, v) in extra {
+                let plain = v.hasPrefix("\"") && v.hasSuffix("\"") && v.count >= 2 ? String(v.dropFirst().dropLast()) : v
+                print("\(k): \(plain)")
+            }
             print(r.table())
             print("ranked \(r.purchase.count + r.click.count) events in \(String(format: "%.2f", r.seconds)) s (\(Int(r.eventsPerSecond)) events/s)")
         }
