@@ -9,8 +9,9 @@ import IRNEvaluation
 /// 100 units, batch 32, BPR-max with bpreg 1, final activation elu with alpha 0.5, tanh
 /// candidate, Adagrad with learning rate 0.2 and momentum 0.3, no dropout, 10 epochs,
 /// separate input and output item weights (constrained_embedding off). Choices made here:
-/// - Negatives are only the other targets of the same mini-batch (the IRN paper's setting;
-///   the reference sample adds 2,048 popularity-sampled negatives, not done here).
+/// - Negatives are the other targets of the same mini-batch (the IRN paper's setting);
+///   the reference sample also adds n_sample = 2,048 extra negatives shared by the batch
+///   (sample_alpha 0: uniform), available as `negativeSamples` / `sampleAlpha`, default 0.
 /// - Sessions are taken in the order of the training set (the loader sorts them by time);
 ///   no shuffling, as in the reference.
 /// - Adagrad on sparse rows aggregates the gradients of a row that occurs twice in a batch
@@ -28,6 +29,9 @@ public struct GRU4RecModel: Recommender {
         public var optimizer: Optimizer = .adagrad
         public var bpreg: Float = 1.0
         public var eluAlpha: Float = 0.5
+        /// Extra negatives per mini-batch, drawn with probability popularity^sampleAlpha.
+        public var negativeSamples = 0
+        public var sampleAlpha: Float = 0
         public var seed: UInt64 = 42
         public init() {}
     }

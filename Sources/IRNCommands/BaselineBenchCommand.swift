@@ -35,6 +35,8 @@ struct BaselineBenchCommand: ParsableCommand {
     var gruHidden = 100
     @Option(name: .customLong("gru-batch"), help: "gru4rec: mini-batch size.")
     var gruBatch = 32
+    @Option(name: .customLong("gru-samples"), help: "gru4rec: extra sampled negatives per mini-batch.")
+    var gruSamples = 0
     @Option(name: .customLong("bpr-epochs"), help: "bpr: epochs to time.")
     var bprEpochs = 1
 
@@ -45,7 +47,7 @@ struct BaselineBenchCommand: ParsableCommand {
         let test = gen.sessions(count: testSessions, firstId: Int64(trainSessions), startTime: 1_500_000_000_000)
         print("synthetic data: \(items) items, train \(train.count) sessions / \(train.eventCount) events, test \(test.count) sessions / \(test.eventCount) events")
         var args = ["--data", "-", "--method", method.rawValue, "--seed", "\(seed)", "--gru-epochs", "\(gruEpochs)",
-                    "--gru-hidden", "\(gruHidden)", "--gru-batch", "\(gruBatch)", "--bpr-epochs", "\(bprEpochs)"]
+                    "--gru-hidden", "\(gruHidden)", "--gru-batch", "\(gruBatch)", "--gru-samples", "\(gruSamples)", "--bpr-epochs", "\(bprEpochs)"]
         args += ["--threads", "\(threads)"]
         let baseline = try BaselineCommand.parse(args)
         let start = monotonicSeconds()

@@ -76,6 +76,10 @@ struct BaselineCommand: ParsableCommand {
     var gruBpreg: Float = 1.0
     @Option(name: .customLong("gru-elu-alpha"), help: "gru4rec: alpha of the elu final activation.")
     var gruEluAlpha: Float = 0.5
+    @Option(name: .customLong("gru-samples"), help: "gru4rec: extra negatives per mini-batch besides the batch's other targets (the reference sample uses 2048; the IRN paper none).")
+    var gruSamples = 0
+    @Option(name: .customLong("gru-sample-alpha"), help: "gru4rec: extra negatives drawn with probability popularity^alpha (0 = uniform over training items).")
+    var gruSampleAlpha: Float = 0
 
     func run() throws {
         do {
@@ -121,12 +125,13 @@ struct BaselineCommand: ParsableCommand {
             c.regularization = bprRegularization; c.seed = seed
             return BPRModel.train(train, itemCount: itemCount, config: c, progress: progress)
         case .gru4rec:
-            guard gruHidden >= 1, gruBatch >= 2, gruEpochs >= 0 else {
-                throw ValidationError("--gru-hidden must be >= 1, --gru-batch >= 2 (BPR-max needs negatives), --gru-epochs >= 0")
+            guard gruHidden >= 1, gruBatch >= 1, gruBatch + gruSamples >= 2, gruEpochs >= 0, gruSamples >= 0 else {
+                throw ValidationError("--gru-hidden and --gru-batch must be >= 1, --gru-batch + --gru-samples >= 2 (BPR-max needs negatives), --gru-epochs and --gru-samples >= 0")
             }
             var c = GRU4RecModel.Config()
             c.hidden = gruHidden; c.batchSize = gruBatch; c.epochs = gruEpochs; c.learningRate = gruLearningRate
             c.momentum = gruMomentum; c.optimizer = gruOptimizer; c.bpreg = gruBpreg; c.eluAlpha = gruEluAlpha; c.seed = seed
+            c.negativeSamples = gruSamples; c.sampleAlpha = gruSampleAlpha
             let trainer = GRU4RecTrainer(itemCount: itemCount, config: c)
             let (events, seconds) = trainer.train(train, progress: progress)
             if progress { printError("gru4rec: \(events) training events in \(String(format: "%.1f", seconds)) s (\(Int(Double(events) / max(seconds, 1e-9))) events/s)") }
