@@ -93,6 +93,17 @@ public struct EvaluationResult: Sendable {
         switch c { case .purchase: purchase; case .click: click; case .first: first }
     }
 
+    /// Recall@k of a category, nil if k is not one of the cut-offs (e.g. for early stopping:
+    /// `result.recall(.purchase, at: 5)`).
+    public func recall(_ c: EvaluationCategory, at k: Int) -> Double? {
+        cutoffs.firstIndex(of: k).map { self[c].recall[$0] }
+    }
+
+    /// MRR@k of a category, nil if k is not one of the cut-offs.
+    public func mrr(_ c: EvaluationCategory, at k: Int) -> Double? {
+        cutoffs.firstIndex(of: k).map { self[c].mrr[$0] }
+    }
+
     /// `{"purchase":{"recall@3":..,"mrr@3":..,...,"count":..},"click":{...},"first":{...},
     /// "ties":"conservative","cold_start":null}` plus any `extra` top-level fields (already
     /// JSON-encoded values), in a fixed key order.

@@ -97,6 +97,9 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertNotNil((obj["first"] as? [String: Any])?["recall@1"])
         XCTAssertEqual(obj["ties"] as? String, "conservative")
         XCTAssertTrue(r.table().contains("purchase"))
+        XCTAssertEqual(try XCTUnwrap(r.recall(.purchase, at: 3)), 0.5, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(r.mrr(.first, at: 1)), 0, accuracy: 1e-12)
+        XCTAssertNil(r.recall(.click, at: 5))
     }
 
     func testRejectsItemsOutsideModel() {
