@@ -19,7 +19,7 @@ func scores(_ model: any Recommender, after items: [Int32], slots: Int = 1) -> [
     return Array(out[0..<n])
 }
 
-/// Builds a session set from item lists; all events are clicks unless `purchases` marks them;
+/// Builds a session set from item lists, all events clicks;
 /// session s gets times 1000 * (s + 1) + position.
 func sessionSet(_ sessions: [[Int32]], times: [Int64]? = nil) -> SessionSet {
     var s = SessionSet()
