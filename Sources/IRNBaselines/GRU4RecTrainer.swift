@@ -5,7 +5,7 @@ import Foundation
 /// Trains GRU4Rec with session-parallel mini-batches: `batchSize` rows each run through one
 /// session; every step feeds each row's current item and predicts its next one; a row whose
 /// session ends takes the next session with its hidden state reset to zero; rows drop out
-/// when no sessions are left. The loss of a step is BPR-max over the scores of the rows'
+/// when no sessions are left (the epoch ends when fewer than two remain, as in the reference). The loss of a step is BPR-max over the scores of the rows'
 /// hidden states against the rows' targets (and `negativeSamples` extra items shared by the
 /// batch, drawn with probability proportional to popularity^sampleAlpha, as the reference's
 /// n_sample / sample_alpha), summed over rows / batchSize.
@@ -232,7 +232,9 @@ public final class GRU4RecTrainer {
                 // Compact the active rows to the front (rows only drop out at the very end).
                 var compact = [Int]()
                 for s in 0..<cap where slotSession[s] >= 0 { compact.append(s) }
-                if compact.isEmpty { break }
+                // As the reference: stop when no row is left, or a single row and no sampled
+                // negatives (BPR-max would have nothing to compare against).
+                if compact.isEmpty || (compact.count < 2 && extra == 0) { break }
                 if compact.count < cap && compact != Array(0..<compact.count) {
                     var nh = [Float](repeating: 0, count: cap * hd)
                     var ns = [Int](repeating: -1, count: cap), np = [Int](repeating: 0, count: cap)
