@@ -1,1 +1,0 @@
-// The IRNBaselines module; its contents arrive with its issue.

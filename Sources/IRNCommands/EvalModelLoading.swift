@@ -1,0 +1,33 @@
+import Foundation
+import IRNBaselines
+import IRNEvaluation
+import IRNSupport
+
+/// Turns a model file into a Recommender. Each model family registers one loader that
+/// returns nil when the file is not its format; `irn eval` tries them in order. The RL
+/// agents plug in by adding their loader to `loaders`.
+enum EvalModelLoading {
+    typealias Loader = @Sendable (URL) throws -> (any Recommender)?
+
+    static let loaders: [(family: String, load: Loader)] = [
+        ("baseline", loadBaseline),
+    ]
+
+    static func load(_ url: URL) throws -> any Recommender {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw IRNError("model file not found", file: url.path) }
+        for (_, loader) in loaders {
+            if let m = try loader(url) { return m }
+        }
+        throw IRNError("not a model file any loader recognises (known families: \(loaders.map(\.family).joined(separator: ", ")))", file: url.path)
+    }
+
+    /// Baseline archives start with the ModelArchive magic.
+    static func loadBaseline(_ url: URL) throws -> (any Recommender)? {
+        guard let h = FileHandle(forReadingAtPath: url.path) else { throw IRNError("cannot open model file", file: url.path) }
+        let head = h.readData(ofLength: 8)
+        try? h.close()
+        guard head == Data("IRNMDL01".utf8) else { return nil }
+        do { return try BaselinePersistence.load(ModelArchive.load(from: url)) }
+        catch let e as IRNError { throw e.file == nil ? IRNError(e.message, file: url.path) : e }
+    }
+}

@@ -1,1 +1,0 @@
-// The IRNEvaluation module; its contents arrive with its issue.

@@ -1,4 +1,0 @@
-import XCTest
-
-// Tests of IRNBaselines arrive with its code.
-final class IRNBaselinesPlaceholderTests: XCTestCase {}

@@ -1,4 +1,0 @@
-import XCTest
-
-// Tests of IRNEvaluation arrive with its code.
-final class IRNEvaluationPlaceholderTests: XCTestCase {}
