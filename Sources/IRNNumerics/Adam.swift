@@ -1,0 +1,97 @@
+import Foundation
+
+/// Adam's hyper-parameters (Kingma & Ba 2014, the paper's defaults).
+public struct AdamConfig: Sendable, Hashable, Codable {
+    public var learningRate: Float = 1e-3
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-8
+    /// true: a row-sparse gradient updates only its rows' moments and parameters ("lazy"
+    /// Adam, cheap for the N x 4H input weights). false: every row decays its moments and
+    /// moves, as if untouched rows had a zero gradient (textbook Adam).
+    public var lazySparse: Bool = true
+
+    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, lazySparse: Bool = true) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.lazySparse = lazySparse
+    }
+}
+
+/// Adam with first and second moments per parameter. One `apply` is one step t; bias
+/// correction uses the global t for every row (also for lazily updated rows).
+public struct Adam: Sendable {
+    public var config: AdamConfig
+    public private(set) var step: Int = 0
+    public private(set) var firstMoments: [[Float]]
+    public private(set) var secondMoments: [[Float]]
+
+    public init(shape: NetworkShape, config: AdamConfig = AdamConfig()) {
+        self.config = config
+        firstMoments = ParameterGroup.allCases.map { [Float](repeating: 0, count: $0.count(shape)) }
+        secondMoments = firstMoments
+    }
+
+    /// parameters -= lr * m_hat / (sqrt(v_hat) + eps), descending the loss whose gradient is given.
+    public mutating func apply(_ gradient: NetworkGradient, to parameters: inout NetworkParameters) {
+        precondition(gradient.shape == parameters.shape, "gradient and parameters differ in shape")
+        step += 1
+        let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon, lr = config.learningRate
+        // Bias corrections in Double: beta^t underflows gracefully and stays exact for small t.
+        let c1 = Float(1 - Foundation.pow(Double(b1), Double(step)))
+        let c2 = Float(1 - Foundation.pow(Double(b2), Double(step)))
+        for g in ParameterGroup.allCases {
+            let part = gradient.parts[g.rawValue]
+            let w = part.width
+            parameters.tensors[g.rawValue].withUnsafeMutableBufferPointer { theta in
+                firstMoments[g.rawValue].withUnsafeMutableBufferPointer { m in
+                    secondMoments[g.rawValue].withUnsafeMutableBufferPointer { v in
+                        part.values.withUnsafeBufferPointer { gv in
+                            @inline(__always)
+                            func update(_ base: Int, _ grad: UnsafePointer<Float>, _ n: Int) {
+                                for j in 0..<n {
+                                    let gj = grad[j]
+                                    let mj = b1 * m[base + j] + (1 - b1) * gj
+                                    let vj = b2 * v[base + j] + (1 - b2) * gj * gj
+                                    m[base + j] = mj
+                                    v[base + j] = vj
+                                    theta[base + j] -= lr * (mj / c1) / ((vj / c2).squareRoot() + eps)
+                                }
+                            }
+                            // A row with zero gradient: moments decay, the parameter still moves.
+                            @inline(__always)
+                            func decay(_ base: Int, _ n: Int) {
+                                for j in 0..<n {
+                                    let mj = b1 * m[base + j]
+                                    let vj = b2 * v[base + j]
+                                    m[base + j] = mj
+                                    v[base + j] = vj
+                                    theta[base + j] -= lr * (mj / c1) / ((vj / c2).squareRoot() + eps)
+                                }
+                            }
+                            if part.isDense {
+                                update(0, gv.baseAddress!, theta.count)
+                            } else if config.lazySparse {
+                                for (i, r) in part.rowIndices.enumerated() {
+                                    update(Int(r) * w, gv.baseAddress! + i * w, w)
+                                }
+                            } else {
+                                var next = 0
+                                for r in 0..<part.rows {
+                                    if next < part.rowIndices.count && Int(part.rowIndices[next]) == r {
+                                        update(r * w, gv.baseAddress! + next * w, w)
+                                        next += 1
+                                    } else {
+                                        decay(r * w, w)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
