@@ -53,7 +53,7 @@ public final class TrajectoryManager {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1)); p.initialize(repeating: 0, count: max(n, 1)); return p
         }
         winH = alloc(maxSteps * M * H); winC = alloc(maxSteps * M * H)
-        gates = alloc(maxRows * 4 * H)
+        gates = alloc(maxRows * 5 * H)
         extH = alloc(M * H); extC = alloc(M * H)
         rowsH = alloc(maxRows * H); rowsC = alloc(maxRows * H)
         logits = alloc(maxRows * N)

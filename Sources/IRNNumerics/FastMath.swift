@@ -3,12 +3,15 @@
 /// entries of one training iteration.
 public enum FastMath {
     /// exp(x) for x in about [-87, 88] (clamped outside), relative error ~2e-7: Cephes'
-    /// range reduction x = n ln2 + r and a degree-6 polynomial for exp(r).
+    /// range reduction x = n ln2 + r and a degree-6 polynomial for exp(r). No traps and no
+    /// float-to-int conversion, so loops over it vectorise.
     @inline(__always)
     public static func exp(_ x: Float) -> Float {
         let xc = Swift.min(Swift.max(x, -87.0), 88.0)
-        // Round x / ln2 to the nearest integer with the 1.5 * 2^23 trick (no branch, no libm).
-        let nf = (xc * 1.442_695_04 + 12_582_912.0) - 12_582_912.0
+        // Round x / ln2 to the nearest integer with the 1.5 * 2^23 trick: n sits in the low
+        // mantissa bits of t.
+        let t = xc * 1.442_695_04 + 12_582_912.0
+        let nf = t - 12_582_912.0
         let r = (xc - nf * 0.693_359_375) + nf * 2.121_944_4e-4
         var p: Float = 1.987_569_15e-4
         p = p * r + 1.398_199_95e-3
@@ -17,7 +20,7 @@ public enum FastMath {
         p = p * r + 0.166_666_65
         p = p * r + 0.5
         p = p * (r * r) + r + 1
-        let bits = UInt32(bitPattern: (Int32(nf) &+ 127) << 23)
+        let bits = (t.bitPattern &- 0x4B40_0000 &+ 127) &<< 23
         return p * Float(bitPattern: bits)
     }
 
@@ -32,19 +35,25 @@ public enum FastMath {
         return x < 0 ? -t : t
     }
 
-    /// y[i] = exp(x[i] - shift) in place, returning the sum (accumulated in 8 lanes).
+    /// y[i] = exp(x[i] - shift) in place, returning the sum.
     @inline(__always)
     public static func expShiftedInPlace(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
-        var acc = SIMD8<Float>(repeating: 0)
+        for i in 0..<count { x[i] = exp(x[i] - shift) }
+        return sum(x, count: count)
+    }
+
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var a0 = SIMD8<Float>(repeating: 0), a1 = a0
         var i = 0
-        while i + 8 <= count {
-            var v = SIMD8<Float>(repeating: 0)
-            for l in 0..<8 { let e = exp(x[i + l] - shift); x[i + l] = e; v[l] = e }
-            acc += v
-            i += 8
-        }
-        var s = acc.sum()
-        while i < count { let e = exp(x[i] - shift); x[i] = e; s += e; i += 1 }
+        while i + 16 <= count { a0 += load8(x + i); a1 += load8(x + i + 8); i += 16 }
+        var s = (a0 + a1).sum()
+        while i < count { s += x[i]; i += 1 }
         return s
     }
 
@@ -53,9 +62,8 @@ public enum FastMath {
         var m = SIMD8<Float>(repeating: -.infinity)
         var i = 0
         while i + 8 <= count {
-            var v = SIMD8<Float>(repeating: 0)
-            for l in 0..<8 { v[l] = x[i + l] }
-            m = pointwiseMax(m, v)
+            let v = load8(x + i)
+            m.replace(with: v, where: v .> m)
             i += 8
         }
         var r = m.max()
@@ -67,12 +75,7 @@ public enum FastMath {
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
         var acc = SIMD8<Float>(repeating: 0)
         var i = 0
-        while i + 8 <= count {
-            var va = SIMD8<Float>(repeating: 0), vb = SIMD8<Float>(repeating: 0)
-            for l in 0..<8 { va[l] = a[i + l]; vb[l] = b[i + l] }
-            acc += va * vb
-            i += 8
-        }
+        while i + 8 <= count { acc += load8(a + i) * load8(b + i); i += 8 }
         var s = acc.sum()
         while i < count { s += a[i] * b[i]; i += 1 }
         return s

@@ -44,7 +44,7 @@ public enum LSTMKernels {
         rows: Int, hidden H: Int, items: UnsafePointer<Int32>, itemStride: Int = 1,
         inputWeights wx: UnsafePointer<Float>, bias: UnsafePointer<Float>,
         gates: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, tanhC: UnsafeMutablePointer<Float>?, h: UnsafeMutablePointer<Float>
+        c: UnsafeMutablePointer<Float>, tanhC: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>
     ) {
         let G = 4 * H
         for r in 0..<rows {
@@ -66,7 +66,7 @@ public enum LSTMKernels {
                 let cj = f * cp[j] + i * gg
                 let tc = FastMath.tanh(cj)
                 cr[j] = cj
-                tanhC?[r * H + j] = tc
+                tanhC[r * H + j] = tc
                 hr[j] = o * tc
             }
         }
@@ -99,7 +99,7 @@ public enum LSTMKernels {
     }
 
     /// One inference step for `rows` independent rows: (h, c) <- LSTM(items, (h, c)) in place.
-    /// `gates` is scratch of rows x 4H. Rows with item < 0 still step (bias-only input); use
+    /// `gates` is scratch of rows x 5H (4H gates, then H for tanh(c)). Rows with item < 0 still step (bias-only input); use
     /// `RecurrentState` scoring for keep-state semantics.
     public static func inferenceStep(
         _ p: ParameterPointers, rows: Int, items: UnsafePointer<Int32>, itemStride: Int = 1,
@@ -110,7 +110,7 @@ public enum LSTMKernels {
         BLAS.gemm(m: rows, n: 4 * H, k: H, a: h, lda: H, b: p.recurrentWeights, ldb: 4 * H,
                   beta: 0, c: gates, ldc: 4 * H, recorder: recorder)
         forwardCells(rows: rows, hidden: H, items: items, itemStride: itemStride, inputWeights: p.inputWeights,
-                     bias: p.gateBias, gates: gates, cPrev: c, c: c, tanhC: nil, h: h)
+                     bias: p.gateBias, gates: gates, cPrev: c, c: c, tanhC: gates + rows * 4 * H, h: h)
     }
 
     /// logits[r] = h[r] W_p + b_p for `rows` rows (one sgemm).

@@ -16,7 +16,7 @@ public struct RecurrentState: Sendable {
         c = h
         nextH = h
         nextC = h
-        gates = [Float](repeating: 0, count: slots * 4 * hidden)
+        gates = [Float](repeating: 0, count: slots * 5 * hidden)
     }
 
     /// Zeroes slot m's state.

@@ -150,7 +150,8 @@ public final class WindowBackprop {
         dbv = 0
         wxAcc.clear(); wpAcc.clear(); bpAcc.clear()
         if denseHead {
-            dWp.update(repeating: 0, count: N * H)
+            // With policy terms the first product below overwrites dW_p (beta 0).
+            if P == 0 { dWp.update(repeating: 0, count: N * H) }
             dbp.update(repeating: 0, count: N)
         }
 
@@ -221,7 +222,7 @@ public final class WindowBackprop {
                 }
                 // dW_p^T [N x H] = dZ^T [N x P] Hp [P x H]; dHp = dZ W_p^T.
                 BLAS.gemm(transA: true, m: N, n: H, k: P, a: policyZ, lda: N, b: policyH, ldb: H,
-                          beta: 1, c: dWp, ldc: H, recorder: recorder)
+                          beta: 0, c: dWp, ldc: H, recorder: recorder)
                 BLAS.gemm(m: P, n: H, k: N, a: policyZ, lda: N, b: p.policyWeights, ldb: H,
                           beta: 0, c: policyDH, ldc: H, recorder: recorder)
                 for r in 0..<P {
