@@ -129,14 +129,12 @@ public final class TrajectoryManager {
             LSTMKernels.logits(p, rows: A, h: rowsH, out: logits, recorder: recorder)
             let R = A * breadth
             items.append(contentsOf: repeatElement(-1, count: R * depth))
-            var firsts = [Int32](repeating: 0, count: breadth)
             for a in 0..<A {
                 let z = logits + a * N
                 let sum = Self.exponentiate(z, count: N)
-                for j in 0..<breadth { firsts[j] = Self.sample(z, count: N, sum: sum, rng: &rng) }
                 for j in 0..<breadth {
                     roots.append(feed[a])
-                    items[(a * breadth + j) * depth] = firsts[j]
+                    items[(a * breadth + j) * depth] = Self.sample(z, count: N, sum: sum, rng: &rng)
                 }
             }
             if depth == 1 { return }

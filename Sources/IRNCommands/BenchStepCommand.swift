@@ -47,20 +47,25 @@ struct BenchStepCommand: ParsableCommand {
             _ = try bench.computeGradient(windows[i % windows.count], into: &gradient)
             bench.apply(gradient)
         }
+        // Each timed iteration is followed by a replay of exactly the products it issued, so
+        // both figures see the same machine load (the machine may be shared).
         let recorder = GemmRecorder()
         bench.worker.recorder = recorder
+        let replayer = GemmReplayer()
         var stats = IterationStats()
-        let start = monotonicSeconds()
+        var seconds = 0.0, gemmSeconds = 0.0, flops = 0.0
         for i in 0..<iterations {
             let w = windows[(warmup + i) % windows.count]
+            recorder.clear()
+            let t0 = monotonicSeconds()
             stats.accumulate(try bench.computeGradient(w, into: &gradient))
             bench.apply(gradient)
+            seconds += monotonicSeconds() - t0
+            flops += recorder.totalFlops
+            gemmSeconds += replayer.time(recorder.shapes)
         }
-        let seconds = monotonicSeconds() - start
         bench.worker.recorder = nil
-        let flops = recorder.totalFlops
-        let perIteration = Array(recorder.shapes.prefix(recorder.shapes.count / iterations))
-        let sgemm = BenchStepWindows.replay(perIteration)
+        let sgemm = flops / gemmSeconds / 1e9
         let itPerS = Double(iterations) / seconds
         let eventsPerS = itPerS * Double(config.window * config.slots)
         let gflops = flops / seconds / 1e9
@@ -124,40 +129,37 @@ enum BenchStepWindows {
         }
         return out
     }
+}
 
-    /// GFLOP/s of OpenBLAS replaying the given products (same shapes and transposes) for
-    /// at least a second.
-    static func replay(_ shapes: [GemmShape]) -> Double {
-        guard !shapes.isEmpty else { return 0 }
-        let maxA = shapes.map { $0.m * $0.k }.max()!, maxB = shapes.map { $0.k * $0.n }.max()!, maxC = shapes.map { $0.m * $0.n }.max()!
+/// Replays recorded products (same shapes and transposes) on scratch matrices and times them.
+final class GemmReplayer {
+    private var a: [Float] = [], b: [Float] = [], c: [Float] = []
+
+    /// Seconds for one pass over `shapes`.
+    func time(_ shapes: [GemmShape]) -> Double {
+        let needA = shapes.map { $0.m * $0.k }.max() ?? 0, needB = shapes.map { $0.k * $0.n }.max() ?? 0
+        let needC = shapes.map { $0.m * $0.n }.max() ?? 0
         var rng = RandomSource(seed: 3)
-        let a = (0..<maxA).map { _ in rng.nextFloat() - 0.5 }
-        let b = (0..<maxB).map { _ in rng.nextFloat() - 0.5 }
-        var c = [Float](repeating: 0, count: maxC)
-        let flopsPerRound = shapes.reduce(0) { $0 + $1.flops }
-        var rounds = 0
+        if a.count < needA { a = (0..<needA).map { _ in rng.nextFloat() - 0.5 } }
+        if b.count < needB { b = (0..<needB).map { _ in rng.nextFloat() - 0.5 } }
+        if c.count < needC { c = [Float](repeating: 0, count: needC) }
         let start = monotonicSeconds()
-        var elapsed = 0.0
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
-                    repeat {
-                        for s in shapes {
-                            if s.n == 1 {
-                                BLAS.gemv(trans: s.transA, rows: s.transA ? s.k : s.m, cols: s.transA ? s.m : s.k,
-                                          a: pa.baseAddress!, lda: s.transA ? s.m : s.k, x: pb.baseAddress!, beta: 0, y: pc.baseAddress!)
-                            } else {
-                                BLAS.gemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k,
-                                          a: pa.baseAddress!, lda: s.transA ? s.m : s.k, b: pb.baseAddress!, ldb: s.transB ? s.k : s.n,
-                                          beta: 0, c: pc.baseAddress!, ldc: s.n)
-                            }
+                    for s in shapes {
+                        if s.n == 1 {
+                            BLAS.gemv(trans: s.transA, rows: s.transA ? s.k : s.m, cols: s.transA ? s.m : s.k,
+                                      a: pa.baseAddress!, lda: s.transA ? s.m : s.k, x: pb.baseAddress!, beta: 0, y: pc.baseAddress!)
+                        } else {
+                            BLAS.gemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k,
+                                      a: pa.baseAddress!, lda: s.transA ? s.m : s.k, b: pb.baseAddress!, ldb: s.transB ? s.k : s.n,
+                                      beta: 0, c: pc.baseAddress!, ldc: s.n)
                         }
-                        rounds += 1
-                        elapsed = monotonicSeconds() - start
-                    } while elapsed < 1.0 || rounds < 3
+                    }
                 }
             }
         }
-        return flopsPerRound * Double(rounds) / elapsed / 1e9
+        return monotonicSeconds() - start
     }
 }

@@ -49,26 +49,40 @@ public struct Adam: Sendable {
                 firstMoments[g.rawValue].withUnsafeMutableBufferPointer { m in
                     secondMoments[g.rawValue].withUnsafeMutableBufferPointer { v in
                         part.values.withUnsafeBufferPointer { gv in
+                            let mp = m.baseAddress!, vp = v.baseAddress!, tp = theta.baseAddress!
+                            // theta -= lr * (m / c1) / (sqrt(v / c2) + eps), 8 lanes at a time.
                             @inline(__always)
                             func update(_ base: Int, _ grad: UnsafePointer<Float>, _ n: Int) {
-                                for j in 0..<n {
+                                var j = 0
+                                while j + 8 <= n {
+                                    let gj = FastMath.load8(grad + j)
+                                    let mj = b1 * FastMath.load8(mp + base + j) + (1 - b1) * gj
+                                    let vj = b2 * FastMath.load8(vp + base + j) + (1 - b2) * gj * gj
+                                    FastMath.store8(mj, mp + base + j)
+                                    FastMath.store8(vj, vp + base + j)
+                                    let step = lr * (mj / c1) / ((vj / c2).squareRoot() + eps)
+                                    FastMath.store8(FastMath.load8(tp + base + j) - step, tp + base + j)
+                                    j += 8
+                                }
+                                while j < n {
                                     let gj = grad[j]
-                                    let mj = b1 * m[base + j] + (1 - b1) * gj
-                                    let vj = b2 * v[base + j] + (1 - b2) * gj * gj
-                                    m[base + j] = mj
-                                    v[base + j] = vj
-                                    theta[base + j] -= lr * (mj / c1) / ((vj / c2).squareRoot() + eps)
+                                    let mj = b1 * mp[base + j] + (1 - b1) * gj
+                                    let vj = b2 * vp[base + j] + (1 - b2) * gj * gj
+                                    mp[base + j] = mj
+                                    vp[base + j] = vj
+                                    tp[base + j] -= lr * (mj / c1) / ((vj / c2).squareRoot() + eps)
+                                    j += 1
                                 }
                             }
                             // A row with zero gradient: moments decay, the parameter still moves.
                             @inline(__always)
                             func decay(_ base: Int, _ n: Int) {
                                 for j in 0..<n {
-                                    let mj = b1 * m[base + j]
-                                    let vj = b2 * v[base + j]
-                                    m[base + j] = mj
-                                    v[base + j] = vj
-                                    theta[base + j] -= lr * (mj / c1) / ((vj / c2).squareRoot() + eps)
+                                    let mj = b1 * mp[base + j]
+                                    let vj = b2 * vp[base + j]
+                                    mp[base + j] = mj
+                                    vp[base + j] = vj
+                                    tp[base + j] -= lr * (mj / c1) / ((vj / c2).squareRoot() + eps)
                                 }
                             }
                             if part.isDense {

@@ -56,8 +56,23 @@ public enum LSTMKernels {
             } else {
                 for j in 0..<G { g[j] += bias[j] }
             }
-            let cp = cPrev + r * H, cr = c + r * H, hr = h + r * H
-            for j in 0..<H {
+            let cp = cPrev + r * H, cr = c + r * H, hr = h + r * H, tr = tanhC + r * H
+            var j = 0
+            while j + 8 <= H {
+                let i = FastMath.sigmoid(FastMath.load8(g + j))
+                let f = FastMath.sigmoid(FastMath.load8(g + H + j))
+                let gg = FastMath.tanh(FastMath.load8(g + 2 * H + j))
+                let o = FastMath.sigmoid(FastMath.load8(g + 3 * H + j))
+                FastMath.store8(i, g + j); FastMath.store8(f, g + H + j)
+                FastMath.store8(gg, g + 2 * H + j); FastMath.store8(o, g + 3 * H + j)
+                let cj = f * FastMath.load8(cp + j) + i * gg
+                let tc = FastMath.tanh(cj)
+                FastMath.store8(cj, cr + j)
+                FastMath.store8(tc, tr + j)
+                FastMath.store8(o * tc, hr + j)
+                j += 8
+            }
+            while j < H {
                 let i = FastMath.sigmoid(g[j])
                 let f = FastMath.sigmoid(g[H + j])
                 let gg = FastMath.tanh(g[2 * H + j])
@@ -66,8 +81,9 @@ public enum LSTMKernels {
                 let cj = f * cp[j] + i * gg
                 let tc = FastMath.tanh(cj)
                 cr[j] = cj
-                tanhC[r * H + j] = tc
+                tr[j] = tc
                 hr[j] = o * tc
+                j += 1
             }
         }
     }
@@ -85,7 +101,20 @@ public enum LSTMKernels {
         for r in 0..<rows {
             let g = gates + r * G, dg = dGates + r * G
             let cp = cPrev + r * H, tc = tanhC + r * H, dhr = dh + r * H, dcr = dc + r * H
-            for j in 0..<H {
+            var j = 0
+            while j + 8 <= H {
+                let i = FastMath.load8(g + j), f = FastMath.load8(g + H + j)
+                let gg = FastMath.load8(g + 2 * H + j), o = FastMath.load8(g + 3 * H + j)
+                let t = FastMath.load8(tc + j), dhj = FastMath.load8(dhr + j)
+                let dcj = FastMath.load8(dcr + j) + dhj * o * (1 - t * t)
+                FastMath.store8(dcj * gg * i * (1 - i), dg + j)
+                FastMath.store8(dcj * FastMath.load8(cp + j) * f * (1 - f), dg + H + j)
+                FastMath.store8(dcj * i * (1 - gg * gg), dg + 2 * H + j)
+                FastMath.store8(dhj * t * o * (1 - o), dg + 3 * H + j)
+                FastMath.store8(dcj * f, dcr + j)
+                j += 8
+            }
+            while j < H {
                 let i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j]
                 let t = tc[j]
                 let dcj = dcr[j] + dhr[j] * o * (1 - t * t)
@@ -94,6 +123,7 @@ public enum LSTMKernels {
                 dg[2 * H + j] = dcj * i * (1 - gg * gg)
                 dg[3 * H + j] = dhr[j] * t * o * (1 - o)
                 dcr[j] = dcj * f
+                j += 1
             }
         }
     }

@@ -58,16 +58,16 @@ public final class RowAccumulator {
     public func export(into g: inout GradientTensor) {
         precondition(g.rows == rows && g.width == width)
         g.reset(layout: .rowSparse)
-        let order = touched.sorted()
-        for r in order {
+        touched.sort()
+        for r in touched {
             g.appendRow(r, storage + Int(slotOfRow[Int(r)]) * width)
         }
     }
 
     /// Adds the rows into a dense rows x width buffer.
     public func addInto(dense: UnsafeMutablePointer<Float>) {
-        for (slot, r) in touched.enumerated() {
-            FastMath.axpy(1, storage + slot * width, dense + Int(r) * width, count: width)
+        for r in touched {
+            FastMath.axpy(1, storage + Int(slotOfRow[Int(r)]) * width, dense + Int(r) * width, count: width)
         }
     }
 }
