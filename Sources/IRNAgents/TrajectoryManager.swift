@@ -32,7 +32,7 @@ public final class TrajectoryManager {
     /// (k + j) * M + m for the state after feeding the slot's last target and j lookahead items.
     public private(set) var values: [Float]
 
-    private let winH, winC, gates, extH, extC, rowsH, rowsC, logits: UnsafeMutablePointer<Float>
+    private let winH, winC, gates, extH, extC, rowsH, rowsC, logits, blockSums: UnsafeMutablePointer<Float>
     private let feed: UnsafeMutablePointer<Int32>
     private let maxRows: Int
 
@@ -57,13 +57,14 @@ public final class TrajectoryManager {
         extH = alloc(M * H); extC = alloc(M * H)
         rowsH = alloc(maxRows * H); rowsC = alloc(maxRows * H)
         logits = alloc(maxRows * N)
+        blockSums = alloc(N / FastMath.sampleBlock + 1)
         feed = .allocate(capacity: maxRows); feed.initialize(repeating: -1, count: maxRows)
         roots.reserveCapacity(maxRows)
         items.reserveCapacity(maxRows * depth)
     }
 
     deinit {
-        for p in [winH, winC, gates, extH, extC, rowsH, rowsC, logits] { p.deallocate() }
+        for p in [winH, winC, gates, extH, extC, rowsH, rowsC, logits, blockSums] { p.deallocate() }
         feed.deallocate()
     }
 
@@ -126,15 +127,17 @@ public final class TrajectoryManager {
                 A += 1
             }
             if A == 0 { return }
-            LSTMKernels.logits(p, rows: A, h: rowsH, out: logits, recorder: recorder)
+            // Logits without bias: the bias is added row by row while the row is in cache.
+            BLAS.gemm(transB: true, m: A, n: N, k: H, a: rowsH, lda: H, b: p.policyWeights, ldb: H,
+                      beta: 0, c: logits, ldc: N, recorder: recorder)
             let R = A * breadth
             items.append(contentsOf: repeatElement(-1, count: R * depth))
             for a in 0..<A {
                 let z = logits + a * N
-                let sum = Self.exponentiate(z, count: N)
+                let total = FastMath.softmaxWeights(z, bias: p.policyBias, count: N, blockSums: blockSums)
                 for j in 0..<breadth {
                     roots.append(feed[a])
-                    items[(a * breadth + j) * depth] = Self.sample(z, count: N, sum: sum, rng: &rng)
+                    items[(a * breadth + j) * depth] = Self.sample(z, count: N, blockSums: blockSums, total: total, rng: &rng)
                 }
             }
             if depth == 1 { return }
@@ -148,36 +151,21 @@ public final class TrajectoryManager {
                 for tau in 1..<depth {
                     LSTMKernels.inferenceStep(p, rows: R, items: it.baseAddress! + (tau - 1), itemStride: depth,
                                               h: rowsH, c: rowsC, gates: gates, recorder: recorder)
-                    LSTMKernels.logits(p, rows: R, h: rowsH, out: logits, recorder: recorder)
+                    BLAS.gemm(transB: true, m: R, n: N, k: H, a: rowsH, lda: H, b: p.policyWeights, ldb: H,
+                              beta: 0, c: logits, ldc: N, recorder: recorder)
                     for r in 0..<R {
                         let z = logits + r * N
-                        let sum = Self.exponentiate(z, count: N)
-                        it[r * depth + tau] = Self.sample(z, count: N, sum: sum, rng: &rng)
+                        let total = FastMath.softmaxWeights(z, bias: p.policyBias, count: N, blockSums: blockSums)
+                        it[r * depth + tau] = Self.sample(z, count: N, blockSums: blockSums, total: total, rng: &rng)
                     }
                 }
             }
         }
     }
 
-    /// z <- exp(z - max z) in place; returns the sum (the softmax's normaliser).
+    /// One draw from softmax weights prepared by `FastMath.softmaxWeights`.
     @inline(__always)
-    static func exponentiate(_ z: UnsafeMutablePointer<Float>, count: Int) -> Float {
-        FastMath.expShiftedInPlace(z, count: count, shift: FastMath.max(z, count: count))
-    }
-
-    /// Inverse-CDF draw from unnormalised weights e (sum given).
-    @inline(__always)
-    static func sample(_ e: UnsafePointer<Float>, count: Int, sum: Float, rng: inout RandomSource) -> Int32 {
-        let u = rng.nextFloat() * sum
-        var acc: Float = 0
-        var last = 0
-        for j in 0..<count {
-            let ej = e[j]
-            acc += ej
-            if ej > 0 { last = j }
-            if acc > u { return Int32(j) }
-        }
-        // Rounding left u above the running sum: take the last item with weight.
-        return Int32(last)
+    static func sample(_ w: UnsafePointer<Float>, count: Int, blockSums: UnsafePointer<Float>, total: Float, rng: inout RandomSource) -> Int32 {
+        Int32(FastMath.sampleIndex(w, count: count, blockSums: blockSums, total: total, u: rng.nextFloat()))
     }
 }

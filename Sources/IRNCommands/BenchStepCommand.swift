@@ -77,11 +77,13 @@ struct BenchStepCommand: ParsableCommand {
                 "iterations_per_s": itPerS, "events_per_s": eventsPerS, "gflops": gflops,
                 "sgemm_gflops": sgemm, "peak_rss_mb": rss,
                 "gflop_per_iteration": flops / Double(iterations) / 1e9,
+                "blas_core": BLAS.coreName, "blas_threads": BLAS.threads,
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("algo \(config.algorithm.rawValue): N=\(items) H=\(config.hidden) M=\(config.slots) k=\(config.window) breadth=\(config.breadth) depth=\(config.depth)")
+            print("OpenBLAS core \(BLAS.coreName), \(BLAS.threads) thread(s)")
             print(String(format: "iterations/s      %.2f", itPerS))
             print(String(format: "events/s          %.0f", eventsPerS))
             print(String(format: "GFLOP/iteration   %.3f (matrix products)", flops / Double(iterations) / 1e9))

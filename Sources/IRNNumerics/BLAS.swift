@@ -52,4 +52,7 @@ public enum BLAS {
 
     /// Number of threads OpenBLAS uses for one product.
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// The kernel family OpenBLAS picked for this CPU (override with OPENBLAS_CORETYPE).
+    public static var coreName: String { String(cString: openblas_get_corename()) }
 }

@@ -91,6 +91,63 @@ public enum FastMath {
         return s
     }
 
+    /// Elements per block of `softmaxWeights`' block sums.
+    public static let sampleBlock = 64
+
+    /// One softmax row prepared for sampling, in cache: z += bias and max in one pass, then
+    /// z <- exp(z - max) with the sum of each 64-element block written to `blockSums`
+    /// (ceil(count / 64) floats). Returns the total (the sequential sum of the block sums).
+    @inline(__always)
+    public static func softmaxWeights(_ z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, count: Int, blockSums: UnsafeMutablePointer<Float>) -> Float {
+        var m = SIMD8<Float>(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= count {
+            let v = load8(z + i) + load8(bias + i)
+            store8(v, z + i)
+            m.replace(with: v, where: v .> m)
+            i += 8
+        }
+        var zmax = m.max()
+        while i < count { z[i] += bias[i]; zmax = Swift.max(zmax, z[i]); i += 1 }
+        var total: Float = 0
+        var b = 0
+        var start = 0
+        while start < count {
+            let end = Swift.min(start + sampleBlock, count)
+            var acc = SIMD8<Float>(repeating: 0)
+            var j = start
+            while j + 8 <= end { let e = exp(load8(z + j) - zmax); store8(e, z + j); acc += e; j += 8 }
+            var s = acc.sum()
+            while j < end { let e = exp(z[j] - zmax); z[j] = e; s += e; j += 1 }
+            blockSums[b] = s
+            total += s
+            b += 1
+            start = end
+        }
+        return total
+    }
+
+    /// Inverse-CDF draw from weights prepared by `softmaxWeights`: u in [0, 1) picks the
+    /// block by its sum, then the item inside it (O(N/64 + 64), not O(N)).
+    @inline(__always)
+    public static func sampleIndex(_ w: UnsafePointer<Float>, count: Int, blockSums: UnsafePointer<Float>, total: Float, u: Float) -> Int {
+        let target = u * total
+        var acc: Float = 0
+        var b = 0
+        let blocks = (count + sampleBlock - 1) / sampleBlock
+        while b < blocks - 1 && acc + blockSums[b] <= target { acc += blockSums[b]; b += 1 }
+        let start = b * sampleBlock, end = Swift.min(start + sampleBlock, count)
+        var last = start
+        for j in start..<end {
+            let e = w[j]
+            acc += e
+            if e > 0 { last = j }
+            if acc > target { return j }
+        }
+        // Rounding left the target above the running sum: the block's last item with weight.
+        return last
+    }
+
     @inline(__always)
     public static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
