@@ -6,7 +6,9 @@ import IRNSupport
 /// At step t, an active slot feeds `inputs` (the item just observed) and the logged next
 /// event is the action/target (`targets`, `targetIsPurchase` after reward density, and its
 /// `rewards`). `resets` marks the first step of a new session in that slot: its recurrent
-/// state (online and target) is zeroed before feeding.
+/// state (online and target) is zeroed before feeding. An inactive slot carries no loss and
+/// its recurrent state is undefined until its next reset (a slot taking a new session must
+/// be reset).
 public struct RolloutWindow: Sendable, Equatable {
     public let steps: Int
     public let slots: Int
@@ -61,6 +63,11 @@ public struct RolloutWindow: Sendable, Equatable {
         for i in 0..<n where active[i] {
             guard inputs[i] >= 0 && Int(inputs[i]) < items && targets[i] >= 0 && Int(targets[i]) < items else {
                 throw IRNError("rollout window: step \(i / slots) slot \(i % slots) has item out of range 0..<\(items) (input \(inputs[i]), target \(targets[i]))")
+            }
+        }
+        for t in 1..<max(steps, 1) {
+            for m in 0..<slots where active[t * slots + m] && !active[(t - 1) * slots + m] && !resets[t * slots + m] {
+                throw IRNError("rollout window: slot \(m) becomes active at step \(t) without a reset")
             }
         }
         for i in lookaheadItems.indices where Int(lookaheadItems[i]) >= items {

@@ -1,4 +1,5 @@
 import Foundation
+import IRNSupport
 
 /// Adam's hyper-parameters (Kingma & Ba 2014, the paper's defaults).
 public struct AdamConfig: Sendable, Hashable, Codable {
@@ -27,9 +28,11 @@ public struct Adam: Sendable {
     public private(set) var step: Int = 0
     public private(set) var firstMoments: [[Float]]
     public private(set) var secondMoments: [[Float]]
+    public let shape: NetworkShape
 
     public init(shape: NetworkShape, config: AdamConfig = AdamConfig()) {
         self.config = config
+        self.shape = shape
         firstMoments = ParameterGroup.allCases.map { [Float](repeating: 0, count: $0.count(shape)) }
         secondMoments = firstMoments
     }
@@ -108,4 +111,30 @@ public struct Adam: Sendable {
             }
         }
     }
+
+    /// Moments with checkpoint names ("adam.m.<group>", "adam.v.<group>") and the step, so
+    /// training can resume exactly.
+    public func namedMoments() -> [(name: String, shape: [Int], values: [Float])] {
+        var out: [(name: String, shape: [Int], values: [Float])] = []
+        for g in ParameterGroup.allCases {
+            let d = g.dimensions(shape)
+            out.append(("adam.m.\(g.name)", [d.rows, d.width], firstMoments[g.rawValue]))
+            out.append(("adam.v.\(g.name)", [d.rows, d.width], secondMoments[g.rawValue]))
+        }
+        return out
+    }
+
+    /// Restores moments and step written by `namedMoments`.
+    public mutating func restore(step: Int, named: [String: [Float]]) throws {
+        for g in ParameterGroup.allCases {
+            guard let m = named["adam.m.\(g.name)"], let v = named["adam.v.\(g.name)"],
+                  m.count == firstMoments[g.rawValue].count, v.count == secondMoments[g.rawValue].count else {
+                throw IRNError("Adam state for \(g.name) is missing or has the wrong size")
+            }
+            firstMoments[g.rawValue] = m
+            secondMoments[g.rawValue] = v
+        }
+        self.step = step
+    }
+
 }

@@ -169,4 +169,37 @@ final class AgentIterationTests: XCTestCase {
         }
         XCTAssertNotEqual(agent.parameters[.policyWeights], before[.policyWeights])
     }
+
+    /// The worker carries each slot's online state across windows and zeroes it at resets:
+    /// after two windows it equals feeding the same items one step at a time to the scorer.
+    func testRecurrentStateIsCarriedAcrossWindows() throws {
+        let config = tinyConfig(.a3cP)
+        let windows = firstWindows(config, count: 3)
+        let theta = NetworkParameters(shape: config.shape, seed: 5, forgetBias: 1)
+        let worker = try GradientWorker(config: config)
+        var state = RecurrentState(slots: config.slots, hidden: config.hidden)
+        var logits = [Float](repeating: 0, count: config.slots * config.items)
+        var checked = 0
+        for w in windows {
+            _ = try worker.computeGradient(w, parameters: theta, target: theta)
+            for t in 0..<w.steps {
+                let inp = Array(w.inputs[(t * w.slots)..<((t + 1) * w.slots)])
+                let rst = Array(w.resets[(t * w.slots)..<((t + 1) * w.slots)])
+                inp.withUnsafeBufferPointer { i in
+                    rst.withUnsafeBufferPointer { r in
+                        logits.withUnsafeMutableBufferPointer { l in theta.scoreStep(inputs: i, resets: r, state: &state, logits: l) }
+                    }
+                }
+            }
+            // (Slots that ran out of sessions have no defined state until their next reset.)
+            for m in 0..<w.slots where w.active[(w.steps - 1) * w.slots + m] {
+                for j in (m * config.hidden)..<((m + 1) * config.hidden) {
+                    XCTAssertEqual(worker.onlineH[j], state.h[j], accuracy: 1e-5)
+                    XCTAssertEqual(worker.onlineC[j], state.c[j], accuracy: 1e-5)
+                }
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 5)
+    }
 }

@@ -63,6 +63,26 @@ final class AdamTests: XCTestCase {
     }
 }
 
+extension AdamTests {
+    /// Saved and restored moments continue exactly like an uninterrupted run.
+    func testMomentsRoundTripResumesExactly() throws {
+        let s = NetworkShape(items: 4, hidden: 2)
+        var p = NetworkParameters(shape: s, seed: 1)
+        var a = Adam(shape: s)
+        var g = NetworkGradient(shape: s)
+        g[.recurrentWeights] = GradientTensor(rows: 2, width: 8, layout: .dense, rowIndices: [], values: (0..<16).map { Float($0) / 16 - 0.4 })
+        g[.inputWeights] = GradientTensor(rows: 4, width: 8, rowIndices: [1, 3], values: (0..<16).map { Float($0) / 10 })
+        a.apply(g, to: &p)
+        var b = Adam(shape: s)
+        try b.restore(step: a.step, named: Dictionary(uniqueKeysWithValues: a.namedMoments().map { ($0.name, $0.values) }))
+        var pa = p, pb = p
+        a.apply(g, to: &pa)
+        b.apply(g, to: &pb)
+        XCTAssertEqual(pa, pb)
+        XCTAssertThrowsError(try b.restore(step: 1, named: [:]))
+    }
+}
+
 final class GradientTensorTests: XCTestCase {
     func testSparseAddMergesRowsAndDenseMatches() {
         var a = GradientTensor(rows: 6, width: 2, rowIndices: [4, 1, 4], values: [1, 2, 3, 4, 10, 20])

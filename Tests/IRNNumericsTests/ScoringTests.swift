@@ -77,4 +77,34 @@ final class ScoringTests: XCTestCase {
             XCTAssertEqual(FastMath.sigmoid(x), 1 / (1 + Foundation.exp(-x)), accuracy: 3e-7)
         }
     }
+
+    /// Block-sum sampling picks the index whose CDF interval holds u (up to Float rounding).
+    func testSoftmaxSamplingFollowsTheCDF() {
+        var rng = RandomSource(seed: 12)
+        for n in [1, 5, 63, 64, 65, 200, 1000] {
+            var z = (0..<n).map { _ in 4 * rng.nextFloat() - 2 }
+            let bias = (0..<n).map { _ in rng.nextFloat() - 0.5 }
+            let expected = zip(z, bias).map { Double($0 + $1) }
+            let zmax = expected.max()!
+            let w = expected.map { Foundation.exp($0 - zmax) }
+            let total = w.reduce(0, +)
+            var blocks = [Float](repeating: 0, count: n / 64 + 1)
+            let t = z.withUnsafeMutableBufferPointer { zp in
+                bias.withUnsafeBufferPointer { bp in
+                    blocks.withUnsafeMutableBufferPointer { FastMath.softmaxWeights(zp.baseAddress!, bias: bp.baseAddress!, count: n, blockSums: $0.baseAddress!) }
+                }
+            }
+            XCTAssertEqual(Double(t), total, accuracy: 1e-5 * total)
+            for i in 0..<n { XCTAssertEqual(Double(z[i]), w[i], accuracy: 1e-6) }
+            for _ in 0..<200 {
+                let u = rng.nextFloat()
+                let j = z.withUnsafeBufferPointer { zp in
+                    blocks.withUnsafeBufferPointer { FastMath.sampleIndex(zp.baseAddress!, count: n, blockSums: $0.baseAddress!, total: t, u: u) }
+                }
+                let below = w[0..<j].reduce(0, +), upTo = below + w[j]
+                let x = Double(u) * total
+                XCTAssertTrue(below - 1e-4 * total <= x && x <= upTo + 1e-4 * total, "n \(n) u \(u) picked \(j)")
+            }
+        }
+    }
 }
