@@ -121,3 +121,28 @@ final class GradientTensorTests: XCTestCase {
         XCTAssertEqual(g.squaredNorm, 16 + 4)
     }
 }
+
+final class NamedPartsTests: XCTestCase {
+    func testGradientAndParametersRoundTripByName() throws {
+        let s = NetworkShape(items: 5, hidden: 2)
+        var g = NetworkGradient(shape: s)
+        g[.inputWeights] = GradientTensor(rows: 5, width: 8, rowIndices: [3, 1], values: (0..<16).map(Float.init))
+        g[.valueBias] = GradientTensor(rows: 1, width: 1, layout: .dense, rowIndices: [], values: [2])
+        let parts = g.namedParts
+        XCTAssertEqual(parts[0].name, "lstm.input_weights")
+        XCTAssertEqual(parts[0].rows, [1, 3])
+        XCTAssertEqual(parts[0].shape, [5, 8])
+        XCTAssertEqual(try NetworkGradient(shape: s, namedParts: parts), g)
+        XCTAssertThrowsError(try NetworkGradient(shape: s, namedParts: [NamedPart(name: "nope", shape: [1], rows: nil, values: [1])]))
+        XCTAssertThrowsError(try NetworkGradient(shape: s, namedParts: [NamedPart(name: "policy.bias", shape: [5], rows: [3, 2], values: [1, 1])]))
+        XCTAssertThrowsError(try NetworkGradient(shape: s, namedParts: [NamedPart(name: "policy.weight", shape: [5, 3], rows: nil, values: [])]))
+
+        let p = NetworkParameters(shape: s, seed: 2)
+        var q = NetworkParameters(shape: s)
+        try q.assign(p.namedParts)
+        XCTAssertEqual(p, q)
+        try q.assign([NamedPart(name: "policy.weight", shape: [5, 2], rows: [4], values: [7, 8])])
+        XCTAssertEqual(Array(q[.policyWeights][8..<10]), [7, 8])
+        XCTAssertEqual(Array(q[.policyWeights][0..<8]), Array(p[.policyWeights][0..<8]))
+    }
+}
