@@ -70,6 +70,12 @@ struct BenchStepCommand: ParsableCommand {
         let eventsPerS = itPerS * Double(config.window * config.slots)
         let gflops = flops / seconds / 1e9
         let rss = peakResidentMB()
+        // Fingerprint of the trained parameters: equal across runs with the same flags.
+        var fingerprint: UInt64 = 0
+        for t in bench.parameters.tensors {
+            t.withUnsafeBytes { fingerprint ^= StableHash.fnv1a(bytes: $0) &* 0x9E37_79B9_7F4A_7C15 &+ fingerprint }
+        }
+        let fingerprintHex = String(fingerprint, radix: 16)
         if json {
             let obj: [String: Any] = [
                 "algo": config.algorithm.rawValue, "items": items, "hidden": config.hidden, "batch": config.slots,
@@ -77,7 +83,7 @@ struct BenchStepCommand: ParsableCommand {
                 "iterations_per_s": itPerS, "events_per_s": eventsPerS, "gflops": gflops,
                 "sgemm_gflops": sgemm, "peak_rss_mb": rss,
                 "gflop_per_iteration": flops / Double(iterations) / 1e9,
-                "blas_core": BLAS.coreName, "blas_threads": BLAS.threads,
+                "blas_core": BLAS.coreName, "blas_threads": BLAS.threads, "parameters_fnv1a": fingerprintHex,
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -91,6 +97,7 @@ struct BenchStepCommand: ParsableCommand {
             print(String(format: "sgemm GFLOP/s     %.1f (same shapes, replayed)", sgemm))
             print(String(format: "ratio             %.2f", gflops / sgemm))
             print(String(format: "peak RSS          %.0f MB", rss))
+            print("parameters fnv1a  \(fingerprintHex)")
             let n = Double(iterations)
             print(String(format: "mean losses: policy %.4f value %.4f reconstruction %.4f; mean A %.3f, |A| %.3f; purchase share %.3f",
                          stats.policyLoss / n, stats.valueLoss / n, stats.reconstructionLoss / n,
