@@ -32,7 +32,8 @@ public final class TrajectoryManager {
     /// (k + j) * M + m for the state after feeding the slot's last target and j lookahead items.
     public private(set) var values: [Float]
 
-    private let winH, winC, gates, extH, extC, rowsH, rowsC, logits, blockSums: UnsafeMutablePointer<Float>
+    private let winH, winC, gates, extH, extC, rowsH, rowsC, logits, blockSums, uniforms: UnsafeMutablePointer<Float>
+    private let blockStride: Int
     private let feed: UnsafeMutablePointer<Int32>
     private let maxRows: Int
 
@@ -57,14 +58,16 @@ public final class TrajectoryManager {
         extH = alloc(M * H); extC = alloc(M * H)
         rowsH = alloc(maxRows * H); rowsC = alloc(maxRows * H)
         logits = alloc(maxRows * N)
-        blockSums = alloc(N / FastMath.sampleBlock + 1)
+        blockStride = N / FastMath.sampleBlock + 1
+        blockSums = alloc(maxRows * blockStride)
+        uniforms = alloc(maxRows * max(breadth, 1))
         feed = .allocate(capacity: maxRows); feed.initialize(repeating: -1, count: maxRows)
         roots.reserveCapacity(maxRows)
         items.reserveCapacity(maxRows * depth)
     }
 
     deinit {
-        for p in [winH, winC, gates, extH, extC, rowsH, rowsC, logits, blockSums] { p.deallocate() }
+        for p in [winH, winC, gates, extH, extC, rowsH, rowsC, logits, blockSums, uniforms] { p.deallocate() }
         feed.deallocate()
     }
 
@@ -132,12 +135,20 @@ public final class TrajectoryManager {
                       beta: 0, c: logits, ldc: N, recorder: recorder)
             let R = A * breadth
             items.append(contentsOf: repeatElement(-1, count: R * depth))
-            for a in 0..<A {
-                let z = logits + a * N
-                let total = FastMath.softmaxWeights(z, bias: p.policyBias, count: N, blockSums: blockSums)
-                for j in 0..<breadth {
-                    roots.append(feed[a])
-                    items[(a * breadth + j) * depth] = Self.sample(z, count: N, blockSums: blockSums, total: total, rng: &rng)
+            // Uniforms drawn in a fixed order first, so the rows can run in parallel and the
+            // samples do not depend on the thread count.
+            for j in 0..<(A * breadth) { uniforms[j] = rng.nextFloat() }
+            for a in 0..<A { for _ in 0..<breadth { roots.append(feed[a]) } }
+            items.withUnsafeMutableBufferPointer { it in
+                let out = it.baseAddress!
+                Parallel.chunks(A, minChunk: 16) { _, range in
+                    for a in range {
+                        let z = logits + a * N, bs = blockSums + a * blockStride
+                        let total = FastMath.softmaxWeights(z, bias: p.policyBias, count: N, blockSums: bs)
+                        for j in 0..<breadth {
+                            out[(a * breadth + j) * depth] = Int32(FastMath.sampleIndex(z, count: N, blockSums: bs, total: total, u: uniforms[a * breadth + j]))
+                        }
+                    }
                 }
             }
             if depth == 1 { return }
@@ -153,19 +164,17 @@ public final class TrajectoryManager {
                                               h: rowsH, c: rowsC, gates: gates, recorder: recorder)
                     BLAS.gemm(transB: true, m: R, n: N, k: H, a: rowsH, lda: H, b: p.policyWeights, ldb: H,
                               beta: 0, c: logits, ldc: N, recorder: recorder)
-                    for r in 0..<R {
-                        let z = logits + r * N
-                        let total = FastMath.softmaxWeights(z, bias: p.policyBias, count: N, blockSums: blockSums)
-                        it[r * depth + tau] = Self.sample(z, count: N, blockSums: blockSums, total: total, rng: &rng)
+                    for r in 0..<R { uniforms[r] = rng.nextFloat() }
+                    let out = it.baseAddress!
+                    Parallel.chunks(R, minChunk: 16) { _, range in
+                        for r in range {
+                            let z = logits + r * N, bs = blockSums + r * blockStride
+                            let total = FastMath.softmaxWeights(z, bias: p.policyBias, count: N, blockSums: bs)
+                            out[r * depth + tau] = Int32(FastMath.sampleIndex(z, count: N, blockSums: bs, total: total, u: uniforms[r]))
+                        }
                     }
                 }
             }
         }
-    }
-
-    /// One draw from softmax weights prepared by `FastMath.softmaxWeights`.
-    @inline(__always)
-    static func sample(_ w: UnsafePointer<Float>, count: Int, blockSums: UnsafePointer<Float>, total: Float, rng: inout RandomSource) -> Int32 {
-        Int32(FastMath.sampleIndex(w, count: count, blockSums: blockSums, total: total, u: rng.nextFloat()))
     }
 }

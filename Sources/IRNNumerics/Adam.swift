@@ -89,10 +89,16 @@ public struct Adam: Sendable {
                                 }
                             }
                             if part.isDense {
-                                update(0, gv.baseAddress!, theta.count)
+                                let gp = gv.baseAddress!
+                                Parallel.chunks(theta.count, minChunk: 1 << 16) { _, range in
+                                    update(range.lowerBound, gp + range.lowerBound, range.count)
+                                }
                             } else if config.lazySparse {
-                                for (i, r) in part.rowIndices.enumerated() {
-                                    update(Int(r) * w, gv.baseAddress! + i * w, w)
+                                let gp = gv.baseAddress!
+                                part.rowIndices.withUnsafeBufferPointer { rows in
+                                    Parallel.chunks(rows.count, minChunk: max(1, (1 << 16) / max(w, 1))) { _, range in
+                                        for i in range { update(Int(rows[i]) * w, gp + i * w, w) }
+                                    }
                                 }
                             } else {
                                 var next = 0

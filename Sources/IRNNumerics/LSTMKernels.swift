@@ -47,7 +47,8 @@ public enum LSTMKernels {
         c: UnsafeMutablePointer<Float>, tanhC: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>
     ) {
         let G = 4 * H
-        for r in 0..<rows {
+        Parallel.chunks(rows, minChunk: 64) { _, range in
+        for r in range {
             let g = gates + r * G
             let item = Int(items[r * itemStride])
             if item >= 0 {
@@ -86,6 +87,7 @@ public enum LSTMKernels {
                 j += 1
             }
         }
+        }
     }
 
     /// Backward through the element-wise part of a step. In: activated gates, cPrev, tanh(c),
@@ -98,7 +100,8 @@ public enum LSTMKernels {
         dGates: UnsafeMutablePointer<Float>
     ) {
         let G = 4 * H
-        for r in 0..<rows {
+        Parallel.chunks(rows, minChunk: 64) { _, range in
+        for r in range {
             let g = gates + r * G, dg = dGates + r * G
             let cp = cPrev + r * H, tc = tanhC + r * H, dhr = dh + r * H, dcr = dc + r * H
             var j = 0
@@ -125,6 +128,7 @@ public enum LSTMKernels {
                 dcr[j] = dcj * f
                 j += 1
             }
+        }
         }
     }
 

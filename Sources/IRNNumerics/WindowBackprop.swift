@@ -35,6 +35,7 @@ public final class WindowBackprop {
     private let dH, dC: UnsafeMutablePointer<Float>
     private let dGates, dhCarry, dcCarry, dhTotal: UnsafeMutablePointer<Float>
     private let policyH, policyZ, policyDH, zRow: UnsafeMutablePointer<Float>
+    private let rowLoss, entropyLoss: UnsafeMutablePointer<Double>
     // Dense gradient accumulators.
     private let dWh, db, dWp, dbp, dwv: UnsafeMutablePointer<Float>
     private var dbv: Float = 0
@@ -70,6 +71,9 @@ public final class WindowBackprop {
         dhTotal = a.floats(wide * H)
         policyH = a.floats(rows * H); policyZ = a.floats(rows * N); policyDH = a.floats(rows * H)
         zRow = a.floats(N)
+        rowLoss = .allocate(capacity: rows); rowLoss.initialize(repeating: 0, count: rows)
+        entropyLoss = .allocate(capacity: rows); entropyLoss.initialize(repeating: 0, count: rows)
+        a.onFree { [rowLoss, entropyLoss] in rowLoss.deallocate(); entropyLoss.deallocate() }
         dWh = a.floats(H * G); db = a.floats(G); dWp = a.floats(N * H); dbp = a.floats(N); dwv = a.floats(H)
         wxAcc = RowAccumulator(rows: N, width: G, expectedRows: rows + bRows)
         wpAcc = RowAccumulator(rows: N, width: H, expectedRows: rows + bRows)
@@ -191,43 +195,27 @@ public final class WindowBackprop {
                     (policyH + r * H).update(from: hid + Int(term.index) * H, count: H)
                 }
                 LSTMKernels.logits(p, rows: P, h: policyH, out: policyZ, recorder: recorder)
-                for (r, term) in losses.policy.enumerated() {
-                    let z = policyZ + r * N
-                    let a = Int(term.action)
-                    let zmax = FastMath.max(z, count: N)
-                    let za = z[a]
-                    if term.entropy != 0 { zRow.update(from: z, count: N) }
-                    let sum = FastMath.expShiftedInPlace(z, count: N, shift: zmax)
-                    let logSum = Float(Foundation.log(Double(sum)))
-                    out.policy += -Double(term.coefficient) * Double(za - zmax - logSum)
-                    let inv = 1 / sum
-                    let coef = term.coefficient
-                    if term.entropy != 0 {
-                        // H = -sum p log p; d(-beta H)/dz_j = beta p_j (log p_j + H).
-                        var ent: Double = 0
-                        for j in 0..<N {
-                            let pj = z[j] * inv
-                            if pj > 0 { ent -= Double(pj) * Double(zRow[j] - zmax - logSum) }
-                        }
-                        out.entropy += -Double(term.entropy) * ent
-                        let beta = term.entropy, hEnt = Float(ent)
-                        for j in 0..<N {
-                            let pj = z[j] * inv
-                            z[j] = coef * pj + beta * pj * ((zRow[j] - zmax - logSum) + hEnt)
-                        }
-                    } else {
-                        for j in 0..<N { z[j] = coef * (z[j] * inv) }
+                // Rows are independent: softmax and dZ in parallel, per-row losses summed after.
+                losses.policy.withUnsafeBufferPointer { terms in
+                    let anyEntropy = terms.contains { $0.entropy != 0 }
+                    Parallel.chunks(P, minChunk: anyEntropy ? P : 8) { _, range in
+                        for r in range { rowLoss[r] = policyRow(terms[r], z: policyZ + r * N, entropyOut: entropyLoss + r) }
                     }
-                    z[a] -= coef
                 }
+                for r in 0..<P { out.policy += rowLoss[r]; out.entropy += entropyLoss[r] }
                 // dW_p^T [N x H] = dZ^T [N x P] Hp [P x H]; dHp = dZ W_p^T.
                 BLAS.gemm(transA: true, m: N, n: H, k: P, a: policyZ, lda: N, b: policyH, ldb: H,
                           beta: 0, c: dWp, ldc: H, recorder: recorder)
                 BLAS.gemm(m: P, n: H, k: N, a: policyZ, lda: N, b: p.policyWeights, ldb: H,
                           beta: 0, c: policyDH, ldc: H, recorder: recorder)
+                // db_p: column sums of dZ (columns split over threads, rows in order).
+                Parallel.chunks(N, minChunk: 1024) { _, cols in
+                    for r in 0..<P {
+                        let z = policyZ + r * N
+                        for j in cols { dbp[j] += z[j] }
+                    }
+                }
                 for r in 0..<P {
-                    let z = policyZ + r * N
-                    for j in 0..<N { dbp[j] += z[j] }
                     FastMath.axpy(1, policyDH + r * H, dH + Int(losses.policy[r].index) * H, count: H)
                 }
             }
@@ -323,6 +311,40 @@ public final class WindowBackprop {
         gradient.parts[ParameterGroup.valueWeights.rawValue].assignDense(dwv)
         withUnsafePointer(to: dbv) { gradient.parts[ParameterGroup.valueBias.rawValue].assignDense($0) }
         return out
+    }
+
+    /// Softmax of one policy row in place, then dZ = coefficient (p - onehot(action)) plus the
+    /// entropy term's gradient; returns -coefficient * log p(action), writes -beta H.
+    private func policyRow(_ term: WindowLosses.Policy, z: UnsafeMutablePointer<Float>, entropyOut: UnsafeMutablePointer<Double>) -> Double {
+        let N = shape.items
+        let a = Int(term.action)
+        let zmax = FastMath.max(z, count: N)
+        let za = z[a]
+        if term.entropy != 0 { zRow.update(from: z, count: N) }
+        let sum = FastMath.expShiftedInPlace(z, count: N, shift: zmax)
+        let logSum = Float(Foundation.log(Double(sum)))
+        let loss = -Double(term.coefficient) * Double(za - zmax - logSum)
+        let inv = 1 / sum
+        let coef = term.coefficient
+        entropyOut.pointee = 0
+        if term.entropy != 0 {
+            // H = -sum p log p; d(-beta H)/dz_j = beta p_j (log p_j + H). (Runs on one thread: zRow.)
+            var ent: Double = 0
+            for j in 0..<N {
+                let pj = z[j] * inv
+                if pj > 0 { ent -= Double(pj) * Double(zRow[j] - zmax - logSum) }
+            }
+            entropyOut.pointee = -Double(term.entropy) * ent
+            let beta = term.entropy, hEnt = Float(ent)
+            for j in 0..<N {
+                let pj = z[j] * inv
+                z[j] = coef * pj + beta * pj * ((zRow[j] - zmax - logSum) + hEnt)
+            }
+        } else {
+            for j in 0..<N { z[j] = coef * (z[j] * inv) }
+        }
+        z[a] -= coef
+        return loss
     }
 
     /// Parameter gradients of one LSTM step from dGates (rows x 4H): W_h, b, input rows; and
