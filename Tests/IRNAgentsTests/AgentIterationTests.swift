@@ -202,4 +202,34 @@ final class AgentIterationTests: XCTestCase {
         }
         XCTAssertGreaterThan(checked, 5)
     }
+
+    /// A shorter last window (k < --window) and a malformed one: the first trains, the second
+    /// is rejected with a message.
+    func testShortWindowsWorkAndBadWindowsAreRejected() throws {
+        for algo in Algorithm.allCases {
+            let config = tinyConfig(algo)
+            let worker = try GradientWorker(config: config)
+            var w = RolloutWindow(steps: 2, slots: config.slots, lookahead: config.nStep)
+            w.inputs = [0, 1, 2, 3, 4, 5]
+            w.targets = [3, 4, 5, 1, 2, 2]
+            w.active = [true, true, true, true, true, true]
+            w.resets = [true, true, true, false, false, false]
+            w.targetIsPurchase = [false, true, false, false, false, true]
+            w.rewards = w.targetIsPurchase.map { config.reward(isPurchase: $0) }
+            w.lookaheadItems = [1, -1, -1, 2, 3, -1, -1, -1, -1]
+            let theta = NetworkParameters(shape: config.shape, seed: 1, forgetBias: 1)
+            let (g, s) = try worker.computeGradient(w, parameters: theta, target: theta)
+            XCTAssertEqual(s.activeSteps, 6)
+            XCTAssertGreaterThan(g.squaredNorm, 0, "\(algo)")
+            XCTAssertTrue(g.squaredNorm.isFinite)
+            var bad = w
+            bad.targets[2] = 6
+            XCTAssertThrowsError(try worker.computeGradient(bad, parameters: theta, target: theta)) { e in
+                XCTAssertTrue("\(e)".contains("out of range"), "\(e)")
+            }
+            var noReset = w
+            noReset.active[0] = false
+            XCTAssertThrowsError(try worker.computeGradient(noReset, parameters: theta, target: theta))
+        }
+    }
 }
