@@ -1,0 +1,92 @@
+import IRNNumerics
+
+/// The five agents of IRN.md (Table 1).
+public enum Algorithm: String, CaseIterable, Sendable, Codable {
+    case a3cF = "a3c-f", a3cP = "a3c-p", irnF = "irn-f", irnP = "irn-p", prnP = "prn-p"
+
+    /// -F: clicks rewarded, n-step returns bootstrapped from the target network, policy term
+    /// at every step. -P: purchase reward only, immediate return, policy term at purchases.
+    public var usesClickReward: Bool { self == .a3cF || self == .irnF }
+    /// IRN: imagined trajectories from the target network, reconstructed by the online one.
+    public var usesImagination: Bool { self == .irnF || self == .irnP }
+    /// PRN-P: reconstruction of the real previous item.
+    public var reconstructsPrevious: Bool { self == .prnP }
+}
+
+/// `--critic-steps`: where the value head is trained.
+public enum CriticSteps: String, CaseIterable, Sendable, Codable { case all, purchase }
+/// `--baseline`: A = G - V(s) (value) or A = G (none).
+public enum Baseline: String, CaseIterable, Sendable, Codable { case value, none }
+/// `--loss-reduction`: each term averaged over its own terms (mean) or summed (sum).
+public enum LossReduction: String, CaseIterable, Sendable, Codable { case mean, sum }
+/// `--target-unit`: what `--target-every` counts.
+public enum TargetUnit: String, CaseIterable, Sendable, Codable { case steps, updates }
+
+/// Every constant of the agents' training iteration, with IRN.md's defaults.
+public struct AgentConfig: Sendable, Codable, Equatable {
+    public var algorithm: Algorithm
+    /// Number of items N.
+    public var items: Int
+    /// LSTM units H (`--hidden`).
+    public var hidden: Int = 256
+    /// Session-parallel slots M (`--batch`).
+    public var slots: Int = 128
+    /// Environment steps k per rollout window (`--window`).
+    public var window: Int = 3
+    /// Steps of the -F returns (`--n-step`).
+    public var nStep: Int = 3
+    public var gamma: Float = 0.99
+    /// Reward of a purchase event (`--purchase-reward`).
+    public var purchaseReward: Float = 5
+    /// Reward of a click event (`--click-reward`); nil: 1 for -F, 0 for -P.
+    public var clickRewardOverride: Float? = nil
+    public var criticSteps: CriticSteps = .all
+    public var baseline: Baseline = .value
+    /// Entropy bonus weight beta (`--entropy`).
+    public var entropy: Float = 0
+    public var lossReduction: LossReduction = .mean
+    /// w in L = L_policy + L_value + w L_IRN (`--irn-weight`; also PRN-P's weight).
+    public var irnWeight: Float = 0.1
+    public var forgetBias: Float = 1
+    public var targetEvery: Int = 500
+    public var targetUnit: TargetUnit = .steps
+    /// Trajectories per state (`--breadth`) and items per trajectory (`--depth`).
+    public var breadth: Int = 2
+    public var depth: Int = 2
+    public var adam: AdamConfig = AdamConfig()
+    public var seed: UInt64 = 1
+
+    public init(algorithm: Algorithm, items: Int) {
+        self.algorithm = algorithm
+        self.items = items
+    }
+
+    public var shape: NetworkShape { NetworkShape(items: items, hidden: hidden) }
+    public var clickReward: Float { clickRewardOverride ?? (algorithm.usesClickReward ? 1 : 0) }
+    /// r for the logged event: purchase or click (after reward density).
+    public func reward(isPurchase: Bool) -> Float { isPurchase ? purchaseReward : clickReward }
+
+    /// Whether a target (frozen) network is needed: for imagination and for -F bootstraps.
+    public var usesTarget: Bool { algorithm.usesImagination || algorithm.usesClickReward }
+
+    /// Checks ranges; the message names the flag.
+    public func validate() throws {
+        func need(_ ok: Bool, _ msg: String) throws { if !ok { throw AgentConfigError(message: msg) } }
+        try need(items > 0, "--items must be positive")
+        try need(hidden > 0, "--hidden must be positive")
+        try need(slots > 0, "--batch must be positive")
+        try need(window > 0, "--window must be positive")
+        try need(nStep > 0, "--n-step must be positive")
+        try need(gamma >= 0 && gamma <= 1, "--gamma must be in [0, 1]")
+        try need(targetEvery > 0, "--target-every must be positive")
+        try need(breadth >= 1, "--breadth must be at least 1")
+        try need(depth >= 1, "--depth must be at least 1")
+        try need(irnWeight >= 0, "--irn-weight must be non-negative")
+        try need(adam.learningRate > 0, "--lr must be positive")
+    }
+}
+
+public struct AgentConfigError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,1 +1,0 @@
-// The IRNAgents module; its contents arrive with its issue.

@@ -1,0 +1,73 @@
+import ArgumentParser
+import IRNAgents
+import IRNNumerics
+
+extension Algorithm: ExpressibleByArgument {}
+extension CriticSteps: ExpressibleByArgument {}
+extension Baseline: ExpressibleByArgument {}
+extension LossReduction: ExpressibleByArgument {}
+extension TargetUnit: ExpressibleByArgument {}
+
+/// The agents' flags (IRN.md defaults), shared by every command that builds an agent.
+struct AgentOptions: ParsableArguments {
+    @Option(help: "Algorithm: a3c-f, a3c-p, irn-f, irn-p or prn-p.")
+    var algo: Algorithm = .irnP
+    @Option(help: "LSTM units H.")
+    var hidden: Int = 256
+    @Option(help: "Session-parallel slots M (the mini-batch).")
+    var batch: Int = 128
+    @Option(help: "Environment steps k per rollout window (truncated BPTT length).")
+    var window: Int = 3
+    @Option(name: .customLong("n-step"), help: "Steps of the -F returns (bootstrapped from the target network).")
+    var nStep: Int = 3
+    @Option(help: "Discount gamma.")
+    var gamma: Float = 0.99
+    @Option(name: .customLong("purchase-reward"), help: "Reward of a purchase event.")
+    var purchaseReward: Float = 5
+    @Option(name: .customLong("click-reward"), help: "Reward of a click event (default: 1 for -F, 0 for -P).")
+    var clickReward: Float?
+    @Option(name: .customLong("critic-steps"), help: "Train the value head at all steps (default) or only at purchase steps (literal reading).")
+    var criticSteps: CriticSteps = .all
+    @Option(help: "Advantage baseline: value (A = G - V) or none (A = G).")
+    var baseline: Baseline = .value
+    @Option(help: "Entropy bonus weight.")
+    var entropy: Float = 0
+    @Option(name: .customLong("loss-reduction"), help: "mean: each loss term averaged over its own terms; sum: summed (literal reading).")
+    var lossReduction: LossReduction = .mean
+    @Option(name: .customLong("irn-weight"), help: "Weight w of the reconstruction loss (IRN and PRN-P).")
+    var irnWeight: Float = 0.1
+    @Option(name: .customLong("forget-bias"), help: "Initial LSTM forget-gate bias.")
+    var forgetBias: Float = 1
+    @Option(name: .customLong("target-every"), help: "Refresh the target (imagination) network every this many target units.")
+    var targetEvery: Int = 500
+    @Option(name: .customLong("target-unit"), help: "What --target-every counts: steps (environment steps) or updates (gradient applications).")
+    var targetUnit: TargetUnit = .steps
+    @Option(help: "Imagined trajectories per state (breadth n).")
+    var breadth: Int = 2
+    @Option(help: "Items per imagined trajectory (depth m).")
+    var depth: Int = 2
+    @Option(help: "Adam learning rate.")
+    var lr: Float = 1e-3
+    @Option(name: .customLong("adam-beta1"), help: "Adam beta1.")
+    var beta1: Float = 0.9
+    @Option(name: .customLong("adam-beta2"), help: "Adam beta2.")
+    var beta2: Float = 0.999
+    @Option(name: .customLong("adam-eps"), help: "Adam epsilon.")
+    var eps: Float = 1e-8
+    @Flag(name: .customLong("dense-adam"), help: "Textbook Adam on row-sparse parameters (every row decays and moves) instead of lazy Adam (touched rows only).")
+    var denseAdam = false
+    @Option(help: "Random seed (initialisation, imagination sampling).")
+    var seed: UInt64 = 1
+
+    func config(items: Int) throws -> AgentConfig {
+        var c = AgentConfig(algorithm: algo, items: items)
+        c.hidden = hidden; c.slots = batch; c.window = window; c.nStep = nStep; c.gamma = gamma
+        c.purchaseReward = purchaseReward; c.clickRewardOverride = clickReward
+        c.criticSteps = criticSteps; c.baseline = baseline; c.entropy = entropy; c.lossReduction = lossReduction
+        c.irnWeight = irnWeight; c.forgetBias = forgetBias; c.targetEvery = targetEvery; c.targetUnit = targetUnit
+        c.breadth = breadth; c.depth = depth; c.seed = seed
+        c.adam = AdamConfig(learningRate: lr, beta1: beta1, beta2: beta2, epsilon: eps, lazySparse: !denseAdam)
+        do { try c.validate() } catch { throw ValidationError("\(error)") }
+        return c
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import IRNSupport
+
+/// Adam's hyper-parameters (Kingma & Ba 2014, the paper's defaults).
+public struct AdamConfig: Sendable, Hashable, Codable {
+    public var learningRate: Float = 1e-3
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-8
+    /// true: a row-sparse gradient updates only its rows' moments and parameters ("lazy"
+    /// Adam, cheap for the N x 4H input weights). false: every row decays its moments and
+    /// moves, as if untouched rows had a zero gradient (textbook Adam).
+    public var lazySparse: Bool = true
+
+    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, lazySparse: Bool = true) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.lazySparse = lazySparse
+    }
+}
+
+/// Adam with first and second moments per parameter. One `apply` is one step t; bias
+/// correction uses the global t for every row (also for lazily updated rows).
+public struct Adam: Sendable {
+    public var config: AdamConfig
+    public private(set) var step: Int = 0
+    public private(set) var firstMoments: [[Float]]
+    public private(set) var secondMoments: [[Float]]
+    public let shape: NetworkShape
+
+    public init(shape: NetworkShape, config: AdamConfig = AdamConfig()) {
+        self.config = config
+        self.shape = shape
+        firstMoments = ParameterGroup.allCases.map { [Float](repeating: 0, count: $0.count(shape)) }
+        secondMoments = firstMoments
+    }
+
+    /// parameters -= lr * m_hat / (sqrt(v_hat) + eps), descending the loss whose gradient is given.
+    public mutating func apply(_ gradient: NetworkGradient, to parameters: inout NetworkParameters) {
+        precondition(gradient.shape == parameters.shape, "gradient and parameters differ in shape")
+        step += 1
+        let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon, lr = config.learningRate
+        // Bias corrections in Double: beta^t underflows gracefully and stays exact for small t.
+        let c1 = Float(1 - Foundation.pow(Double(b1), Double(step)))
+        let c2 = Float(1 - Foundation.pow(Double(b2), Double(step)))
+        for g in ParameterGroup.allCases {
+            let part = gradient.parts[g.rawValue]
+            let w = part.width
+            parameters.tensors[g.rawValue].withUnsafeMutableBufferPointer { theta in
+                firstMoments[g.rawValue].withUnsafeMutableBufferPointer { m in
+                    secondMoments[g.rawValue].withUnsafeMutableBufferPointer { v in
+                        part.values.withUnsafeBufferPointer { gv in
+                            let mp = m.baseAddress!, vp = v.baseAddress!, tp = theta.baseAddress!
+                            // theta -= lr * (m / c1) / (sqrt(v / c2) + eps), 8 lanes at a time.
+                            @inline(__always)
+                            func update(_ base: Int, _ grad: UnsafePointer<Float>, _ n: Int) {
+                                var j = 0
+                                while j + 8 <= n {
+                                    let gj = FastMath.load8(grad + j)
+                                    let mj = b1 * FastMath.load8(mp + base + j) + (1 - b1) * gj
+                                    let vj = b2 * FastMath.load8(vp + base + j) + (1 - b2) * gj * gj
+                                    FastMath.store8(mj, mp + base + j)
+                                    FastMath.store8(vj, vp + base + j)
+                                    let step = lr * (mj / c1) / ((vj / c2).squareRoot() + eps)
+                                    FastMath.store8(FastMath.load8(tp + base + j) - step, tp + base + j)
+                                    j += 8
+                                }
+                                while j < n {
+                                    let gj = grad[j]
+                                    let mj = b1 * mp[base + j] + (1 - b1) * gj
+                                    let vj = b2 * vp[base + j] + (1 - b2) * gj * gj
+                                    mp[base + j] = mj
+                                    vp[base + j] = vj
+                                    tp[base + j] -= lr * (mj / c1) / ((vj / c2).squareRoot() + eps)
+                                    j += 1
+                                }
+                            }
+                            // A row with zero gradient: moments decay, the parameter still moves.
+                            @inline(__always)
+                            func decay(_ base: Int, _ n: Int) {
+                                for j in 0..<n {
+                                    let mj = b1 * mp[base + j]
+                                    let vj = b2 * vp[base + j]
+                                    mp[base + j] = mj
+                                    vp[base + j] = vj
+                                    tp[base + j] -= lr * (mj / c1) / ((vj / c2).squareRoot() + eps)
+                                }
+                            }
+                            if part.isDense {
+                                let gp = gv.baseAddress!
+                                Parallel.chunks(theta.count, minChunk: 1 << 16) { _, range in
+                                    update(range.lowerBound, gp + range.lowerBound, range.count)
+                                }
+                            } else if config.lazySparse {
+                                let gp = gv.baseAddress!
+                                part.rowIndices.withUnsafeBufferPointer { rows in
+                                    Parallel.chunks(rows.count, minChunk: max(1, (1 << 16) / max(w, 1))) { _, range in
+                                        for i in range { update(Int(rows[i]) * w, gp + i * w, w) }
+                                    }
+                                }
+                            } else {
+                                var next = 0
+                                for r in 0..<part.rows {
+                                    if next < part.rowIndices.count && Int(part.rowIndices[next]) == r {
+                                        update(r * w, gv.baseAddress! + next * w, w)
+                                        next += 1
+                                    } else {
+                                        decay(r * w, w)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moments with checkpoint names ("adam.m.<group>", "adam.v.<group>") and the step, so
+    /// training can resume exactly.
+    public func namedMoments() -> [(name: String, shape: [Int], values: [Float])] {
+        var out: [(name: String, shape: [Int], values: [Float])] = []
+        for g in ParameterGroup.allCases {
+            let d = g.dimensions(shape)
+            out.append(("adam.m.\(g.name)", [d.rows, d.width], firstMoments[g.rawValue]))
+            out.append(("adam.v.\(g.name)", [d.rows, d.width], secondMoments[g.rawValue]))
+        }
+        return out
+    }
+
+    /// Restores moments and step written by `namedMoments`.
+    public mutating func restore(step: Int, named: [String: [Float]]) throws {
+        for g in ParameterGroup.allCases {
+            guard let m = named["adam.m.\(g.name)"], let v = named["adam.v.\(g.name)"],
+                  m.count == firstMoments[g.rawValue].count, v.count == secondMoments[g.rawValue].count else {
+                throw IRNError("Adam state for \(g.name) is missing or has the wrong size")
+            }
+            firstMoments[g.rawValue] = m
+            secondMoments[g.rawValue] = v
+        }
+        self.step = step
+    }
+
+}

@@ -1,1 +1,0 @@
-// The IRNNumerics module; its contents arrive with its issue.

@@ -1,0 +1,68 @@
+/// The loss terms of one window, addressed by `index = step * slots + slot` (the state
+/// after feeding that step's input). The loss is
+///   L = sum_policy [ -coefficient * log softmax(z)[action] - entropy * H(softmax(z)) ]
+///     + sum_value  weight * 0.5 * (target - V)^2
+///     + sum_logit  weight * (z[item] - 1)^2
+///     + sum_branch weight * (z_branch[item] - 1)^2
+/// Coefficients carry any advantage and reduction (mean/sum) already: the network only
+/// differentiates what it is given.
+public struct WindowLosses: Sendable {
+    public struct Policy: Sendable {
+        public var index: Int32, action: Int32, coefficient: Float, entropy: Float
+        public init(index: Int32, action: Int32, coefficient: Float, entropy: Float = 0) {
+            self.index = index; self.action = action; self.coefficient = coefficient; self.entropy = entropy
+        }
+    }
+    public struct Value: Sendable {
+        public var index: Int32, target: Float, weight: Float
+        public init(index: Int32, target: Float, weight: Float) { self.index = index; self.target = target; self.weight = weight }
+    }
+    public struct Logit: Sendable {
+        public var index: Int32, item: Int32, weight: Float
+        public init(index: Int32, item: Int32, weight: Float) { self.index = index; self.item = item; self.weight = weight }
+    }
+
+    /// Policy-gradient terms (each needs a full softmax row).
+    public var policy: [Policy] = []
+    /// Critic terms.
+    public var value: [Value] = []
+    /// Single-logit squared errors on window states (PRN-P's reconstruction).
+    public var logit: [Logit] = []
+    /// Imagined branches: branch b forks from window state `branchRoots[b]` and is fed
+    /// `branchItems[b * branchDepth + tau]` for tau = 0..<branchDepth; after each feed the
+    /// logit of that same item has error weight `branchWeights[b * branchDepth + tau]`.
+    public var branchDepth: Int = 0
+    public var branchRoots: [Int32] = []
+    public var branchItems: [Int32] = []
+    public var branchWeights: [Float] = []
+
+    public init() {}
+
+    public var branchCount: Int { branchRoots.count }
+
+    /// Empties every list, keeping capacity.
+    public mutating func removeAll() {
+        policy.removeAll(keepingCapacity: true)
+        value.removeAll(keepingCapacity: true)
+        logit.removeAll(keepingCapacity: true)
+        branchRoots.removeAll(keepingCapacity: true)
+        branchItems.removeAll(keepingCapacity: true)
+        branchWeights.removeAll(keepingCapacity: true)
+    }
+}
+
+/// The value of each part of the loss (as defined in `WindowLosses`) at the current parameters.
+public struct LossBreakdown: Sendable, Equatable {
+    /// sum of -coefficient * log pi(action)
+    public var policy: Double = 0
+    /// sum of -entropy * H(pi)
+    public var entropy: Double = 0
+    /// sum of weight * 0.5 * (target - V)^2
+    public var value: Double = 0
+    /// sum of weighted squared single-logit errors on window states
+    public var logit: Double = 0
+    /// sum of weighted squared single-logit errors on imagined branches
+    public var branch: Double = 0
+    public init() {}
+    public var total: Double { policy + entropy + value + logit + branch }
+}

@@ -1,4 +1,0 @@
-import XCTest
-
-// Tests of IRNAgents arrive with its code.
-final class IRNAgentsPlaceholderTests: XCTestCase {}

@@ -1,4 +1,0 @@
-import XCTest
-
-// Tests of IRNNumerics arrive with its code.
-final class IRNNumericsPlaceholderTests: XCTestCase {}
