@@ -109,6 +109,8 @@ public final class Socket: @unchecked Sendable {
     public func setMaxMessageSize(_ bytes: Int64) throws { try setOption(ZMQ_MAXMSGSIZE, bytes) }
     /// ROUTER: fail with EHOSTUNREACH instead of silently dropping messages to unknown peers.
     public func setRouterMandatory(_ on: Bool) throws { try setOption(ZMQ_ROUTER_MANDATORY, Int32(on ? 1 : 0)) }
+    /// ROUTER: a peer reconnecting with a known routing id takes over the old connection.
+    public func setRouterHandover(_ on: Bool) throws { try setOption(ZMQ_ROUTER_HANDOVER, Int32(on ? 1 : 0)) }
     /// Queue messages only to completed connections.
     public func setImmediate(_ on: Bool) throws { try setOption(ZMQ_IMMEDIATE, Int32(on ? 1 : 0)) }
     public func setReconnectInterval(ms: Int32, maxMs: Int32 = 0) throws {
