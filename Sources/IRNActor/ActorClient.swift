@@ -142,6 +142,9 @@ public final class ActorClient: @unchecked Sendable {
             }
             if let l = lease, readyToCompute { try work(on: l) }
         }
+        dealer.close()
+        sub.close()
+        context.terminate()  // waits at most the goodbye's linger
         return outcome ?? .stopped
     }
 

@@ -175,6 +175,9 @@ public final class ParameterServer: @unchecked Sendable {
         if !leases.finished { publish(.bye(.serverShutdown)) }
         // Give the goodbye a moment to leave (linger applies to the PUB socket only).
         try? sockets.pub.setLinger(500)
+        zap?.stop()
+        sockets.closeAll()
+        context.terminate()  // waits for the linger above; the ports are free afterwards
         logger.info("server stopped", metadata: ["step": "\(store.version)", "finished": "\(leases.finished)"])
     }
 
