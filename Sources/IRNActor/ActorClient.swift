@@ -142,10 +142,23 @@ public final class ActorClient: @unchecked Sendable {
             }
             if let l = lease, readyToCompute { try work(on: l) }
         }
+        if outcome == .finished { collectLastAcks() }
         dealer.close()
         sub.close()
         context.terminate()  // waits at most the goodbye's linger
         return outcome ?? .stopped
+    }
+
+    /// The "finished" broadcast can overtake the acks of our last pushes: read them (briefly)
+    /// so the counts are complete.
+    private func collectLastAcks() {
+        let end = monotonicSeconds() + 0.5
+        while inFlight > 0 && monotonicSeconds() < end {
+            guard (try? poll([dealer], timeoutMs: 20))?.first == true,
+                  let frames = try? dealer.receive(dontWait: true),
+                  let env = try? WireFormat.decode(frames) else { continue }
+            if case .ack = env.message, env.senderRunId == serverRunId { handle(env, broadcast: false) }
+        }
     }
 
     private var readyToCompute: Bool {
