@@ -60,7 +60,7 @@ public enum WireFormat {
     /// Builds the header frame for `payload` (exposed to tests to forge messages).
     static func seal(kind: UInt16, flags: UInt32, runId: UInt64, weightVersion: UInt64,
                      payload: [[UInt8]], version: UInt16 = WireFormat.version) -> [[UInt8]] {
-        var w = ByteWriter()
+        var w = WireBytesWriter()
         w.bytes.append(contentsOf: magic)
         w.u16(version)
         w.u16(kind)
@@ -84,7 +84,7 @@ public enum WireFormat {
         guard let header = frames.first else { throw .noFrames }
         guard header.count >= fixedHeaderBytes else { throw .headerTooShort(header.count) }
         guard Array(header[0..<4]) == magic else { throw .badMagic }
-        var r = ByteReader(header, what: "header")
+        var r = WireBytesReader(header, what: "header")
         _ = try r.u32("magic")
         let version = try r.u16("version")
         guard version == WireFormat.version else { throw .unsupportedVersion(version) }
@@ -118,7 +118,7 @@ public enum WireFormat {
         for f in frames.dropFirst() { sum.update(f) }
         guard sum.value == checksum else { throw .checksumMismatch }
 
-        var body = BodyDecoder(reader: ByteReader(frames[1], what: "\(kind)"), frames: Array(frames.dropFirst(2)))
+        var body = BodyDecoder(reader: WireBytesReader(frames[1], what: "\(kind)"), frames: Array(frames.dropFirst(2)))
         let message = try body.decode(kind)
         try body.finish()
         return WireEnvelope(message, senderRunId: runId, weightVersion: weightVersion, flags: flags)
@@ -128,7 +128,7 @@ public enum WireFormat {
 // MARK: bodies
 
 struct BodyEncoder {
-    var writer = ByteWriter()
+    var writer = WireBytesWriter()
     var frames: [[UInt8]] = []
 
     mutating func progress(_ p: [ShardProgress]) {
@@ -201,7 +201,7 @@ struct BodyEncoder {
 }
 
 struct BodyDecoder {
-    var reader: ByteReader
+    var reader: WireBytesReader
     var frames: [[UInt8]]
     var nextFrame = 0
 

@@ -1,5 +1,5 @@
 /// Little-endian writer for message bodies.
-struct ByteWriter {
+struct WireBytesWriter {
     var bytes: [UInt8] = []
 
     mutating func u8(_ v: UInt8) { bytes.append(v) }
@@ -20,7 +20,7 @@ struct ByteWriter {
 }
 
 /// Bounds-checked little-endian reader: every read that would run past the end throws.
-struct ByteReader {
+struct WireBytesReader {
     let bytes: [UInt8]
     private(set) var offset = 0
     let what: String
