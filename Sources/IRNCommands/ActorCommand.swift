@@ -1,10 +1,96 @@
 import ArgumentParser
+import Foundation
+import IRNActor
+import IRNSupport
+import Logging
+import ZeroMQ
 
-/// `irn-actor`: one actor of the cluster (built by the cluster issue).
+/// `irn-actor`: one actor of the cluster.
 public struct ActorCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "irn-actor",
-        abstract: "Actor of the IRN cluster (not yet available in this build)."
+        abstract: "Actor of the IRN cluster.",
+        discussion: """
+        Joins the server, receives the current weights and target network, leases shards, \
+        pushes gradients, follows the weight broadcast (P+1) and rejoins by itself when the \
+        server restarts. SIGTERM or SIGINT: returns the lease, says goodbye, exits 0. Exits 0 \
+        when the server reports all epochs done.
+
+        The algorithm comes from the server. In this build the cluster runs the self-test \
+        `visit-count`; the learning algorithms are not wired in yet.
+        """
     )
+
+    @Option(help: "The server's actor endpoint, tcp://HOST:P.")
+    var server: String
+
+    @Option(help: "Prepared data directory (for the learning algorithms).")
+    var data: String?
+
+    @Option(help: "Worker threads this actor uses.")
+    var threads: UInt32 = 1
+
+    @Option(help: "Name shown in the server's stats (default: HOST-PID).")
+    var id: String?
+
+    @Option(help: "Seconds between heartbeats.")
+    var heartbeat: Double = 1
+
+    @Option(help: "Pushes in flight before waiting for acknowledgements.")
+    var maxInFlight = 1
+
+    @Flag(help: "Before each gradient, wait for the weights of every acknowledged push (synchronous mode).")
+    var sync = false
+
+    @Option(help: "Shards to ask for per lease.")
+    var shardsPerLease: UInt32 = 1
+
+    @Option(help: "File with the server's CURVE public key (enables CURVE).")
+    var curveServerKey: String?
+
+    @Option(help: "File with this actor's CURVE secret key (the public key is derived from it).")
+    var curveSecretKey: String?
+
+    @Option(help: "visit-count self-test: seconds of simulated work per session.")
+    var selftestDelay: Double = 0
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
     public init() {}
+
+    public func validate() throws {
+        guard server.hasPrefix("tcp://") else { throw ValidationError("--server must look like tcp://HOST:PORT") }
+        guard heartbeat > 0, maxInFlight >= 1, threads >= 1, shardsPerLease >= 1 else {
+            throw ValidationError("--heartbeat, --max-in-flight, --threads and --shards-per-lease must be positive")
+        }
+        guard (curveServerKey == nil) == (curveSecretKey == nil) else {
+            throw ValidationError("CURVE needs both --curve-server-key and --curve-secret-key")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    public func run() throws {
+        let logger = bootstrapLogging(label: "irn.actor", level: logLevel)
+        let hostName = ProcessInfo.processInfo.hostName
+        var config = ActorConfig(server: server, actorId: id ?? "\(hostName)-\(getpid())", host: hostName)
+        config.threads = threads
+        config.heartbeatInterval = heartbeat
+        config.maxInFlight = maxInFlight
+        config.syncWeights = sync
+        config.shardsPerLease = shardsPerLease
+        if let sk = curveServerKey, let mine = curveSecretKey {
+            let pair = try CurveKeyPair(secretKey: try CurveKeyFiles.singleKey(in: mine))
+            config.curve = (try CurveKeyFiles.singleKey(in: sk), pair.publicKey, pair.secretKey)
+        }
+        // The producer follows the server's algorithm; only the self-test exists in this build.
+        let producer = VisitCountProducer(delay: selftestDelay)
+        let client = try ActorClient(config: config, producer: producer, logger: logger)
+        let signals = installStopSignals { client.requestStop() }
+        defer { signals.forEach { $0.cancel() } }
+        let outcome = try client.run()
+        let c = client.counts
+        logger.notice("actor done", metadata: ["outcome": "\(outcome)", "pushes": "\(c.pushes)", "applied": "\(c.applied)",
+                                              "stale": "\(c.stale)", "joins": "\(c.joins)"])
+    }
 }

@@ -10,7 +10,10 @@ public struct IRNRoot: ParsableCommand {
         benchmarks and read a running cluster's stats. The cluster itself runs as \
         `irn-server` and `irn-actor`.
         """,
-        subcommands: [DataCommand.self, BenchCommand.self, BaselineCommand.self, EvalCommand.self]
+        subcommands: [
+            DataCommand.self, BaselineCommand.self, EvalCommand.self, BenchCommand.self,
+            StatsCommand.self, CurveKeysCommand.self,
+        ]
     )
     public init() {}
 }

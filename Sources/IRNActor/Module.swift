@@ -1,1 +1,0 @@
-// The IRNActor module; its contents arrive with its issue.

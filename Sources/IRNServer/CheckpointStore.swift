@@ -1,0 +1,77 @@
+import Foundation
+import IRNNumerics
+import IRNSupport
+import IRNWire
+
+/// Checkpoints in a directory: `checkpoint-<version>.safetensors`, written atomically, the
+/// newest `keep` kept. Each carries a checksum of its tensor bytes in its metadata, so a torn
+/// or bit-rotten file is detected on load and skipped (with a message) for the next newest.
+public struct CheckpointStore: Sendable {
+    public let directory: URL
+    public let keep: Int
+
+    public init(directory: URL, keep: Int = 3) {
+        self.directory = directory
+        self.keep = max(1, keep)
+    }
+
+    static let prefix = "checkpoint-"
+    static let suffix = ".safetensors"
+
+    static func checksum(_ tensors: [String: SafetensorsTensor]) -> String {
+        var sum = WireChecksum()
+        for name in tensors.keys.sorted() {
+            sum.update(Array(name.utf8))
+            sum.update(tensors[name]!.bytes)
+        }
+        return String(sum.value, radix: 16)
+    }
+
+    /// Writes a checkpoint for `version` and prunes old ones. Returns its path.
+    @discardableResult
+    public func save(_ tensors: [String: SafetensorsTensor], version: UInt64, metadata: [String: String] = [:]) throws -> URL {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var meta = metadata
+        meta["irn_checkpoint"] = "1"
+        meta["version"] = String(version)
+        meta["checksum"] = Self.checksum(tensors)
+        let url = directory.appendingPathComponent(String(format: "\(Self.prefix)%012llu\(Self.suffix)", version))
+        try SafetensorsFile(tensors: tensors, metadata: meta).write(to: url)
+        let all = list()
+        for old in all.dropFirst(keep) where old != url { try? FileManager.default.removeItem(at: old) }
+        return url
+    }
+
+    /// Checkpoint files, newest (highest version) first.
+    public func list() -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { $0.hasPrefix(Self.prefix) && $0.hasSuffix(Self.suffix) }
+            .sorted(by: >)
+            .map { directory.appendingPathComponent($0) }
+    }
+
+    /// Reads and verifies one checkpoint.
+    public static func load(_ url: URL) throws -> SafetensorsFile {
+        let f = try SafetensorsFile.read(from: url)
+        guard f.metadata["irn_checkpoint"] == "1", let stored = f.metadata["checksum"] else {
+            throw IRNError("not an IRN checkpoint (no irn_checkpoint/checksum metadata)", file: url.path)
+        }
+        guard stored == checksum(f.tensors) else {
+            throw IRNError("checkpoint checksum mismatch (file corrupt)", file: url.path)
+        }
+        return f
+    }
+
+    /// The newest checkpoint that loads and verifies; corrupt ones are reported through
+    /// `skipped` and passed over. nil if there is none.
+    public func loadNewest(skipped: (URL, Error) -> Void) -> (url: URL, file: SafetensorsFile)? {
+        for url in list() {
+            do {
+                return (url, try Self.load(url))
+            } catch {
+                skipped(url, error)
+            }
+        }
+        return nil
+    }
+}

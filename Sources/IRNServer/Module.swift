@@ -1,1 +1,0 @@
-// The IRNServer module; its contents arrive with its issue.

@@ -1,0 +1,486 @@
+import Foundation
+import IRNNumerics
+import IRNSupport
+import IRNWire
+import Logging
+import ZeroMQ
+
+/// The parameter server: owns the model (through `ParameterStore`), applies gradients as they
+/// arrive, broadcasts weight patches and target refreshes, leases shards, checkpoints and
+/// serves stats. One thread runs `run()`; everything else talks to it through sockets, except
+/// `requestStop` and `setEvalMetrics`, which are thread-safe.
+///
+/// Sockets: ROUTER on P (actors), PUB on P+1 (broadcast), REP on P+2 (stats JSON),
+/// STREAM on P+3 (HTTP `GET /metrics`, Prometheus text; `GET /stats`, JSON).
+public final class ParameterServer: @unchecked Sendable {
+    public let config: ServerConfig
+    public let runId: UInt64
+    /// The base port actually bound (differs from config.port when that was 0).
+    public let port: Int
+    public var logger: Logger
+
+    private let store: any ParameterStore
+    private let context: Context
+    private let sockets: BoundSockets
+    private let zap: ZAPHandler?
+    private var leases: LeaseManager
+    private let checkpoints: CheckpointStore?
+
+    private var actors: [[UInt8]: ActorRow] = [:]
+    private var counters = ServerCounters()
+    private var targetVersion: UInt64 = 0
+    private var lastTargetMark: UInt64 = 0
+    private var pending: [String: WeightChange] = [:]
+    private var lastBroadcastVersion: UInt64
+    private var lastBroadcastTime = 0.0
+    private var lastCheckpointTime: Double
+    private var lastCheckpointKey: (UInt64, UInt64) = (UInt64.max, 0)
+    private var httpBuffers: [[UInt8]: [UInt8]] = [:]
+    private let startTime = monotonicSeconds()
+    private let stopFlag = Locked(false)
+    private let evalMetrics = Locked<[String: Double]>([:])
+    /// Where the server resumed from, if it did.
+    public private(set) var resumedFrom: URL?
+
+    /// Binds the sockets and resumes from the newest good checkpoint in
+    /// `config.checkpointDirectory`, if any.
+    public init(config: ServerConfig, store: any ParameterStore, logger: Logger = Logger(label: "irn.server")) throws {
+        precondition(!config.shardSizes.isEmpty, "the server needs at least one shard")
+        self.config = config
+        self.store = store
+        self.logger = logger
+        self.runId = StableHash.fnv1a(UInt64(getpid()) << 32 ^ UInt64(Date().timeIntervalSince1970 * 1e6)) | 1
+        self.context = try Context()
+        if let secret = config.curveSecretKey {
+            guard Curve.isValidKey(secret) else { throw IRNError("the CURVE secret key is not 40 characters of Z85") }
+            zap = try ZAPHandler(context: context, allowedKeys: config.curveAllowedKeys)
+        } else {
+            zap = nil
+        }
+        let maxBytes = Int64(config.maxMessageBytes)
+        sockets = try BoundSockets.bind(context: context, host: config.host, port: config.port) { [zap] s, index in
+            if index == 0 {
+                try s.setRouterMandatory(false)
+                try s.setRouterHandover(true)
+                try s.setMaxMessageSize(maxBytes)
+                try s.setHeartbeat(intervalMs: 1000, timeoutMs: 5000)
+            }
+            if index == 1 { try s.setSendHighWaterMark(100) }
+            if index <= 1, zap != nil, let secret = config.curveSecretKey {
+                try s.makeCurveServer(secretKey: secret)
+            }
+            if index == 2 { try s.setMaxMessageSize(1 << 20) }
+        }
+        port = sockets.basePort
+        leases = LeaseManager(shardSizes: config.shardSizes, epochs: config.epochs, shardsPerLease: config.shardsPerLease)
+        checkpoints = config.checkpointDirectory.map { CheckpointStore(directory: $0, keep: config.keepCheckpoints) }
+        lastBroadcastVersion = 0
+        lastCheckpointTime = monotonicSeconds()
+        try resume()
+        lastBroadcastVersion = store.version
+        logger.info("server listening", metadata: [
+            "run_id": "\(String(runId, radix: 16))", "actors": "tcp://\(config.host):\(port)",
+            "broadcast": "\(port + 1)", "stats": "\(port + 2)", "metrics": "\(port + 3)",
+            "curve": "\(zap != nil)", "step": "\(store.version)",
+        ])
+    }
+
+    deinit {
+        zap?.stop()
+        sockets.closeAll()
+    }
+
+    /// Asks `run()` to checkpoint and return (safe from any thread, e.g. a SIGTERM handler).
+    public func requestStop() { stopFlag.withLock { $0 = true } }
+
+    /// Publishes the latest evaluation metrics (thread-safe; e.g. from a background evaluator).
+    public func setEvalMetrics(_ m: [String: Double]) { evalMetrics.withLock { $0 = m } }
+
+    public var isFinished: Bool { leases.finished }
+
+    // MARK: resume / checkpoint
+
+    private func resume() throws {
+        guard let checkpoints else { return }
+        let found = checkpoints.loadNewest { url, error in
+            logger.error("skipping unreadable checkpoint", metadata: ["file": "\(url.path)", "reason": "\(error)"])
+        }
+        guard let (url, file) = found else {
+            logger.info("no checkpoint to resume from", metadata: ["dir": "\(checkpoints.directory.path)"])
+            return
+        }
+        let t = file.tensors
+        try store.restore(from: t.filter { !$0.key.hasPrefix("server.") })
+        try leases.restore(from: t)
+        func i64(_ name: String) throws -> UInt64 { UInt64(max(0, try t[name]?.int64s().first ?? 0)) }
+        counters.envSteps = try i64("server.env_steps")
+        targetVersion = try i64("server.target_version")
+        lastTargetMark = try i64("server.target_mark")
+        resumedFrom = url
+        lastCheckpointKey = (store.version, leases.progress.reduce(0, +))
+        logger.info("resumed from checkpoint", metadata: [
+            "file": "\(url.path)", "step": "\(store.version)", "epoch": "\(leases.epoch)",
+            "target_version": "\(targetVersion)",
+        ])
+    }
+
+    /// Writes a checkpoint now (if a directory is configured and anything changed).
+    @discardableResult
+    public func checkpoint(force: Bool = false) -> URL? {
+        guard let checkpoints else { return nil }
+        let key = (store.version, leases.progress.reduce(0, +) + UInt64(leases.epoch) << 40)
+        if !force && key == lastCheckpointKey { return nil }
+        var t = store.checkpointTensors()
+        for (k, v) in leases.checkpointTensors() { t[k] = v }
+        t["server.env_steps"] = SafetensorsTensor(int64s: [Int64(counters.envSteps)], shape: [1])
+        t["server.target_version"] = SafetensorsTensor(int64s: [Int64(targetVersion)], shape: [1])
+        t["server.target_mark"] = SafetensorsTensor(int64s: [Int64(lastTargetMark)], shape: [1])
+        do {
+            let url = try checkpoints.save(t, version: store.version, metadata: ["settings": config.settingsJSON])
+            lastCheckpointKey = key
+            lastCheckpointTime = monotonicSeconds()
+            logger.info("checkpoint written", metadata: ["file": "\(url.path)", "step": "\(store.version)"])
+            return url
+        } catch {
+            logger.error("checkpoint failed", metadata: ["reason": "\(error)"])
+            return nil
+        }
+    }
+
+    // MARK: the loop
+
+    /// Serves until every epoch is done or `requestStop()`; then broadcasts pending weights,
+    /// checkpoints and says goodbye to the actors.
+    public func run() throws {
+        var finishedAt: Double?
+        while true {
+            if stopFlag.current { break }
+            if leases.finished {
+                if finishedAt == nil {
+                    finishedAt = monotonicSeconds()
+                    flushBroadcast()
+                    publish(.bye(.finished))
+                    logger.info("all epochs done", metadata: ["step": "\(store.version)"])
+                }
+                if monotonicSeconds() - finishedAt! >= config.finishGrace { break }
+            }
+            let ready = try poll([sockets.router, sockets.stats, sockets.http], timeoutMs: 50)
+            if ready[0] { try drainRouter() }
+            if ready[1] { try serveStats() }
+            if ready[2] { try serveHTTP() }
+            periodic()
+        }
+        flushBroadcast()
+        checkpoint()
+        if !leases.finished { publish(.bye(.serverShutdown)) }
+        // Give the goodbye a moment to leave (linger applies to the PUB socket only).
+        try? sockets.pub.setLinger(500)
+        zap?.stop()
+        sockets.closeAll()
+        context.terminate()  // waits for the linger above; the ports are free afterwards
+        logger.info("server stopped", metadata: ["step": "\(store.version)", "finished": "\(leases.finished)"])
+    }
+
+    private func periodic() {
+        let now = monotonicSeconds()
+        // Actors that stopped heartbeating lose their leases.
+        for (identity, row) in actors where now - row.lastSeen > config.heartbeatTimeout {
+            let shards = leases.release(actor: key(identity))
+            actors.removeValue(forKey: identity)
+            counters.actorsTimedOut += 1
+            if !shards.isEmpty { counters.leasesReassigned += 1 }
+            logger.warning("actor timed out; shards returned", metadata: ["actor": "\(row.id)", "shards": "\(shards)"])
+        }
+        if config.broadcastInterval > 0 && now - lastBroadcastTime >= config.broadcastInterval { flushBroadcast() }
+        if now - lastCheckpointTime >= config.checkpointEvery { checkpoint() }
+    }
+
+    private func key(_ identity: [UInt8]) -> String {
+        identity.map { String(format: "%02x", $0) }.joined()
+    }
+
+    private func reject(_ label: String, _ detail: String, from identity: [UInt8]? = nil) {
+        counters.rejected[label, default: 0] += 1
+        logger.debug("message rejected", metadata: ["reason": "\(label)", "detail": "\(detail)"])
+    }
+
+    // MARK: sending
+
+    private func reply(_ identity: [UInt8], _ m: WireMessage) {
+        let frames = WireFormat.encode(m, senderRunId: runId, weightVersion: store.version)
+        counters.bytesOut += UInt64(frames.reduce(0) { $0 + $1.count })
+        _ = try? sockets.router.send([identity] + frames, dontWait: true)
+    }
+
+    private func publish(_ m: WireMessage) {
+        let frames = WireFormat.encode(m, senderRunId: runId, weightVersion: store.version)
+        let n = UInt64(frames.reduce(0) { $0 + $1.count })
+        counters.bytesOut += n
+        counters.broadcasts += 1
+        counters.broadcastBytes += n
+        _ = try? sockets.pub.send(frames, dontWait: true)
+    }
+
+    private func flushBroadcast() {
+        lastBroadcastTime = monotonicSeconds()
+        guard !pending.isEmpty else { return }
+        let parts = store.weights(pending)
+        publish(.weights(WeightUpdate(fromVersion: lastBroadcastVersion, toVersion: store.version, full: false, parts: parts)))
+        lastBroadcastVersion = store.version
+        pending = [:]
+    }
+
+    private func welcome(lease: Lease?) -> WireMessage {
+        .welcome(Welcome(runId: runId, weightVersion: store.version, targetVersion: targetVersion,
+                         weights: store.weights(nil), target: store.target(),
+                         settingsJSON: config.settingsJSON, lease: lease))
+    }
+
+    // MARK: actors
+
+    private func drainRouter() throws {
+        for _ in 0..<256 {
+            guard let frames = try sockets.router.receive(dontWait: true) else { return }
+            let size = frames.reduce(0) { $0 + $1.count }
+            counters.bytesIn += UInt64(size)
+            guard frames.count >= 2 else {
+                reject("framing", "message without payload")
+                continue
+            }
+            let identity = frames[0]
+            let env: WireEnvelope
+            do {
+                env = try WireFormat.decode(Array(frames.dropFirst()), maxBytes: config.maxMessageBytes)
+            } catch {
+                reject(error.label, error.description, from: identity)
+                continue
+            }
+            handle(env, from: identity, bytes: size)
+        }
+    }
+
+    private func handle(_ env: WireEnvelope, from identity: [UInt8], bytes: Int) {
+        let now = monotonicSeconds()
+        if case .hello(let h) = env.message {
+            if actors[identity] != nil { leases.release(actor: key(identity)) }
+            actors[identity] = ActorRow(id: h.actorId, host: h.host, threads: h.threads, joinedAt: now, lastSeen: now)
+            let grant = leases.grant(to: key(identity), maxShards: config.shardsPerLease)
+            flushBroadcast()
+            reply(identity, welcome(lease: grant.lease))
+            logger.info("actor joined", metadata: [
+                "actor": "\(h.actorId)", "host": "\(h.host)", "threads": "\(h.threads)",
+                "rejoin": "\(h.knownRunId != 0 && h.knownRunId != runId)",
+                "shards": "\(grant.lease?.shards.map(\.shard) ?? [])",
+            ])
+            return
+        }
+        if case .statsRequest = env.message {
+            reply(identity, .statsReply(json: statsJSON()))
+            return
+        }
+        guard var row = actors[identity] else {
+            // Unknown (timed out, or we restarted): tell it to say hello again.
+            counters.rejected["unknown_actor", default: 0] += 1
+            reply(identity, .bye(.unknownActor))
+            return
+        }
+        row.lastSeen = now
+        row.bytesIn += UInt64(bytes)
+        actors[identity] = row
+        let actorKey = key(identity)
+        switch env.message {
+        case .gradient(let g):
+            handleGradient(g, baseVersion: env.weightVersion, identity: identity, actorKey: actorKey)
+        case .heartbeat(let id, let p):
+            leases.commit(leaseId: id, actor: actorKey, progress: p)
+        case .leaseRequest(let n):
+            reply(identity, .leaseGrant(leases.grant(to: actorKey, maxShards: Int(n))))
+        case .leaseComplete(let id, let p), .leaseReturn(let id, let p):
+            leases.commit(leaseId: id, actor: actorKey, progress: p)
+            if leases.isHeld(leaseId: id, by: actorKey) { leases.end(leaseId: id) }
+        case .weightsRequest:
+            flushBroadcast()
+            reply(identity, welcome(lease: nil))
+        case .bye:
+            let shards = leases.release(actor: actorKey)
+            actors.removeValue(forKey: identity)
+            logger.info("actor left", metadata: ["actor": "\(row.id)", "returned_shards": "\(shards)"])
+        default:
+            reject("unexpected_kind", "\(env.message.kind) from an actor")
+        }
+    }
+
+    private func handleGradient(_ g: GradientPush, baseVersion: UInt64, identity: [UInt8], actorKey: String) {
+        counters.pushes += 1
+        actors[identity]?.pushes += 1
+        // Progress is committed with the push even when the gradient is dropped as stale:
+        // the sessions were visited; only their (too old) gradient is discarded.
+        leases.commit(leaseId: g.leaseId, actor: actorKey, progress: g.progress)
+        counters.envSteps += g.envSteps
+        let version = store.version
+        guard baseVersion <= version else {
+            reject("version_ahead", "gradient on version \(baseVersion) > \(version)")
+            reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: version)))
+            return
+        }
+        let staleness = version - baseVersion
+        counters.noteStaleness(staleness)
+        actors[identity]?.lastStaleness = staleness
+        if let loss = g.stats["loss"] { counters.noteLoss(loss) }
+        if let bound = config.maxStaleness, staleness > bound {
+            counters.droppedStale += 1
+            actors[identity]?.stale += 1
+            reply(identity, .ack(Ack(sequence: g.sequence, status: .stale, weightVersion: version)))
+            maybeRefreshTarget()
+            return
+        }
+        do {
+            let changed = try store.apply(g.parts)
+            for (name, c) in changed { pending[name] = pending[name].map { $0.merged(with: c) } ?? c }
+        } catch {
+            reject("model", "\(error)")
+            reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: version)))
+            return
+        }
+        counters.applied += 1
+        counters.noteApply(at: monotonicSeconds())
+        actors[identity]?.applied += 1
+        if config.broadcastInterval <= 0 { flushBroadcast() }
+        maybeRefreshTarget()
+        reply(identity, .ack(Ack(sequence: g.sequence, status: .applied, weightVersion: store.version)))
+    }
+
+    private func maybeRefreshTarget() {
+        guard config.targetEvery > 0 else { return }
+        let now = config.targetUnit == .envSteps ? counters.envSteps : store.version
+        guard now - lastTargetMark >= config.targetEvery else { return }
+        lastTargetMark = now - (now - lastTargetMark) % config.targetEvery
+        // Actors copy their own weights at this version, so send the patch that reaches it first.
+        flushBroadcast()
+        store.refreshTarget()
+        targetVersion += 1
+        publish(.targetRefresh(TargetRefresh(targetVersion: targetVersion, weightVersion: store.version)))
+        logger.info("target refreshed", metadata: ["target_version": "\(targetVersion)", "step": "\(store.version)"])
+    }
+
+    // MARK: stats
+
+    /// The stats as a dictionary (keys documented in `statsJSON`).
+    public func statsDictionary() -> [String: Any] {
+        let now = monotonicSeconds()
+        var rows: [[String: Any]] = []
+        for (identity, a) in actors.sorted(by: { $0.value.id < $1.value.id }) {
+            rows.append([
+                "id": a.id, "host": a.host, "threads": Int(a.threads),
+                "shards": leases.shards(of: key(identity)).map { Int($0) },
+                "pushes": Int(a.pushes), "applied": Int(a.applied), "stale": Int(a.stale),
+                "staleness": Int(a.lastStaleness), "last_seen_s": (now - a.lastSeen).rounded3,
+                "joined_s_ago": (now - a.joinedAt).rounded3, "bytes_in": Int(a.bytesIn),
+            ])
+        }
+        let zapCounts = zap?.counts
+        return [
+            "run_id": String(runId, radix: 16),
+            "uptime_s": (now - startTime).rounded3,
+            "step": Int(store.version),
+            "updates_per_s": counters.updatesPerSecond(now: now, start: startTime).rounded3,
+            "env_steps": Int(counters.envSteps),
+            "epoch": Int(leases.epoch), "epochs": Int(leases.epochs), "finished": leases.finished,
+            "shards_total": leases.shardSizes.count, "shards_done": leases.shardsDone,
+            "sessions_this_epoch": Int(leases.sessionsThisEpoch),
+            "target_version": Int(targetVersion),
+            "pushes": Int(counters.pushes), "applied": Int(counters.applied),
+            "dropped_stale": Int(counters.droppedStale),
+            "rejected": counters.rejected.mapValues { Int($0) },
+            "rejected_total": Int(counters.rejectedTotal),
+            "refused_curve": zapCounts?.refused ?? 0,
+            "refused_keys": Set(zapCounts?.lastRefusedKeys ?? []).count,
+            "bytes_in": Int(counters.bytesIn), "bytes_out": Int(counters.bytesOut),
+            "broadcast_bytes": Int(counters.broadcastBytes), "broadcasts": Int(counters.broadcasts),
+            "actors_timed_out": Int(counters.actorsTimedOut),
+            "staleness": ["median": Int(counters.stalenessQuantile(0.5)), "p95": Int(counters.stalenessQuantile(0.95)),
+                          "max": Int(counters.recentStaleness.max() ?? 0)],
+            "recent_losses": counters.recentLosses,
+            "eval": evalMetrics.current,
+            "actors": rows,
+        ]
+    }
+
+    /// Stats as one JSON object (sorted keys): run_id, uptime_s, step, updates_per_s, env_steps,
+    /// epoch, epochs, finished, shards_total, shards_done, sessions_this_epoch, target_version,
+    /// pushes, applied, dropped_stale, rejected {reason: n}, rejected_total, refused_curve,
+    /// refused_keys, bytes_in, bytes_out, broadcast_bytes, broadcasts, actors_timed_out,
+    /// staleness {median, p95, max}, recent_losses [..], eval {metric: value}, actors [{id, host,
+    /// threads, shards, pushes, applied, stale, staleness, last_seen_s, joined_s_ago, bytes_in}].
+    public func statsJSON() -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: statsDictionary(), options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private func serveStats() throws {
+        guard let frames = try sockets.stats.receive(dontWait: true) else { return }
+        counters.bytesIn += UInt64(frames.reduce(0) { $0 + $1.count })
+        let answer: String
+        do {
+            let env = try WireFormat.decode(frames, maxBytes: 1 << 20)
+            if case .statsRequest = env.message {
+                answer = statsJSON()
+            } else {
+                reject("unexpected_kind", "\(env.message.kind) on the stats port")
+                answer = #"{"error":"expected a stats request"}"#
+            }
+        } catch {
+            reject(error.label, error.description)
+            answer = "{\"error\":\"\(error.label)\"}"
+        }
+        let out = WireFormat.encode(.statsReply(json: answer), senderRunId: runId, weightVersion: store.version)
+        counters.bytesOut += UInt64(out.reduce(0) { $0 + $1.count })
+        try sockets.stats.send(out)
+    }
+
+    private func serveHTTP() throws {
+        for _ in 0..<64 {
+            guard let m = try sockets.http.receive(dontWait: true), m.count == 2 else { return }
+            let peer = m[0]
+            if m[1].isEmpty {  // connect / disconnect notice
+                httpBuffers.removeValue(forKey: peer)
+                continue
+            }
+            counters.bytesIn += UInt64(m[1].count)
+            var buf = httpBuffers[peer, default: []] + m[1]
+            guard let end = buf.firstRange(of: Array("\r\n\r\n".utf8)) else {
+                if buf.count > 8192 {
+                    reject("http", "request header over 8 KiB")
+                    httpBuffers.removeValue(forKey: peer)
+                    _ = try? sockets.http.send([peer, []], dontWait: true)
+                } else {
+                    httpBuffers[peer] = buf
+                }
+                continue
+            }
+            buf = Array(buf[..<end.lowerBound])
+            httpBuffers.removeValue(forKey: peer)
+            let firstLine = String(decoding: buf.prefix { $0 != 13 }, as: UTF8.self)
+            let parts = firstLine.split(separator: " ")
+            let (status, type, body): (String, String, String)
+            if parts.count >= 2 && parts[0] == "GET" && parts[1] == "/metrics" {
+                (status, type, body) = ("200 OK", "text/plain; version=0.0.4", PrometheusText.render(statsDictionary()))
+            } else if parts.count >= 2 && parts[0] == "GET" && parts[1] == "/stats" {
+                (status, type, body) = ("200 OK", "application/json", statsJSON())
+            } else {
+                if parts.first != "GET" { reject("http", "not a GET: \(firstLine.prefix(40))") }
+                (status, type, body) = ("404 Not Found", "text/plain", "try GET /metrics or GET /stats\n")
+            }
+            let bodyBytes = Array(body.utf8)
+            let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(bodyBytes.count)\r\nConnection: close\r\n\r\n"
+            let response = Array(head.utf8) + bodyBytes
+            counters.bytesOut += UInt64(response.count)
+            _ = try? sockets.http.send([peer, response], dontWait: true)
+            _ = try? sockets.http.send([peer, []], dontWait: true)
+        }
+    }
+}
+
+extension Double {
+    var rounded3: Double { (self * 1000).rounded() / 1000 }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Settings of a parameter server. Defaults follow CLUSTER.md / IRN.md.
+public struct ServerConfig: Sendable {
+    public enum TargetUnit: String, Sendable { case envSteps = "steps", updates }
+
+    /// Interface to bind ("127.0.0.1", "0.0.0.0", "*").
+    public var host = "127.0.0.1"
+    /// Base port P: actors on P, broadcast on P+1, stats on P+2, HTTP /metrics on P+3.
+    /// 0 picks a free base (tests).
+    public var port = 5555
+    /// Sessions per shard (shard i holds shardSizes[i] sessions, in a fixed order).
+    public var shardSizes: [UInt64] = []
+    public var shardsPerLease = 1
+    public var epochs: UInt32 = 1
+    /// Gradients computed on weights more than this many versions old are dropped (nil: never).
+    public var maxStaleness: UInt64?
+    /// An actor not heard from for this long is dropped and its shards go back.
+    public var heartbeatTimeout: Double = 10
+    public var checkpointDirectory: URL?
+    public var checkpointEvery: Double = 600
+    public var keepCheckpoints = 3
+    /// Target network refresh period (0: never), in `targetUnit`s (environment steps summed
+    /// over all actors, or gradient applications).
+    public var targetEvery: UInt64 = 500
+    public var targetUnit: TargetUnit = .envSteps
+    /// Minimum seconds between weight broadcasts (0: after every update). Patches in between
+    /// are merged, so a broadcast carries each changed row once.
+    public var broadcastInterval: Double = 0
+    /// CURVE: the server's secret key (Z85); nil runs without encryption.
+    public var curveSecretKey: String?
+    /// CURVE: public keys (Z85) of admitted actors; nil admits any client knowing our public key.
+    public var curveAllowedKeys: Set<String>?
+    /// Settings handed to every actor in Welcome (JSON object text).
+    public var settingsJSON = "{}"
+    public var maxMessageBytes = 512 << 20
+    /// After the last epoch: how long to keep answering actors ("finished") before exiting.
+    public var finishGrace: Double = 0.5
+
+    public init() {}
+}

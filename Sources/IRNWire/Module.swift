@@ -1,1 +1,0 @@
-// The IRNWire module; its contents arrive with its issue.

@@ -1,0 +1,326 @@
+/// Limits that bound what a message may make the receiver allocate.
+public enum WireLimits {
+    public static let maxFrames = 4096
+    public static let maxMessageBytes = 1 << 30
+    public static let maxStringBytes = 4096
+    public static let maxJSONBytes = 16 << 20
+    public static let maxParts = 1024
+    public static let maxRank = 4
+    public static let maxElements = 1 << 31
+    public static let maxListEntries = 1 << 16
+}
+
+/// A decoded message with its header fields.
+public struct WireEnvelope: Sendable, Equatable {
+    public var message: WireMessage
+    /// Run id of the sending process (the server's changes on every start).
+    public var senderRunId: UInt64
+    /// For a gradient: the version it was computed on; from the server: its current version.
+    public var weightVersion: UInt64
+    public var flags: UInt32
+
+    public init(_ message: WireMessage, senderRunId: UInt64, weightVersion: UInt64 = 0, flags: UInt32 = 0) {
+        self.message = message
+        self.senderRunId = senderRunId
+        self.weightVersion = weightVersion
+        self.flags = flags
+    }
+}
+
+/// The wire format. A message is one header frame followed by n >= 1 payload frames:
+///
+///     header (little-endian): magic "IRNW" | version u16 | kind u16 | flags u32 |
+///            payload frame count n u32 | sender run id u64 | weight version u64 |
+///            checksum u64 | n x frame length u64
+///     payload frame 0: the body (fields of the kind, tensor descriptors)
+///     payload frames 1...: raw tensor data (Float32 values, Int32 row indices), in the order
+///            the body's descriptors list them
+///
+/// The checksum (`WireChecksum`) covers the header with the checksum field zeroed, then every
+/// payload frame.
+public enum WireFormat {
+    public static let version: UInt16 = 1
+    static let magic: [UInt8] = Array("IRNW".utf8)
+    static let fixedHeaderBytes = 40
+
+    // MARK: encoding
+
+    public static func encode(_ message: WireMessage, senderRunId: UInt64, weightVersion: UInt64 = 0,
+                              flags: UInt32 = 0) -> [[UInt8]] {
+        encode(WireEnvelope(message, senderRunId: senderRunId, weightVersion: weightVersion, flags: flags))
+    }
+
+    public static func encode(_ env: WireEnvelope) -> [[UInt8]] {
+        var body = BodyEncoder()
+        body.encode(env.message)
+        return seal(kind: env.message.kind.rawValue, flags: env.flags, runId: env.senderRunId,
+                    weightVersion: env.weightVersion, payload: [body.writer.bytes] + body.frames)
+    }
+
+    /// Builds the header frame for `payload` (exposed to tests to forge messages).
+    static func seal(kind: UInt16, flags: UInt32, runId: UInt64, weightVersion: UInt64,
+                     payload: [[UInt8]], version: UInt16 = WireFormat.version) -> [[UInt8]] {
+        var w = WireBytesWriter()
+        w.bytes.append(contentsOf: magic)
+        w.u16(version)
+        w.u16(kind)
+        w.u32(flags)
+        w.u32(UInt32(payload.count))
+        w.u64(runId)
+        w.u64(weightVersion)
+        w.u64(0)  // checksum placeholder
+        for f in payload { w.u64(UInt64(f.count)) }
+        var sum = WireChecksum()
+        sum.update(w.bytes)
+        for f in payload { sum.update(f) }
+        w.bytes.withUnsafeMutableBytes { $0.storeBytes(of: sum.value.littleEndian, toByteOffset: 32, as: UInt64.self) }
+        return [w.bytes] + payload
+    }
+
+    // MARK: decoding
+
+    /// Decodes and checks a message; any defect gives a `WireError`, never a trap.
+    public static func decode(_ frames: [[UInt8]], maxBytes: Int = WireLimits.maxMessageBytes) throws(WireError) -> WireEnvelope {
+        guard let header = frames.first else { throw .noFrames }
+        guard header.count >= fixedHeaderBytes else { throw .headerTooShort(header.count) }
+        guard Array(header[0..<4]) == magic else { throw .badMagic }
+        var r = WireBytesReader(header, what: "header")
+        _ = try r.u32("magic")
+        let version = try r.u16("version")
+        guard version == WireFormat.version else { throw .unsupportedVersion(version) }
+        let kindRaw = try r.u16("kind")
+        guard let kind = WireKind(rawValue: kindRaw) else { throw .unknownKind(kindRaw) }
+        let flags = try r.u32("flags")
+        let n = Int(try r.u32("frame count"))
+        guard n >= 1, n <= WireLimits.maxFrames else {
+            throw .malformed("payload frame count \(n) outside 1...\(WireLimits.maxFrames)")
+        }
+        let runId = try r.u64("run id")
+        let weightVersion = try r.u64("weight version")
+        let checksum = try r.u64("checksum")
+        guard header.count == fixedHeaderBytes + 8 * n else {
+            throw .malformed("header of \(header.count) bytes for \(n) payload frames")
+        }
+        guard frames.count - 1 == n else { throw .frameCountMismatch(header: n, actual: frames.count - 1) }
+        var total = header.count
+        for i in 0..<n {
+            let len = try r.u64("frame length")
+            guard len == UInt64(frames[i + 1].count) else {
+                throw .frameLengthMismatch(frame: i, header: len, actual: frames[i + 1].count)
+            }
+            total += frames[i + 1].count
+        }
+        guard total <= maxBytes else { throw .oversized(bytes: total, limit: maxBytes) }
+        var sum = WireChecksum()
+        var zeroed = header
+        zeroed.withUnsafeMutableBytes { $0.storeBytes(of: UInt64(0), toByteOffset: 32, as: UInt64.self) }
+        sum.update(zeroed)
+        for f in frames.dropFirst() { sum.update(f) }
+        guard sum.value == checksum else { throw .checksumMismatch }
+
+        var body = BodyDecoder(reader: WireBytesReader(frames[1], what: "\(kind)"), frames: Array(frames.dropFirst(2)))
+        let message = try body.decode(kind)
+        try body.finish()
+        return WireEnvelope(message, senderRunId: runId, weightVersion: weightVersion, flags: flags)
+    }
+}
+
+// MARK: bodies
+
+struct BodyEncoder {
+    var writer = WireBytesWriter()
+    var frames: [[UInt8]] = []
+
+    mutating func progress(_ p: [ShardProgress]) {
+        writer.u64(UInt64(p.count))
+        for s in p { writer.u32(s.shard); writer.u64(s.done); writer.u64(s.total) }
+    }
+
+    mutating func lease(_ l: Lease?) {
+        guard let l else { writer.u8(0); return }
+        writer.u8(1)
+        writer.u64(l.leaseId)
+        writer.u32(l.epoch)
+        progress(l.shards)
+    }
+
+    mutating func parts(_ parts: [TensorPart]) {
+        writer.u64(UInt64(parts.count))
+        for p in parts {
+            writer.string(p.name)
+            writer.u8(p.isSparse ? 1 : 0)
+            writer.u8(UInt8(clamping: p.shape.count))
+            for d in p.shape { writer.u64(UInt64(d)) }
+            if let rows = p.rows {
+                writer.u64(UInt64(rows.count))
+                frames.append(FloatFrames.bytes(rows))
+            }
+            frames.append(FloatFrames.bytes(p.values))
+        }
+    }
+
+    mutating func encode(_ m: WireMessage) {
+        switch m {
+        case .hello(let h):
+            writer.string(h.actorId); writer.string(h.host); writer.u32(h.threads); writer.u64(h.knownRunId)
+        case .welcome(let w):
+            writer.u64(w.runId); writer.u64(w.weightVersion); writer.u64(w.targetVersion)
+            writer.string(w.settingsJSON)
+            lease(w.lease)
+            parts(w.weights); parts(w.target)
+        case .gradient(let g):
+            writer.u64(g.sequence); writer.u64(g.envSteps); writer.u64(g.leaseId)
+            progress(g.progress)
+            writer.u64(UInt64(g.stats.count))
+            for k in g.stats.keys.sorted() { writer.string(k); writer.f64(g.stats[k]!) }
+            parts(g.parts)
+        case .ack(let a):
+            writer.u64(a.sequence); writer.u8(a.status.rawValue); writer.u64(a.weightVersion)
+        case .weights(let u):
+            writer.u64(u.fromVersion); writer.u64(u.toVersion); writer.u8(u.full ? 1 : 0)
+            parts(u.parts)
+        case .weightsRequest, .statsRequest:
+            break
+        case .targetRefresh(let t):
+            writer.u64(t.targetVersion); writer.u64(t.weightVersion)
+            parts(t.parts)
+        case .leaseRequest(let n):
+            writer.u32(n)
+        case .leaseGrant(let g):
+            writer.u8(g.status.rawValue)
+            lease(g.lease)
+        case .leaseReturn(let id, let p), .leaseComplete(let id, let p), .heartbeat(let id, let p):
+            writer.u64(id)
+            progress(p)
+        case .statsReply(let json):
+            writer.string(json)
+        case .bye(let r):
+            writer.u8(r.rawValue)
+        }
+    }
+}
+
+struct BodyDecoder {
+    var reader: WireBytesReader
+    var frames: [[UInt8]]
+    var nextFrame = 0
+
+    mutating func frame(_ what: String) throws(WireError) -> [UInt8] {
+        guard nextFrame < frames.count else { throw .malformed("missing data frame for \(what)") }
+        defer { nextFrame += 1 }
+        return frames[nextFrame]
+    }
+
+    func finish() throws(WireError) {
+        try reader.finish()
+        guard nextFrame == frames.count else {
+            throw .malformed("\(frames.count - nextFrame) unused data frames")
+        }
+    }
+
+    mutating func progress() throws(WireError) -> [ShardProgress] {
+        let n = try reader.count("progress count", max: min(WireLimits.maxListEntries, reader.remaining / 20))
+        var out: [ShardProgress] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n {
+            let s = ShardProgress(shard: try reader.u32("shard"), done: try reader.u64("done"), total: try reader.u64("total"))
+            guard s.done <= s.total else { throw .malformed("shard \(s.shard): done \(s.done) > total \(s.total)") }
+            out.append(s)
+        }
+        return out
+    }
+
+    mutating func lease() throws(WireError) -> Lease? {
+        guard try reader.bool("has lease") else { return nil }
+        return Lease(leaseId: try reader.u64("lease id"), epoch: try reader.u32("epoch"), shards: try progress())
+    }
+
+    mutating func parts() throws(WireError) -> [TensorPart] {
+        let n = try reader.count("part count", max: WireLimits.maxParts)
+        var out: [TensorPart] = []
+        for _ in 0..<n {
+            let name = try reader.string("part name")
+            let sparse = try reader.bool("sparse flag")
+            let rank = Int(try reader.u8("rank"))
+            guard (1...WireLimits.maxRank).contains(rank) else { throw .badTensor("\(name): rank \(rank)") }
+            var shape: [Int] = []
+            for _ in 0..<rank {
+                shape.append(try reader.count("dimension", max: WireLimits.maxElements))
+            }
+            var rows: [Int32]? = nil
+            if sparse {
+                let nr = try reader.count("row count", max: WireLimits.maxElements)
+                let r = try FloatFrames.int32s(try frame("\(name) rows"), what: name)
+                guard r.count == nr else { throw .badTensor("\(name): \(r.count) row indices, body says \(nr)") }
+                rows = r
+            }
+            let values = try FloatFrames.floats(try frame("\(name) values"), what: name)
+            let part = TensorPart(name: name, shape: shape, rows: rows, values: values)
+            try part.validate()
+            out.append(part)
+        }
+        return out
+    }
+
+    mutating func decode(_ kind: WireKind) throws(WireError) -> WireMessage {
+        switch kind {
+        case .hello:
+            return .hello(Hello(actorId: try reader.string("actor id"), host: try reader.string("host"),
+                                threads: try reader.u32("threads"), knownRunId: try reader.u64("known run id")))
+        case .welcome:
+            let runId = try reader.u64("run id"), wv = try reader.u64("weight version"), tv = try reader.u64("target version")
+            let settings = try reader.string("settings", max: WireLimits.maxJSONBytes)
+            let l = try lease()
+            let weights = try parts()
+            let target = try parts()
+            return .welcome(Welcome(runId: runId, weightVersion: wv, targetVersion: tv, weights: weights,
+                                    target: target, settingsJSON: settings, lease: l))
+        case .gradient:
+            let seq = try reader.u64("sequence"), steps = try reader.u64("env steps"), lid = try reader.u64("lease id")
+            let p = try progress()
+            let ns = try reader.count("stats count", max: 256)
+            var stats: [String: Double] = [:]
+            for _ in 0..<ns {
+                let k = try reader.string("stat name")
+                stats[k] = try reader.f64(k)
+            }
+            return .gradient(GradientPush(sequence: seq, envSteps: steps, leaseId: lid, progress: p, stats: stats, parts: try parts()))
+        case .ack:
+            let seq = try reader.u64("sequence")
+            let raw = try reader.u8("status")
+            guard let st = AckStatus(rawValue: raw) else { throw .malformed("ack status \(raw)") }
+            return .ack(Ack(sequence: seq, status: st, weightVersion: try reader.u64("weight version")))
+        case .weights:
+            let from = try reader.u64("from version"), to = try reader.u64("to version")
+            let full = try reader.bool("full")
+            return .weights(WeightUpdate(fromVersion: from, toVersion: to, full: full, parts: try parts()))
+        case .weightsRequest:
+            return .weightsRequest
+        case .targetRefresh:
+            let tv = try reader.u64("target version"), wv = try reader.u64("weight version")
+            return .targetRefresh(TargetRefresh(targetVersion: tv, weightVersion: wv, parts: try parts()))
+        case .leaseRequest:
+            return .leaseRequest(maxShards: try reader.u32("max shards"))
+        case .leaseGrant:
+            let raw = try reader.u8("lease status")
+            guard let st = LeaseStatus(rawValue: raw) else { throw .malformed("lease status \(raw)") }
+            let l = try lease()
+            guard (st == .granted) == (l != nil) else { throw .malformed("lease status \(st) with\(l == nil ? "out" : "") a lease") }
+            return .leaseGrant(LeaseGrant(status: st, lease: l))
+        case .leaseReturn:
+            return .leaseReturn(leaseId: try reader.u64("lease id"), progress: try progress())
+        case .leaseComplete:
+            return .leaseComplete(leaseId: try reader.u64("lease id"), progress: try progress())
+        case .heartbeat:
+            return .heartbeat(leaseId: try reader.u64("lease id"), progress: try progress())
+        case .statsRequest:
+            return .statsRequest
+        case .statsReply:
+            return .statsReply(json: try reader.string("json", max: WireLimits.maxJSONBytes))
+        case .bye:
+            let raw = try reader.u8("reason")
+            guard let r = ByeReason(rawValue: raw) else { throw .malformed("bye reason \(raw)") }
+            return .bye(r)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The ZeroMQ module; its contents arrive with its issue.

@@ -1,0 +1,21 @@
+import CZeroMQ
+
+/// The socket patterns we use.
+public enum SocketType: Sendable {
+    case pair, pub, sub, req, rep, dealer, router, pull, push, stream
+
+    var raw: Int32 {
+        switch self {
+        case .pair: return ZMQ_PAIR
+        case .pub: return ZMQ_PUB
+        case .sub: return ZMQ_SUB
+        case .req: return ZMQ_REQ
+        case .rep: return ZMQ_REP
+        case .dealer: return ZMQ_DEALER
+        case .router: return ZMQ_ROUTER
+        case .pull: return ZMQ_PULL
+        case .push: return ZMQ_PUSH
+        case .stream: return ZMQ_STREAM
+        }
+    }
+}

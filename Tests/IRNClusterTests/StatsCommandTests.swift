@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+import IRNActor
+import IRNServer
+
+/// `irn stats` as a person runs it: the real executable against a live server.
+final class StatsCommandTests: XCTestCase {
+    private func irnBinary() throws -> URL {
+        if let dir = ProcessInfo.processInfo.environment["IRN_BIN_DIR"] {
+            return URL(fileURLWithPath: dir).appendingPathComponent("irn")
+        }
+        // The test bundle sits next to the executables (.build/<config>/).
+        let bundle = Bundle(for: Self.self).bundleURL
+        for dir in [bundle, bundle.deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent("irn")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        throw XCTSkip("irn executable not built next to the tests (\(bundle.path)); run swift build first")
+    }
+
+    private func runIRN(_ args: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = try irnBinary()
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = Pipe()
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func testStatsJSONAndTableShowActorsAndRisingStep() throws {
+        let shards: [UInt64] = [400, 400]
+        let store = toyStore(sessions: 800)
+        let server = try ParameterServer(config: toyServerConfig(shards: shards), store: store, logger: quietLogger("server"))
+        let serverRun = Runner("server") { try server.run() }
+        let a = try ActorClient(config: actorConfig(server, id: "one"), producer: VisitProducer(shardSizes: shards, delay: 0.01), logger: quietLogger("a"))
+        let b = try ActorClient(config: actorConfig(server, id: "two"), producer: VisitProducer(shardSizes: shards, delay: 0.01), logger: quietLogger("b"))
+        let ra = Runner("a") { try a.run() }, rb = Runner("b") { try b.run() }
+        try waitUntil(10, "pushes") { a.counts.pushes > 1 && b.counts.pushes > 1 }
+        let endpoint = "tcp://127.0.0.1:\(server.port)"
+        let (rc1, j1) = try runIRN(["stats", "--server", endpoint, "--json"])
+        XCTAssertEqual(rc1, 0)
+        let s1 = try JSONSerialization.jsonObject(with: Data(j1.utf8)) as! [String: Any]
+        XCTAssertEqual((s1["actors"] as! [[String: Any]]).map { $0["id"] as! String }, ["one", "two"])
+        usleep(200_000)
+        let (_, j2) = try runIRN(["stats", "--server", endpoint, "--json"])
+        let s2 = try JSONSerialization.jsonObject(with: Data(j2.utf8)) as! [String: Any]
+        XCTAssertGreaterThan(s2["step"] as! Int, s1["step"] as! Int)
+        let (rc3, table) = try runIRN(["stats", "--server", endpoint])
+        XCTAssertEqual(rc3, 0)
+        XCTAssertTrue(table.contains("2 actor(s)"), table)
+        XCTAssertTrue(table.contains("one") && table.contains("two"), table)
+        let (rcBad, _) = try runIRN(["stats", "--server", "tcp://127.0.0.1:1", "--timeout", "0.3"])
+        XCTAssertNotEqual(rcBad, 0)
+        // Prometheus text over HTTP on P+3.
+        let metrics = try httpGet(port: server.port + 3, path: "/metrics")
+        XCTAssertTrue(metrics.hasPrefix("HTTP/1.1 200"), metrics)
+        XCTAssertTrue(metrics.contains("\nirn_step "), metrics)
+        XCTAssertTrue(metrics.contains("irn_actor_pushes_total{actor=\"one\"}"), metrics)
+        XCTAssertTrue(try httpGet(port: server.port + 3, path: "/nope").hasPrefix("HTTP/1.1 404"))
+        a.requestStop(); b.requestStop()
+        XCTAssertEqual(try XCTUnwrap(ra.wait(10)).get(), .stopped)
+        XCTAssertEqual(try XCTUnwrap(rb.wait(10)).get(), .stopped)
+        try waitUntil(5, "leases returned") { ((try? stats(server))?["actors"] as? [Any])?.isEmpty == true }
+        server.requestStop()
+        XCTAssertNoThrow(try XCTUnwrap(serverRun.wait(10)).get())
+    }
+}
+
+/// A minimal HTTP/1.0 GET over a plain TCP socket.
+func httpGet(port: Int, path: String) throws -> String {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard rc == 0 else { throw TestTimeout(what: "connect to \(port): errno \(errno)") }
+    var tv = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    let req = "GET \(path) HTTP/1.0\r\n\r\n"
+    _ = req.withCString { write(fd, $0, strlen($0)) }
+    var all: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(fd, &buf, buf.count)
+        if n <= 0 { break }
+        all += buf[0..<n]
+        let text = String(decoding: all, as: UTF8.self)
+        if let r = text.range(of: "\r\n\r\n"), let cl = text.range(of: "Content-Length: ") {
+            let len = Int(text[cl.upperBound...].prefix { $0.isNumber }) ?? 0
+            if all.count - text[..<r.upperBound].utf8.count >= len { break }
+        }
+    }
+    return String(decoding: all, as: UTF8.self)
+}

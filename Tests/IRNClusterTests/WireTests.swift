@@ -1,0 +1,188 @@
+import Foundation
+import XCTest
+import IRNSupport
+@testable import IRNWire
+
+final class WireTests: XCTestCase {
+    static func sampleParts(_ rng: inout RandomSource) -> [TensorPart] {
+        let dense = (0..<12).map { _ in rng.nextFloat() - 0.5 }
+        let rows: [Int32] = [1, 4, 9]
+        let sparse = (0..<6).map { _ in rng.nextFloat() }
+        return [.dense("policy.b", shape: [3, 4], values: dense),
+                .rowSparse("lstm.wx", shape: [10, 2], rows: rows, values: sparse),
+                .dense("empty", shape: [0], values: [])]
+    }
+
+    static func allMessages() -> [WireMessage] {
+        var rng = RandomSource(seed: 1)
+        let parts = sampleParts(&rng)
+        let prog = [ShardProgress(shard: 3, done: 5, total: 9), ShardProgress(shard: 7, done: 0, total: 2)]
+        let lease = Lease(leaseId: 42, epoch: 2, shards: prog)
+        return [
+            .hello(Hello(actorId: "a-1", host: "node7", threads: 4, knownRunId: 99)),
+            .welcome(Welcome(runId: 5, weightVersion: 17, targetVersion: 3, weights: parts, target: Array(parts.prefix(1)),
+                             settingsJSON: #"{"algo":"irn-p"}"#, lease: lease)),
+            .welcome(Welcome(runId: 5, weightVersion: 0, targetVersion: 0, weights: [], target: [])),
+            .gradient(GradientPush(sequence: 8, envSteps: 384, leaseId: 42, progress: prog,
+                                   stats: ["loss": 1.5, "reward": -0.25], parts: parts)),
+            .ack(Ack(sequence: 8, status: .stale, weightVersion: 20)),
+            .weights(WeightUpdate(fromVersion: 3, toVersion: 4, full: false, parts: parts)),
+            .weightsRequest,
+            .targetRefresh(TargetRefresh(targetVersion: 2, weightVersion: 40)),
+            .leaseRequest(maxShards: 2),
+            .leaseGrant(LeaseGrant(status: .granted, lease: lease)),
+            .leaseGrant(LeaseGrant(status: .finished)),
+            .leaseReturn(leaseId: 42, progress: prog),
+            .leaseComplete(leaseId: 42, progress: prog),
+            .heartbeat(leaseId: 0, progress: []),
+            .statsRequest,
+            .statsReply(json: #"{"step": 3}"#),
+            .bye(.leaving),
+        ]
+    }
+
+    func testEveryKindRoundTrips() throws {
+        let messages = Self.allMessages()
+        XCTAssertEqual(Set(messages.map(\.kind)), Set(WireKind.allCases))
+        for m in messages {
+            let frames = WireFormat.encode(m, senderRunId: 0xABCD, weightVersion: 77, flags: 5)
+            let env = try WireFormat.decode(frames)
+            XCTAssertEqual(env.message, m)
+            XCTAssertEqual(env.senderRunId, 0xABCD)
+            XCTAssertEqual(env.weightVersion, 77)
+            XCTAssertEqual(env.flags, 5)
+        }
+    }
+
+    func testSparsePartsTravelSparse() throws {
+        let rows: [Int32] = [5, 900]
+        let p = TensorPart.rowSparse("emb", shape: [10_000, 64], rows: rows, values: [Float](repeating: 1, count: 128))
+        let frames = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: 1, parts: [p])), senderRunId: 1)
+        let total = frames.reduce(0) { $0 + $1.count }
+        XCTAssertLessThan(total, 128 * 4 + 2 * 4 + 300)  // not 10_000 x 64 floats
+        XCTAssertEqual(p.densified().values[900 * 64], 1)
+        XCTAssertEqual(p.densified().values[899 * 64], 0)
+    }
+
+    private func assertRejected(_ frames: [[UInt8]], _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            _ = try WireFormat.decode(frames)
+            XCTFail("accepted a bad message (expected \(label))", file: file, line: line)
+        } catch {
+            XCTAssertEqual(error.label, label, "\(error)", file: file, line: line)
+        }
+    }
+
+    func testSpecificDefectsGiveTypedErrors() {
+        let good = WireFormat.encode(.ack(Ack(sequence: 1, status: .applied, weightVersion: 2)), senderRunId: 1)
+        assertRejected([], "framing")
+        assertRejected([[1, 2, 3]], "framing")
+        var magic = good; magic[0][0] ^= 0xFF
+        assertRejected(magic, "magic")
+        let v2 = WireFormat.seal(kind: WireKind.ack.rawValue, flags: 0, runId: 1, weightVersion: 0, payload: [good[1]], version: 2)
+        assertRejected(v2, "version")
+        let k = WireFormat.seal(kind: 999, flags: 0, runId: 1, weightVersion: 0, payload: [good[1]])
+        assertRejected(k, "kind")
+        assertRejected(good + [[1]], "framing")
+        var flipped = good; flipped[1][0] ^= 1
+        assertRejected(flipped, "checksum")
+        var hdr = good; hdr[0][20] ^= 1  // run id byte
+        assertRejected(hdr, "checksum")
+        var lenLie = good; lenLie[1].append(0)
+        assertRejected(lenLie, "framing")
+        // Sealed (valid checksum) but the body is short / long.
+        assertRejected(WireFormat.seal(kind: WireKind.ack.rawValue, flags: 0, runId: 1, weightVersion: 0, payload: [Array(good[1].dropLast())]), "malformed")
+        assertRejected(WireFormat.seal(kind: WireKind.ack.rawValue, flags: 0, runId: 1, weightVersion: 0, payload: [good[1] + [0]]), "malformed")
+        // NaN and Inf in a tensor.
+        for bad in [Float.nan, Float.infinity, -Float.infinity] {
+            let m = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: 1, parts: [.dense("w", shape: [3], values: [0, bad, 1])])), senderRunId: 1)
+            assertRejected(m, "non_finite")
+        }
+        let nanStat = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: 1, stats: ["loss": .nan], parts: [])), senderRunId: 1)
+        assertRejected(nanStat, "non_finite")
+        // Rows out of order, out of range, size mismatch.
+        for p in [TensorPart.rowSparse("e", shape: [4, 1], rows: [2, 1], values: [1, 1]),
+                  TensorPart.rowSparse("e", shape: [4, 1], rows: [4], values: [1]),
+                  TensorPart.rowSparse("e", shape: [4, 2], rows: [1], values: [1]),
+                  TensorPart.dense("d", shape: [2, 2], values: [1, 2, 3])] {
+            assertRejected(WireFormat.encode(.weights(WeightUpdate(fromVersion: 0, toVersion: 1, full: true, parts: [p])), senderRunId: 1), "tensor")
+        }
+        // Over the size limit.
+        let big = WireFormat.encode(.statsReply(json: String(repeating: "x", count: 1000)), senderRunId: 1)
+        XCTAssertThrowsError(try WireFormat.decode(big, maxBytes: 500)) { XCTAssertEqual(($0 as! WireError).label, "oversized") }
+    }
+
+    /// Thousands of random, truncated, oversized, wrong-version, bit-flipped and NaN messages:
+    /// each must be decoded or rejected with a WireError, never crash, and nothing accepted may
+    /// carry a non-finite float.
+    func testFuzzNeverCrashesNorAcceptsNonFinite() {
+        var rng = RandomSource(seed: 2024)
+        let seeds = Self.allMessages().map { WireFormat.encode($0, senderRunId: 3, weightVersion: 4) }
+        var rejected = 0, accepted = 0
+        func check(_ frames: [[UInt8]]) {
+            do {
+                let env = try WireFormat.decode(frames, maxBytes: 1 << 20)
+                accepted += 1
+                if case .gradient(let g) = env.message {
+                    XCTAssertTrue(g.parts.allSatisfy { $0.values.allSatisfy(\.isFinite) })
+                }
+            } catch {
+                rejected += 1
+            }
+        }
+        func randomBytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
+        for i in 0..<6000 {
+            var frames = seeds[rng.nextInt(below: seeds.count)]
+            switch i % 8 {
+            case 0:  // pure noise
+                frames = (0..<(1 + rng.nextInt(below: 4))).map { _ in randomBytes(rng.nextInt(below: 120)) }
+            case 1:  // truncate a frame
+                let f = rng.nextInt(below: frames.count)
+                frames[f] = Array(frames[f].prefix(rng.nextInt(below: frames[f].count + 1)))
+            case 2:  // drop or add frames
+                if rng.nextInt(below: 2) == 0, frames.count > 1 { frames.removeLast() } else { frames.append(randomBytes(8)) }
+            case 3:  // flip a bit anywhere (checksum must catch it)
+                let f = rng.nextInt(below: frames.count)
+                if !frames[f].isEmpty {
+                    let b = rng.nextInt(below: frames[f].count)
+                    frames[f][b] ^= UInt8(1 << rng.nextInt(below: 8))
+                }
+            case 4, 5:  // corrupt the payload but re-seal it: reaches the body parser
+                var payload = Array(frames.dropFirst())
+                let f = rng.nextInt(below: payload.count)
+                if !payload[f].isEmpty {
+                    for _ in 0..<(1 + rng.nextInt(below: 4)) {
+                        payload[f][rng.nextInt(below: payload[f].count)] = UInt8(truncatingIfNeeded: rng.next())
+                    }
+                }
+                if rng.nextInt(below: 3) == 0 { payload[f] = Array(payload[f].prefix(rng.nextInt(below: payload[f].count + 1))) }
+                let kind = UInt16(frames[0][6]) | UInt16(frames[0][7]) << 8
+                frames = WireFormat.seal(kind: kind, flags: 0, runId: 3, weightVersion: 4, payload: payload)
+            case 6:  // wrong version or oversized
+                let kind = UInt16(frames[0][6]) | UInt16(frames[0][7]) << 8
+                if rng.nextInt(below: 2) == 0 {
+                    frames = WireFormat.seal(kind: kind, flags: 0, runId: 3, weightVersion: 4,
+                                             payload: Array(frames.dropFirst()), version: UInt16(2 + rng.nextInt(below: 100)))
+                } else {
+                    frames = WireFormat.seal(kind: kind, flags: 0, runId: 3, weightVersion: 4,
+                                             payload: Array(frames.dropFirst()) + [[UInt8](repeating: 0, count: 1 << 20)])
+                }
+            default:  // NaN / Inf written into a float frame of a gradient, re-sealed
+                var payload = Array(frames.dropFirst())
+                if payload.count > 1 {
+                    let f = 1 + rng.nextInt(below: payload.count - 1)
+                    if payload[f].count >= 4 {
+                        let at = rng.nextInt(below: payload[f].count / 4) * 4
+                        let bits = [Float.nan, .infinity, -.infinity, .signalingNaN][rng.nextInt(below: 4)].bitPattern
+                        for k in 0..<4 { payload[f][at + k] = UInt8((bits >> (8 * UInt32(k))) & 0xFF) }
+                    }
+                }
+                let kind = UInt16(frames[0][6]) | UInt16(frames[0][7]) << 8
+                frames = WireFormat.seal(kind: kind, flags: 0, runId: 3, weightVersion: 4, payload: payload)
+            }
+            check(frames)
+        }
+        XCTAssertEqual(accepted + rejected, 6000)
+        XCTAssertGreaterThan(rejected, 4000)
+    }
+}
