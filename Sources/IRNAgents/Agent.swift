@@ -18,7 +18,7 @@ public final class Agent {
     public init(config: AgentConfig) throws {
         try config.validate()
         self.config = config
-        parameters = NetworkParameters(shape: config.shape, seed: config.seed, forgetBias: config.forgetBias)
+        parameters = config.initialParameters()
         target = parameters
         optimizer = Adam(shape: config.shape, config: config.adam)
         worker = try GradientWorker(config: config)

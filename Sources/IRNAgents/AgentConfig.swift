@@ -55,13 +55,24 @@ public struct AgentConfig: Sendable, Codable, Equatable {
     public var depth: Int = 2
     public var adam: AdamConfig = AdamConfig()
     public var seed: UInt64 = 1
+    /// Policy head (`--head`, `--repeat-features`, `--repeat-gate`): the paper's plain head,
+    /// or REPEAT.md's repeat-aware head. Recorded with a model: scoring needs the same head.
+    public var head: PolicyHead = .plain
+    /// Initial b_g of the repeat head's gate (`--repeat-gate-init`), one value per prefix feature.
+    public var repeatGateInit: [Float] = [0, 0, 0, 0]
 
     public init(algorithm: Algorithm, items: Int) {
         self.algorithm = algorithm
         self.items = items
     }
 
-    public var shape: NetworkShape { NetworkShape(items: items, hidden: hidden) }
+    public var shape: NetworkShape { NetworkShape(items: items, hidden: hidden, head: head) }
+
+    /// The initial parameters: Glorot with the seed, forget bias, and for the repeat head
+    /// W_g = 0, b_g = `repeatGateInit`.
+    public func initialParameters() -> NetworkParameters {
+        NetworkParameters(shape: shape, seed: seed, forgetBias: forgetBias, repeatGateBias: head.isRepeat ? repeatGateInit : nil)
+    }
     public var clickReward: Float { clickRewardOverride ?? (algorithm.usesClickReward ? 1 : 0) }
     /// r for the logged event: purchase or click (after reward density).
     public func reward(isPurchase: Bool) -> Float { isPurchase ? purchaseReward : clickReward }
@@ -83,6 +94,12 @@ public struct AgentConfig: Sendable, Codable, Equatable {
         try need(depth >= 1, "--depth must be at least 1")
         try need(irnWeight >= 0, "--irn-weight must be non-negative")
         try need(adam.learningRate > 0, "--lr must be positive")
+        try need(repeatGateInit.count == 4 && repeatGateInit.allSatisfy(\.isFinite), "--repeat-gate-init needs 4 finite numbers, one per prefix feature")
+        if head.isRepeat {
+            try need(head.features.contains(true), "--repeat-features must keep at least one feature")
+        } else {
+            try need(repeatGateInit == [0, 0, 0, 0], "--repeat-gate-init is for --head repeat")
+        }
     }
 }
 

@@ -13,6 +13,9 @@ public final class GradientWorker {
     /// Online recurrent state per slot (M x H each).
     public private(set) var onlineH: [Float]
     public private(set) var onlineC: [Float]
+    /// Repeat head: each slot's session prefix, carried across windows like the recurrent
+    /// state (derived from the windows' inputs and resets).
+    public private(set) var prefix: PrefixTracker?
     /// When set, every BLAS product is recorded (benchmarks count FLOPs with it).
     public var recorder: GemmRecorder? {
         didSet { backprop.recorder = recorder; trajectories?.recorder = recorder }
@@ -37,6 +40,7 @@ public final class GradientWorker {
         }
         onlineH = [Float](repeating: 0, count: M * config.hidden)
         onlineC = onlineH
+        prefix = config.head.isRepeat ? PrefixTracker(slots: M, head: config.head) : nil
         returns = [Float](repeating: 0, count: k * M)
         gammaPowers = (0...max(config.nStep, config.depth)).map { j in
             var g: Float = 1
@@ -50,6 +54,7 @@ public final class GradientWorker {
         onlineH.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         onlineC.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         trajectories?.resetState()
+        prefix?.resetAll()
     }
 
     /// The loss terms of the last `computeGradient` (for inspection and tests).
@@ -118,7 +123,9 @@ public final class GradientWorker {
             for j in losses.value.indices { losses.value[j].weight /= V }
         }
 
-        // Reconstruction terms.
+        if prefix != nil { attachPrefixes(w) }
+
+        // Reconstruction terms (base logits only, also with the repeat head).
         if algo.reconstructsPrevious && config.irnWeight > 0 {
             for i in 0..<(k * M) where w.active[i] {
                 losses.logit.append(.init(index: Int32(i), item: w.inputs[i], weight: config.irnWeight))
@@ -158,6 +165,23 @@ public final class GradientWorker {
         }
         if stats.activeSteps > 0 { stats.meanValue = sumV / Double(stats.activeSteps) }
         return stats
+    }
+
+    /// Repeat head: advances the slots' prefixes through the window (reset, then feed the
+    /// step's input, as the online network does) and copies each policy term's prefix and
+    /// features into the losses. Policy terms are in index order, which is time order per slot.
+    private func attachPrefixes(_ w: RolloutWindow) {
+        let M = config.slots, n = w.steps * M
+        var r = 0
+        for i in 0..<n {
+            let m = i % M
+            if w.resets[i] { prefix!.reset(slot: m) }
+            if w.active[i] { prefix!.feed(slot: m, item: w.inputs[i]) }
+            while r < losses.policy.count && Int(losses.policy[r].index) == i {
+                losses.appendPolicyPrefix(from: prefix!, slot: m)
+                r += 1
+            }
+        }
     }
 
     /// G per active (t, m): -P the immediate reward; -F the n-step return

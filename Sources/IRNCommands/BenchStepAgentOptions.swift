@@ -58,6 +58,7 @@ struct AgentOptions: ParsableArguments {
     var denseAdam = false
     @Option(help: "Random seed (initialisation, imagination sampling).")
     var seed: UInt64 = 1
+    @OptionGroup var policyHead: HeadOptions
 
     func config(items: Int) throws -> AgentConfig {
         var c = AgentConfig(algorithm: algo, items: items)
@@ -67,6 +68,7 @@ struct AgentOptions: ParsableArguments {
         c.irnWeight = irnWeight; c.forgetBias = forgetBias; c.targetEvery = targetEvery; c.targetUnit = targetUnit
         c.breadth = breadth; c.depth = depth; c.seed = seed
         c.adam = AdamConfig(learningRate: lr, beta1: beta1, beta2: beta2, epsilon: eps, lazySparse: !denseAdam)
+        try policyHead.apply(to: &c)
         do { try c.validate() } catch { throw ValidationError("\(error)") }
         return c
     }

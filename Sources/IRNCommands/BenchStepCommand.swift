@@ -78,7 +78,7 @@ struct BenchStepCommand: ParsableCommand {
         let fingerprintHex = String(fingerprint, radix: 16)
         if json {
             let obj: [String: Any] = [
-                "algo": config.algorithm.rawValue, "items": items, "hidden": config.hidden, "batch": config.slots,
+                "algo": config.algorithm.rawValue, "head": config.head.description, "items": items, "hidden": config.hidden, "batch": config.slots,
                 "window": config.window, "breadth": config.breadth, "depth": config.depth,
                 "iterations_per_s": itPerS, "events_per_s": eventsPerS, "gflops": gflops,
                 "sgemm_gflops": sgemm, "peak_rss_mb": rss,
@@ -88,7 +88,7 @@ struct BenchStepCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("algo \(config.algorithm.rawValue): N=\(items) H=\(config.hidden) M=\(config.slots) k=\(config.window) breadth=\(config.breadth) depth=\(config.depth)")
+            print("algo \(config.algorithm.rawValue), head \(config.head): N=\(items) H=\(config.hidden) M=\(config.slots) k=\(config.window) breadth=\(config.breadth) depth=\(config.depth)")
             print("OpenBLAS core \(BLAS.coreName), \(BLAS.threads) thread(s)")
             print(String(format: "iterations/s      %.2f", itPerS))
             print(String(format: "events/s          %.0f", eventsPerS))

@@ -33,7 +33,7 @@ public struct Adam: Sendable {
     public init(shape: NetworkShape, config: AdamConfig = AdamConfig()) {
         self.config = config
         self.shape = shape
-        firstMoments = ParameterGroup.allCases.map { [Float](repeating: 0, count: $0.count(shape)) }
+        firstMoments = shape.parameterGroups.map { [Float](repeating: 0, count: $0.count(shape)) }
         secondMoments = firstMoments
     }
 
@@ -45,7 +45,7 @@ public struct Adam: Sendable {
         // Bias corrections in Double: beta^t underflows gracefully and stays exact for small t.
         let c1 = Float(1 - Foundation.pow(Double(b1), Double(step)))
         let c2 = Float(1 - Foundation.pow(Double(b2), Double(step)))
-        for g in ParameterGroup.allCases {
+        for g in shape.parameterGroups {
             let part = gradient.parts[g.rawValue]
             let w = part.width
             parameters.tensors[g.rawValue].withUnsafeMutableBufferPointer { theta in
@@ -122,7 +122,7 @@ public struct Adam: Sendable {
     /// training can resume exactly.
     public func namedMoments() -> [(name: String, shape: [Int], values: [Float])] {
         var out: [(name: String, shape: [Int], values: [Float])] = []
-        for g in ParameterGroup.allCases {
+        for g in shape.parameterGroups {
             let d = g.dimensions(shape)
             out.append(("adam.m.\(g.name)", [d.rows, d.width], firstMoments[g.rawValue]))
             out.append(("adam.v.\(g.name)", [d.rows, d.width], secondMoments[g.rawValue]))
@@ -132,7 +132,7 @@ public struct Adam: Sendable {
 
     /// Restores moments and step written by `namedMoments`.
     public mutating func restore(step: Int, named: [String: [Float]]) throws {
-        for g in ParameterGroup.allCases {
+        for g in shape.parameterGroups {
             guard let m = named["adam.m.\(g.name)"], let v = named["adam.v.\(g.name)"],
                   m.count == firstMoments[g.rawValue].count, v.count == secondMoments[g.rawValue].count else {
                 throw IRNError("Adam state for \(g.name) is missing or has the wrong size")

@@ -8,6 +8,9 @@ public struct ParameterPointers {
     public let policyBias: UnsafePointer<Float>
     public let valueWeights: UnsafePointer<Float>
     public let valueBias: UnsafePointer<Float>
+    /// The repeat head's W_g [4 x H] and b_g [4]; nil for the plain head.
+    public let repeatGateWeights: UnsafePointer<Float>?
+    public let repeatGateBias: UnsafePointer<Float>?
 }
 
 extension NetworkParameters {
@@ -20,10 +23,17 @@ extension NetworkParameters {
                         try tensors[4].withUnsafeBufferPointer { bp in
                             try tensors[5].withUnsafeBufferPointer { wv in
                                 try tensors[6].withUnsafeBufferPointer { bv in
-                                    try body(ParameterPointers(
-                                        shape: shape, inputWeights: wx.baseAddress!, recurrentWeights: wh.baseAddress!,
-                                        gateBias: b.baseAddress!, policyWeights: wp.baseAddress!, policyBias: bp.baseAddress!,
-                                        valueWeights: wv.baseAddress!, valueBias: bv.baseAddress!))
+                                    func make(_ gw: UnsafePointer<Float>?, _ gb: UnsafePointer<Float>?) -> ParameterPointers {
+                                        ParameterPointers(
+                                            shape: shape, inputWeights: wx.baseAddress!, recurrentWeights: wh.baseAddress!,
+                                            gateBias: b.baseAddress!, policyWeights: wp.baseAddress!, policyBias: bp.baseAddress!,
+                                            valueWeights: wv.baseAddress!, valueBias: bv.baseAddress!,
+                                            repeatGateWeights: gw, repeatGateBias: gb)
+                                    }
+                                    guard tensors.count > ParameterGroup.repeatGateBias.rawValue else { return try body(make(nil, nil)) }
+                                    return try tensors[7].withUnsafeBufferPointer { gw in
+                                        try tensors[8].withUnsafeBufferPointer { gb in try body(make(gw.baseAddress!, gb.baseAddress!)) }
+                                    }
                                 }
                             }
                         }

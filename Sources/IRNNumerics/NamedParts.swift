@@ -23,7 +23,7 @@ extension ParameterGroup {
 extension NetworkParameters {
     /// Every tensor, dense, under its checkpoint name.
     public var namedParts: [NamedPart] {
-        ParameterGroup.allCases.map { NamedPart(name: $0.name, shape: $0.tensorShape(shape), rows: nil, values: tensors[$0.rawValue]) }
+        shape.parameterGroups.map { NamedPart(name: $0.name, shape: $0.tensorShape(shape), rows: nil, values: tensors[$0.rawValue]) }
     }
 
     /// Overwrites the tensors or rows given (dense parts replace a tensor, row-sparse parts
@@ -31,6 +31,7 @@ extension NetworkParameters {
     public mutating func assign(_ parts: [NamedPart]) throws {
         for part in parts {
             guard let g = ParameterGroup(name: part.name) else { throw IRNError("unknown parameter \(part.name)") }
+            guard shape.parameterGroups.contains(g) else { throw IRNError("parameter \(part.name) belongs to the repeat head; this network's head is \(shape.head)") }
             guard part.shape == g.tensorShape(shape) else { throw IRNError("parameter \(part.name) has shape \(part.shape), expected \(g.tensorShape(shape))") }
             let d = g.dimensions(shape)
             if let rows = part.rows {
@@ -51,7 +52,7 @@ extension NetworkParameters {
 extension NetworkGradient {
     /// Every part under its parameter's name, row-sparse where the gradient is.
     public var namedParts: [NamedPart] {
-        ParameterGroup.allCases.map { g in
+        shape.parameterGroups.map { g in
             let p = parts[g.rawValue]
             return NamedPart(name: g.name, shape: g.tensorShape(shape), rows: p.isDense ? nil : p.rowIndices, values: p.values)
         }
@@ -63,6 +64,7 @@ extension NetworkGradient {
         self.init(shape: shape)
         for part in namedParts {
             guard let g = ParameterGroup(name: part.name) else { throw IRNError("unknown gradient part \(part.name)") }
+            guard shape.parameterGroups.contains(g) else { throw IRNError("gradient part \(part.name) belongs to the repeat head; this network's head is \(shape.head)") }
             guard part.shape == g.tensorShape(shape) else { throw IRNError("gradient part \(part.name) has shape \(part.shape), expected \(g.tensorShape(shape))") }
             let d = g.dimensions(shape)
             if let rows = part.rows {

@@ -179,10 +179,11 @@ public struct NetworkGradient: Sendable, Equatable {
     public let shape: NetworkShape
     public var parts: [GradientTensor]
 
-    /// All zero: row-sparse for the input weights, policy weights and policy bias, dense elsewhere.
+    /// All zero: row-sparse for the input weights, policy weights and policy bias, dense
+    /// elsewhere (the repeat head's gate included).
     public init(shape: NetworkShape) {
         self.shape = shape
-        parts = ParameterGroup.allCases.map { g in
+        parts = shape.parameterGroups.map { g in
             let d = g.dimensions(shape)
             switch g {
             case .inputWeights, .policyWeights, .policyBias: return .sparse(rows: d.rows, width: d.width)
@@ -192,8 +193,8 @@ public struct NetworkGradient: Sendable, Equatable {
     }
 
     public init(shape: NetworkShape, parts: [GradientTensor]) {
-        precondition(parts.count == ParameterGroup.allCases.count)
-        for g in ParameterGroup.allCases {
+        precondition(parts.count == shape.parameterGroups.count, "gradient has \(parts.count) parts, the network \(shape.parameterGroups.count)")
+        for g in shape.parameterGroups {
             let d = g.dimensions(shape)
             precondition(parts[g.rawValue].rows == d.rows && parts[g.rawValue].width == d.width, "gradient part \(g.name) has the wrong shape")
         }

@@ -1,14 +1,29 @@
 import IRNSupport
 
-/// Sizes of the actor-critic network: N items, H LSTM units.
+/// Sizes of the actor-critic network: N items, H LSTM units, and its policy head (which
+/// decides the tensors present: the repeat head adds `head.gate.*`).
 public struct NetworkShape: Sendable, Hashable, Codable {
     public var items: Int
     public var hidden: Int
-    public init(items: Int, hidden: Int) {
+    public var head: PolicyHead
+    public init(items: Int, hidden: Int, head: PolicyHead = .plain) {
         precondition(items > 0 && hidden > 0, "network needs at least one item and one unit")
         self.items = items
         self.hidden = hidden
+        self.head = head
     }
+
+    private enum CodingKeys: String, CodingKey { case items, hidden, head }
+    /// A shape written without a head is the plain head's.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(items: try c.decode(Int.self, forKey: .items), hidden: try c.decode(Int.self, forKey: .hidden),
+                  head: try c.decodeIfPresent(PolicyHead.self, forKey: .head) ?? .plain)
+    }
+
+    /// The parameter groups this network has, in `rawValue` order (the plain head's seven,
+    /// then the repeat head's gate).
+    public var parameterGroups: [ParameterGroup] { head.isRepeat ? ParameterGroup.allCases : ParameterGroup.plainGroups }
 }
 
 /// The parameter tensors of the network, each a row-major matrix. Gate order inside the
@@ -31,6 +46,13 @@ public enum ParameterGroup: Int, CaseIterable, Sendable {
     case valueWeights
     /// b_v [1].
     case valueBias
+    /// W_g [4 x H]: the repeat head's gate g(h) = W_g h + b_g (repeat head only).
+    case repeatGateWeights
+    /// b_g [4] (repeat head only).
+    case repeatGateBias
+
+    /// The groups of the plain (paper's) head.
+    public static let plainGroups: [ParameterGroup] = [.inputWeights, .recurrentWeights, .gateBias, .policyWeights, .policyBias, .valueWeights, .valueBias]
 
     /// Name in checkpoints.
     public var name: String {
@@ -42,6 +64,8 @@ public enum ParameterGroup: Int, CaseIterable, Sendable {
         case .policyBias: return "policy.bias"
         case .valueWeights: return "value.weight"
         case .valueBias: return "value.bias"
+        case .repeatGateWeights: return "head.gate.weight"
+        case .repeatGateBias: return "head.gate.bias"
         }
     }
 
@@ -55,6 +79,8 @@ public enum ParameterGroup: Int, CaseIterable, Sendable {
         case .policyBias: return (s.items, 1)
         case .valueWeights: return (1, s.hidden)
         case .valueBias: return (1, 1)
+        case .repeatGateWeights: return (4, s.hidden)
+        case .repeatGateBias: return (1, 4)
         }
     }
 
@@ -62,7 +88,7 @@ public enum ParameterGroup: Int, CaseIterable, Sendable {
     public func tensorShape(_ s: NetworkShape) -> [Int] {
         let d = dimensions(s)
         switch self {
-        case .gateBias, .valueWeights: return [d.width]
+        case .gateBias, .valueWeights, .repeatGateBias: return [d.width]
         case .policyBias: return [d.rows]
         case .valueBias: return [1]
         default: return [d.rows, d.width]
@@ -81,12 +107,14 @@ public struct NetworkParameters: Sendable, Equatable {
     /// Zero parameters.
     public init(shape: NetworkShape) {
         self.shape = shape
-        tensors = ParameterGroup.allCases.map { [Float](repeating: 0, count: $0.count(shape)) }
+        tensors = shape.parameterGroups.map { [Float](repeating: 0, count: $0.count(shape)) }
     }
 
     /// Glorot-uniform weights (limit sqrt(6 / (fan_in + fan_out)) with the fans of the whole
     /// matrix, as TensorFlow's Xavier initialiser), zero biases except the LSTM forget gate.
-    public init(shape: NetworkShape, seed: UInt64, forgetBias: Float = 1) {
+    /// Repeat head: W_g = 0 and b_g = `repeatGateBias` (default 0); the random draws are the
+    /// plain head's, so both heads start from the same base network.
+    public init(shape: NetworkShape, seed: UInt64, forgetBias: Float = 1, repeatGateBias: [Float]? = nil) {
         self.init(shape: shape)
         var rng = RandomSource(seed: seed)
         let n = shape.items, h = shape.hidden
@@ -101,6 +129,11 @@ public struct NetworkParameters: Sendable, Equatable {
         glorot(.policyWeights, fanIn: h, fanOut: n)
         glorot(.valueWeights, fanIn: h, fanOut: 1)
         for j in h..<(2 * h) { tensors[ParameterGroup.gateBias.rawValue][j] = forgetBias }
+        if let repeatGateBias {
+            precondition(shape.head.isRepeat, "gate initial values given for a plain head")
+            precondition(repeatGateBias.count == 4, "the gate has 4 outputs")
+            tensors[ParameterGroup.repeatGateBias.rawValue] = repeatGateBias
+        }
     }
 
     public subscript(_ g: ParameterGroup) -> [Float] {
@@ -115,8 +148,9 @@ public struct NetworkParameters: Sendable, Equatable {
     public func withNamedTensors<R>(_ body: ([(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)]) throws -> R) rethrows -> R {
         var list: [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)] = []
         func recurse(_ i: Int) throws -> R {
-            if i == ParameterGroup.allCases.count { return try body(list) }
-            let g = ParameterGroup.allCases[i]
+            let groups = shape.parameterGroups
+            if i == groups.count { return try body(list) }
+            let g = groups[i]
             return try tensors[i].withUnsafeBufferPointer { p in
                 list.append((g.name, g.tensorShape(shape), p))
                 return try recurse(i + 1)
@@ -126,11 +160,19 @@ public struct NetworkParameters: Sendable, Equatable {
     }
 
     /// Builds parameters from named tensors (e.g. read from a checkpoint), checking that
-    /// every group is present with the right shape.
+    /// every group is present with the right shape (and that a plain head gets no gate).
     public init(shape: NetworkShape, named: [String: (shape: [Int], values: [Float])]) throws {
         self.init(shape: shape)
-        for g in ParameterGroup.allCases {
-            guard let t = named[g.name] else { throw IRNError("missing tensor \(g.name)") }
+        if !shape.head.isRepeat, let extra = [ParameterGroup.repeatGateWeights, .repeatGateBias].first(where: { named[$0.name] != nil }) {
+            throw IRNError("the tensors hold \(extra.name), which only the repeat head has, but a plain head was asked for (use --head repeat)")
+        }
+        for g in shape.parameterGroups {
+            guard let t = named[g.name] else {
+                if g == .repeatGateWeights || g == .repeatGateBias {
+                    throw IRNError("missing tensor \(g.name): these parameters have no repeat head (use --head plain)")
+                }
+                throw IRNError("missing tensor \(g.name)")
+            }
             guard t.shape == g.tensorShape(shape), t.values.count == g.count(shape) else {
                 throw IRNError("tensor \(g.name) has shape \(t.shape), expected \(g.tensorShape(shape))")
             }

@@ -38,6 +38,10 @@ public final class WindowBackprop {
     private let rowLoss, entropyLoss: UnsafeMutablePointer<Double>
     // Dense gradient accumulators.
     private let dWh, db, dWp, dbp, dwv: UnsafeMutablePointer<Float>
+    // Repeat head: gate gradients, and per policy row its gate value.
+    private let dWg, dbg: UnsafeMutablePointer<Float>
+    /// Repeat head: mean gate g(h) over the last backward's policy rows (a training signal to show).
+    public private(set) var meanPolicyGate = SIMD4<Float>.zero
     private var dbv: Float = 0
     private let wxAcc: RowAccumulator
     private let wpAcc: RowAccumulator
@@ -75,6 +79,7 @@ public final class WindowBackprop {
         entropyLoss = .allocate(capacity: rows); entropyLoss.initialize(repeating: 0, count: rows)
         a.onFree { [rowLoss, entropyLoss] in rowLoss.deallocate(); entropyLoss.deallocate() }
         dWh = a.floats(H * G); db = a.floats(G); dWp = a.floats(N * H); dbp = a.floats(N); dwv = a.floats(H)
+        dWg = a.floats(4 * H); dbg = a.floats(4)
         wxAcc = RowAccumulator(rows: N, width: G, expectedRows: rows + bRows)
         wpAcc = RowAccumulator(rows: N, width: H, expectedRows: rows + bRows)
         bpAcc = RowAccumulator(rows: N, width: 1, expectedRows: rows + bRows)
@@ -144,6 +149,15 @@ public final class WindowBackprop {
         let M = slots, H = shape.hidden, G = 4 * H, N = shape.items, k = steps
         let P = losses.policy.count
         let denseHead = P > 0 || forceDensePolicyHead
+        let head = shape.head
+        if head.isRepeat {
+            precondition(P == 0 || losses.policyPrefixOffsets.count == P + 1, "repeat head: every policy term needs its prefix (offsets \(losses.policyPrefixOffsets.count) for \(P) terms)")
+            precondition(losses.policyPrefixFeatures.count == 4 * losses.policyPrefixItems.count)
+            dWg.update(repeating: 0, count: 4 * H)
+            dbg.update(repeating: 0, count: 4)
+        } else {
+            precondition(losses.policyPrefixItems.isEmpty, "prefix features given to a plain head")
+        }
         var out = LossBreakdown()
 
         dH.update(repeating: 0, count: k * M * H)
@@ -195,6 +209,7 @@ public final class WindowBackprop {
                     (policyH + r * H).update(from: hid + Int(term.index) * H, count: H)
                 }
                 LSTMKernels.logits(p, rows: P, h: policyH, out: policyZ, recorder: recorder)
+                if head.isRepeat { addPrefixTerms(p, losses: losses) }
                 // Rows are independent: softmax and dZ in parallel, per-row losses summed after.
                 losses.policy.withUnsafeBufferPointer { terms in
                     let anyEntropy = terms.contains { $0.entropy != 0 }
@@ -203,6 +218,7 @@ public final class WindowBackprop {
                     }
                 }
                 for r in 0..<P { out.policy += rowLoss[r]; out.entropy += entropyLoss[r] }
+                if head.isRepeat { backwardPrefixTerms(p, losses: losses) }
                 // dW_p^T [N x H] = dZ^T [N x P] Hp [P x H]; dHp = dZ W_p^T.
                 BLAS.gemm(transA: true, m: N, n: H, k: P, a: policyZ, lda: N, b: policyH, ldb: H,
                           beta: 0, c: dWp, ldc: H, recorder: recorder)
@@ -310,7 +326,62 @@ public final class WindowBackprop {
         }
         gradient.parts[ParameterGroup.valueWeights.rawValue].assignDense(dwv)
         withUnsafePointer(to: dbv) { gradient.parts[ParameterGroup.valueBias.rawValue].assignDense($0) }
+        if head.isRepeat {
+            gradient.parts[ParameterGroup.repeatGateWeights.rawValue].assignDense(dWg)
+            gradient.parts[ParameterGroup.repeatGateBias.rawValue].assignDense(dbg)
+        }
         return out
+    }
+
+    /// Repeat head, forward: z_i += g(h) . phi_i on each policy row's prefix items (the rows
+    /// hold the base logits). O(4H + 4 x prefix) per row.
+    private func addPrefixTerms(_ p: ParameterPointers, losses: WindowLosses) {
+        let H = shape.hidden, N = shape.items, head = shape.head
+        losses.policyPrefixOffsets.withUnsafeBufferPointer { off in
+            losses.policyPrefixItems.withUnsafeBufferPointer { items in
+                losses.policyPrefixFeatures.withUnsafeBufferPointer { phi in
+                    var sum = SIMD4<Float>.zero
+                    defer { meanPolicyGate = sum / Float(max(losses.policy.count, 1)) }
+                    for r in 0..<losses.policy.count {
+                        let g = RepeatGate.value(p, head: head, h: policyH + r * H)
+                        sum += g
+                        let z = policyZ + r * N
+                        for e in Int(off[r])..<Int(off[r + 1]) {
+                            let f = SIMD4<Float>(phi[4 * e], phi[4 * e + 1], phi[4 * e + 2], phi[4 * e + 3])
+                            z[Int(items[e])] += (g * f).sum()
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Repeat head, backward (rows hold dL/dz): dg = sum_i dz_i phi_i per row, then
+    /// db_g += dg, and with the state gate dW_g += dg h^T and dh += W_g^T dg.
+    private func backwardPrefixTerms(_ p: ParameterPointers, losses: WindowLosses) {
+        let H = shape.hidden, N = shape.items
+        let stateGate = shape.head.gate == .state
+        losses.policyPrefixOffsets.withUnsafeBufferPointer { off in
+            losses.policyPrefixItems.withUnsafeBufferPointer { items in
+                losses.policyPrefixFeatures.withUnsafeBufferPointer { phi in
+                    for r in 0..<losses.policy.count {
+                        let dz = policyZ + r * N
+                        var dg = SIMD4<Float>.zero
+                        for e in Int(off[r])..<Int(off[r + 1]) {
+                            let f = SIMD4<Float>(phi[4 * e], phi[4 * e + 1], phi[4 * e + 2], phi[4 * e + 3])
+                            dg += dz[Int(items[e])] * f
+                        }
+                        for f in 0..<4 { dbg[f] += dg[f] }
+                        guard stateGate, let wg = p.repeatGateWeights else { continue }
+                        let dh = dH + Int(losses.policy[r].index) * H
+                        for f in 0..<4 where dg[f] != 0 {
+                            FastMath.axpy(dg[f], policyH + r * H, dWg + f * H, count: H)
+                            FastMath.axpy(dg[f], wg + f * H, dh, count: H)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Softmax of one policy row in place, then dZ = coefficient (p - onehot(action)) plus the

@@ -1,6 +1,7 @@
 /// The loss terms of one window, addressed by `index = step * slots + slot` (the state
 /// after feeding that step's input). The loss is
 ///   L = sum_policy [ -coefficient * log softmax(z)[action] - entropy * H(softmax(z)) ]
+///       (with the repeat head, z_i = w_i . h + b_i + g(h) . phi_i for the term's prefix items)
 ///     + sum_value  weight * 0.5 * (target - V)^2
 ///     + sum_logit  weight * (z[item] - 1)^2
 ///     + sum_branch weight * (z_branch[item] - 1)^2
@@ -24,6 +25,12 @@ public struct WindowLosses: Sendable {
 
     /// Policy-gradient terms (each needs a full softmax row).
     public var policy: [Policy] = []
+    /// Repeat head only: policy term r's session prefix is items
+    /// `policyPrefixItems[policyPrefixOffsets[r] ..< policyPrefixOffsets[r + 1]]` with 4 features
+    /// each in `policyPrefixFeatures` (see `PrefixTracker`); offsets hold policy.count + 1 entries.
+    public var policyPrefixOffsets: [Int32] = []
+    public var policyPrefixItems: [Int32] = []
+    public var policyPrefixFeatures: [Float] = []
     /// Critic terms.
     public var value: [Value] = []
     /// Single-logit squared errors on window states (PRN-P's reconstruction).
@@ -40,9 +47,20 @@ public struct WindowLosses: Sendable {
 
     public var branchCount: Int { branchRoots.count }
 
+    /// Appends slot m's current prefix (items and features) as the next policy term's, after
+    /// the policy terms' prefixes so far (starting the offsets when empty).
+    public mutating func appendPolicyPrefix(from tracker: PrefixTracker, slot m: Int) {
+        if policyPrefixOffsets.isEmpty { policyPrefixOffsets.append(0) }
+        tracker.append(slot: m, items: &policyPrefixItems, features: &policyPrefixFeatures)
+        policyPrefixOffsets.append(Int32(policyPrefixItems.count))
+    }
+
     /// Empties every list, keeping capacity.
     public mutating func removeAll() {
         policy.removeAll(keepingCapacity: true)
+        policyPrefixOffsets.removeAll(keepingCapacity: true)
+        policyPrefixItems.removeAll(keepingCapacity: true)
+        policyPrefixFeatures.removeAll(keepingCapacity: true)
         value.removeAll(keepingCapacity: true)
         logit.removeAll(keepingCapacity: true)
         branchRoots.removeAll(keepingCapacity: true)

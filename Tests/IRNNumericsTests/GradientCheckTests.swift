@@ -99,7 +99,7 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(loss.total, L0, accuracy: 1e-4 * max(1, abs(L0)), "loss value", file: file, line: line)
         let eps = 1e-5
         var worst = 0.0
-        for grp in ParameterGroup.allCases {
+        for grp in shape.parameterGroups {
             let dense = g[grp].toDense()
             for i in 0..<ref.p[grp.rawValue].count {
                 let orig = ref.p[grp.rawValue][i]
@@ -142,7 +142,7 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(sparse[.policyWeights].rowIndices, [0, 1, 2, 3, 5, 6])
         XCTAssertEqual(sparse[.policyBias].rowIndices, [0, 1, 2, 3, 5, 6])
         XCTAssertFalse(sparse[.inputWeights].isDense)
-        for g in ParameterGroup.allCases {
+        for g in shape.parameterGroups {
             let a = sparse[g].toDense(), b = dense[g].toDense()
             for i in a.indices { XCTAssertEqual(a[i], b[i], accuracy: 1e-6 * max(1, abs(b[i])), "\(g.name)[\(i)]") }
         }

@@ -42,6 +42,27 @@ struct ReferenceNetwork {
         return z
     }
 
+    /// Repeat head: g(h) = W_g h + b_g (b_g alone for the constant gate).
+    func gate(_ h: [Double]) -> [Double] {
+        let H = shape.hidden
+        return (0..<4).map { f in
+            var g = p[8][f]
+            if shape.head.gate == .state { for q in 0..<H { g += p[7][f * H + q] * h[q] } }
+            return g
+        }
+    }
+
+    /// All N policy logits at h; with the repeat head, plus g(h) . phi on the prefix items
+    /// given as (item, 4 features) pairs.
+    func policyLogits(_ h: [Double], prefix: [(Int32, [Double])]) -> [Double] {
+        var z = (0..<shape.items).map { logit(h, $0) }
+        if shape.head.isRepeat {
+            let g = gate(h)
+            for (item, phi) in prefix { for f in 0..<4 { z[Int(item)] += g[f] * phi[f] } }
+        }
+        return z
+    }
+
     func value(_ h: [Double]) -> Double {
         var v = p[6][0]
         for q in 0..<shape.hidden { v += h[q] * p[5][q] }
@@ -68,9 +89,15 @@ struct ReferenceNetwork {
         let (hs, cs) = forward(steps: k, slots: M, inputs: inputs, resets: resets, h0: h0, c0: c0)
         let N = shape.items
         var L = 0.0
-        for t in losses.policy {
+        for (r, t) in losses.policy.enumerated() {
             let h = hs[Int(t.index)]
-            let z = (0..<N).map { logit(h, $0) }
+            var prefix: [(Int32, [Double])] = []
+            if shape.head.isRepeat {
+                for e in Int(losses.policyPrefixOffsets[r])..<Int(losses.policyPrefixOffsets[r + 1]) {
+                    prefix.append((losses.policyPrefixItems[e], (0..<4).map { Double(losses.policyPrefixFeatures[4 * e + $0]) }))
+                }
+            }
+            let z = policyLogits(h, prefix: prefix)
             let zmax = z.max()!
             let lse = zmax + log(z.reduce(0) { $0 + exp($1 - zmax) })
             L += -Double(t.coefficient) * (z[Int(t.action)] - lse)

@@ -1,0 +1,47 @@
+import ArgumentParser
+import IRNAgents
+import IRNNumerics
+
+extension PolicyHead.Kind: ExpressibleByArgument {}
+extension PolicyHead.Gate: ExpressibleByArgument {}
+
+/// The policy-head flags (REPEAT.md), shared by every command that builds an agent.
+struct HeadOptions: ParsableArguments {
+    @Option(help: "Policy head: plain (the paper's) or repeat (REPEAT.md: the session's own items get g(h) . phi added to their logits, phi = 4 prefix features, g(h) = W_g h + b_g).")
+    var head: PolicyHead.Kind = .plain
+    @Option(name: .customLong("repeat-features"), help: "Repeat head: prefix features used, comma-separated from session,count,recency,last (default all four; leave some out for ablations).")
+    var repeatFeatures: String?
+    @Option(name: .customLong("repeat-gate"), help: "Repeat head: state (g(h) = W_g h + b_g) or constant (g = b_g, ablation).")
+    var repeatGate: PolicyHead.Gate?
+    @Option(name: .customLong("repeat-gate-init"), help: "Repeat head: initial b_g, four comma-separated numbers in feature order, e.g. 4,2,1,0.5 (default 0,0,0,0).")
+    var repeatGateInit: String?
+
+    /// Sets the head of `config`; flags of the repeat head without `--head repeat` are refused.
+    func apply(to config: inout AgentConfig) throws {
+        guard head == .repeatAware else {
+            if repeatFeatures != nil || repeatGate != nil || repeatGateInit != nil {
+                throw ValidationError("--repeat-features, --repeat-gate and --repeat-gate-init need --head repeat")
+            }
+            config.head = .plain
+            return
+        }
+        var features = [true, true, true, true]
+        if let list = repeatFeatures {
+            features = [false, false, false, false]
+            for name in list.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                guard let f = PrefixFeature(name: name) else {
+                    throw ValidationError("--repeat-features: unknown feature '\(name)' (use session, count, recency, last)")
+                }
+                features[f.rawValue] = true
+            }
+        }
+        config.head = .repeatAware(features: features, gate: repeatGate ?? .state)
+        if let text = repeatGateInit {
+            let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 4, parts.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+                throw ValidationError("--repeat-gate-init needs four comma-separated numbers (session,count,recency,last), got '\(text)'")
+            }
+            config.repeatGateInit = parts.map { $0! }
+        }
+    }
+}
