@@ -1,4 +1,5 @@
 import Foundation
+import IRNSupport
 
 /// Which policy head the network has. `plain` is the paper's, z = W_p h + b_p. `repeat` is
 /// REPEAT.md's repeat-aware head: for the items i of the current session prefix,
@@ -42,6 +43,54 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
         guard isRepeat else { return kind.rawValue }
         let names = PrefixFeature.allCases.filter { features[$0.rawValue] }.map(\.name)
         return "repeat (features \(names.isEmpty ? "none" : names.joined(separator: ",")); gate \(gate.rawValue))"
+    }
+
+    private enum CodingKeys: String, CodingKey { case kind, features, gate }
+    /// Decodes through the checking initialiser (a plain head ignores the other fields).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let kind = try c.decode(Kind.self, forKey: .kind)
+        let features = try c.decodeIfPresent([Bool].self, forKey: .features) ?? [true, true, true, true]
+        guard features.count == 4 else {
+            throw DecodingError.dataCorruptedError(forKey: .features, in: c, debugDescription: "the repeat head has 4 prefix features, got \(features.count)")
+        }
+        self.init(kind: kind, features: features, gate: try c.decodeIfPresent(Gate.self, forKey: .gate) ?? .state)
+    }
+
+    /// String metadata for model files (e.g. safetensors' `__metadata__`): `head`, and for
+    /// the repeat head `repeat_features` (comma list) and `repeat_gate`.
+    public var metadata: [String: String] {
+        guard isRepeat else { return ["head": kind.rawValue] }
+        return ["head": kind.rawValue,
+                "repeat_features": PrefixFeature.allCases.filter { features[$0.rawValue] }.map(\.name).joined(separator: ","),
+                "repeat_gate": gate.rawValue]
+    }
+
+    /// Reads `metadata`; a file without a `head` entry holds the plain head.
+    public init(metadata: [String: String]) throws {
+        guard let k = metadata["head"] else { self = .plain; return }
+        guard let kind = Kind(rawValue: k) else { throw IRNError("unknown policy head '\(k)' in the model's metadata (known: plain, repeat)") }
+        guard kind == .repeatAware else { self = .plain; return }
+        var features = [true, true, true, true]
+        if let list = metadata["repeat_features"] {
+            features = [false, false, false, false]
+            for name in list.split(separator: ",") {
+                guard let f = PrefixFeature(name: String(name)) else { throw IRNError("unknown prefix feature '\(name)' in the model's metadata") }
+                features[f.rawValue] = true
+            }
+        }
+        let gate = try metadata["repeat_gate"].map { g in
+            guard let v = Gate(rawValue: g) else { throw IRNError("unknown repeat gate '\(g)' in the model's metadata (known: state, constant)") }
+            return v
+        } ?? .state
+        self.init(kind: kind, features: features, gate: gate)
+    }
+
+    /// Throws, naming both, when a model with this head is used with `requested` flags
+    /// (evaluation and serving must score with the head the model was trained with).
+    public func checkMatches(requested: PolicyHead) throws {
+        guard self != requested else { return }
+        throw IRNError("the model has policy head \(self), but \(requested) was asked for: pass the model's --head/--repeat-features/--repeat-gate flags (or none)")
     }
 
     /// Lanes of the used features are 1, the others 0.

@@ -152,5 +152,20 @@ final class RepeatHeadPrefixTests: XCTestCase {
         XCTAssertNotEqual(rep, NetworkShape(items: 5, hidden: 2, head: .repeatAware()))
         XCTAssertEqual(PolicyHead(kind: .plain, features: [false, false, false, true], gate: .constant), .plain)
         XCTAssertEqual("\(rep.head)", "repeat (features session,count,last; gate constant)")
+        XCTAssertThrowsError(try JSONDecoder().decode(PolicyHead.self, from: Data(#"{"kind":"repeat","features":[true],"gate":"state"}"#.utf8)))
+
+        // Model-file metadata round-trips; no entry reads as plain; mismatches are refused.
+        for head in [PolicyHead.plain, .repeatAware(), rep.head] {
+            XCTAssertEqual(try PolicyHead(metadata: head.metadata), head)
+        }
+        XCTAssertEqual(rep.head.metadata, ["head": "repeat", "repeat_features": "session,count,last", "repeat_gate": "constant"])
+        XCTAssertEqual(try PolicyHead(metadata: [:]), .plain)
+        XCTAssertThrowsError(try PolicyHead(metadata: ["head": "fancy"])) { XCTAssertTrue("\($0)".contains("fancy")) }
+        XCTAssertThrowsError(try PolicyHead(metadata: ["head": "repeat", "repeat_features": "session,often"])) { XCTAssertTrue("\($0)".contains("often")) }
+        XCTAssertNoThrow(try rep.head.checkMatches(requested: rep.head))
+        XCTAssertThrowsError(try PolicyHead.repeatAware().checkMatches(requested: .plain)) {
+            XCTAssertTrue("\($0)".contains("policy head repeat"), "\($0)")
+            XCTAssertTrue("\($0)".contains("plain was asked for"), "\($0)")
+        }
     }
 }
