@@ -39,6 +39,9 @@ public final class ParameterServer: @unchecked Sendable {
     private let startTime = monotonicSeconds()
     private let stopFlag = Locked(false)
     private let evalMetrics = Locked<[String: Double]>([:])
+    /// Called on the server's thread after every applied gradient, with the new version (e.g.
+    /// to start a background evaluation every N updates on `currentWeights()`).
+    public var onUpdate: ((ParameterServer, UInt64) -> Void)?
     /// Where the server resumed from, if it did.
     public private(set) var resumedFrom: URL?
 
@@ -97,6 +100,9 @@ public final class ParameterServer: @unchecked Sendable {
     public func setEvalMetrics(_ m: [String: Double]) { evalMetrics.withLock { $0 = m } }
 
     public var isFinished: Bool { leases.finished }
+
+    /// The current weights (dense). Only from the server's thread (e.g. in `onUpdate`).
+    public func currentWeights() -> [TensorPart] { store.weights(nil) }
 
     // MARK: resume / checkpoint
 
@@ -320,7 +326,7 @@ public final class ParameterServer: @unchecked Sendable {
         let version = store.version
         guard baseVersion <= version else {
             reject("version_ahead", "gradient on version \(baseVersion) > \(version)")
-            reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: version)))
+            reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: version, targetVersion: targetVersion)))
             return
         }
         let staleness = version - baseVersion
@@ -330,7 +336,7 @@ public final class ParameterServer: @unchecked Sendable {
         if let bound = config.maxStaleness, staleness > bound {
             counters.droppedStale += 1
             actors[identity]?.stale += 1
-            reply(identity, .ack(Ack(sequence: g.sequence, status: .stale, weightVersion: version)))
+            reply(identity, .ack(Ack(sequence: g.sequence, status: .stale, weightVersion: version, targetVersion: targetVersion)))
             maybeRefreshTarget()
             return
         }
@@ -339,7 +345,7 @@ public final class ParameterServer: @unchecked Sendable {
             for (name, c) in changed { pending[name] = pending[name].map { $0.merged(with: c) } ?? c }
         } catch {
             reject("model", "\(error)")
-            reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: version)))
+            reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: version, targetVersion: targetVersion)))
             return
         }
         counters.applied += 1
@@ -347,7 +353,8 @@ public final class ParameterServer: @unchecked Sendable {
         actors[identity]?.applied += 1
         if config.broadcastInterval <= 0 { flushBroadcast() }
         maybeRefreshTarget()
-        reply(identity, .ack(Ack(sequence: g.sequence, status: .applied, weightVersion: store.version)))
+        onUpdate?(self, store.version)
+        reply(identity, .ack(Ack(sequence: g.sequence, status: .applied, weightVersion: store.version, targetVersion: targetVersion)))
     }
 
     private func maybeRefreshTarget() {

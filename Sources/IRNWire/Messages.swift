@@ -101,11 +101,15 @@ public struct Ack: Sendable, Equatable {
     public var status: AckStatus
     /// Server weight version after handling the push.
     public var weightVersion: UInt64
+    /// Server target-network version after handling the push (a synchronous actor waits for
+    /// both before its next gradient).
+    public var targetVersion: UInt64
 
-    public init(sequence: UInt64, status: AckStatus, weightVersion: UInt64) {
+    public init(sequence: UInt64, status: AckStatus, weightVersion: UInt64, targetVersion: UInt64 = 0) {
         self.sequence = sequence
         self.status = status
         self.weightVersion = weightVersion
+        self.targetVersion = targetVersion
     }
 }
 

@@ -110,6 +110,10 @@ final class ClusterTests: XCTestCase {
         XCTAssertEqual(a.counts.stale, 0)
         XCTAssertEqual(a.counts.applied, 12)
         XCTAssertEqual(p.lastSeenVersion, 11, "each gradient saw the weights of every previous one")
+        // Target every 10 environment steps (1 per push): gradient k sees target version k / 10,
+        // exactly as a single process would.
+        XCTAssertEqual(p.seen.map { $0.0 }, Array(0..<12))
+        XCTAssertEqual(p.seen.map { $0.1 }, (0..<12).map { UInt64($0 / 10) })
     }
 
     func testCurveRefusesUnknownKeyAndCountsIt() throws {
