@@ -201,4 +201,72 @@ final class ProcessClusterTests: XCTestCase {
         XCTAssertTrue(runOut.contains("self-test passed"), runOut)
         XCTAssertFalse(runOut.contains("stats across namespaces failed"), runOut)
     }
+
+    /// scripts/cluster-ssh against a real sshd on loopback: remote actors start, join, and
+    /// scripts/cluster-stop ends them over ssh (they leave cleanly, returning their shards).
+    func testSSHLauncherAgainstLoopbackSSHD() throws {
+        let bin = try binDir()
+        let sshd = "/usr/sbin/sshd"
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: sshd),
+              FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh-keygen") else {
+            throw XCTSkip("needs root, sshd and ssh-keygen to run a loopback sshd")
+        }
+        let dir = tempDir("ssh")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let sshPort = 30_000 + Int(getpid() % 2000)
+        let d = dir.path
+        let (rcKeys, keysOut) = try sh("""
+        set -e
+        mkdir -p /run/sshd && chmod 755 /run/sshd
+        ssh-keygen -q -t ed25519 -N '' -f \(d)/host_key
+        ssh-keygen -q -t ed25519 -N '' -f \(d)/client_key
+        cp \(d)/client_key.pub \(d)/authorized_keys
+        printf '%s\n' 'Port \(sshPort)' 'ListenAddress 127.0.0.1' 'HostKey \(d)/host_key' \
+          'AuthorizedKeysFile \(d)/authorized_keys' 'PidFile \(d)/sshd.pid' 'StrictModes no' 'UsePAM no' \
+          'PasswordAuthentication no' 'PermitRootLogin prohibit-password' > \(d)/sshd_config
+        \(sshd) -t -f \(d)/sshd_config
+        """)
+        guard rcKeys == 0 else { throw XCTSkip("cannot prepare a loopback sshd: \(keysOut)") }
+        // sshd daemonizes itself (a child Process of ours would confuse Foundation's exit
+        // detection of later children); it is stopped through its pid file.
+        let (rcD, outD) = try sh("\(sshd) -f \(d)/sshd_config")
+        guard rcD == 0 else { throw XCTSkip("cannot start a loopback sshd: \(outD)") }
+        defer { _ = try? sh("kill $(cat \(d)/sshd.pid)") }
+        try waitFor(5, "sshd pid file") { FileManager.default.fileExists(atPath: "\(d)/sshd.pid") }
+
+        let port = freeBasePort() / 20 * 20 + 12
+        let env = try settings(dir, port: port, bin: bin,
+                               server: "--sessions 200000 --shards 8 --heartbeat-timeout 5",
+                               actor: "--selftest-delay 0.01 --heartbeat 0.2")
+        try """
+        IRN_SSH="ssh -p \(sshPort) -i \(d)/client_key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR"
+        IRN_REMOTE_DIR=\(Self.packageRoot.path)
+
+        """.appendLine(to: env)
+        try "127.0.0.1 2\n".write(to: dir.appendingPathComponent("hosts"), atomically: true, encoding: .utf8)
+        defer { _ = try? sh("scripts/cluster-stop -c \(env.path)") }
+        let (rc0, out0) = try sh("scripts/cluster-local -n 0 -c \(env.path)")
+        XCTAssertEqual(rc0, 0, out0)
+        let (rc1, out1) = try sh("scripts/cluster-ssh \(d)/hosts -c \(env.path)")
+        XCTAssertEqual(rc1, 0, out1)
+        XCTAssertTrue(out1.contains("2 remote actor(s) started"), out1)
+        try waitFor(20, "two remote actors") {
+            Set(((statsJSON(port)?["actors"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }) == ["127.0.0.1-1", "127.0.0.1-2"]
+        }
+        let (rc2, out2) = try sh("scripts/cluster-stop -c \(env.path)")
+        XCTAssertEqual(rc2, 0, out2)
+        XCTAssertTrue(out2.contains("remote actor 127.0.0.1-1 on 127.0.0.1 stopped"), out2)
+        let log = try String(contentsOf: dir.appendingPathComponent("run/server.log"), encoding: .utf8)
+        XCTAssertEqual(log.components(separatedBy: "actor left").count - 1, 2, log)
+        XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: "\(d)/run/remote").isEmpty)
+    }
+}
+
+extension String {
+    func appendLine(to url: URL) throws {
+        let h = try FileHandle(forWritingTo: url)
+        defer { try? h.close() }
+        try h.seekToEnd()
+        try h.write(contentsOf: Data(("\n" + self).utf8))
+    }
 }
