@@ -189,6 +189,7 @@ public final class ParameterServer: @unchecked Sendable {
 
     private func periodic() {
         let now = monotonicSeconds()
+        counters.sampleRate(at: now)
         // Actors that stopped heartbeating lose their leases.
         for (identity, row) in actors where now - row.lastSeen > config.heartbeatTimeout {
             let shards = leases.release(actor: key(identity))
@@ -349,7 +350,6 @@ public final class ParameterServer: @unchecked Sendable {
             return
         }
         counters.applied += 1
-        counters.noteApply(at: monotonicSeconds())
         actors[identity]?.applied += 1
         if config.broadcastInterval <= 0 { flushBroadcast() }
         maybeRefreshTarget()

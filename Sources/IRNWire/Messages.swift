@@ -131,7 +131,8 @@ public struct WeightUpdate: Sendable, Equatable {
 }
 
 /// Server -> actors: the target network is now the weights of `weightVersion`. `parts` may be
-/// empty: a replica at that version copies its own weights.
+/// empty: a replica at that version copies its own weights; otherwise they are the complete
+/// target network (dense).
 public struct TargetRefresh: Sendable, Equatable {
     public var targetVersion: UInt64
     public var weightVersion: UInt64

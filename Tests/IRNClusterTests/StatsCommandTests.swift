@@ -49,6 +49,7 @@ final class StatsCommandTests: XCTestCase {
         let (_, j2) = try runIRN(["stats", "--server", endpoint, "--json"])
         let s2 = try JSONSerialization.jsonObject(with: Data(j2.utf8)) as! [String: Any]
         XCTAssertGreaterThan(s2["step"] as! Int, s1["step"] as! Int)
+        XCTAssertGreaterThan(s2["updates_per_s"] as! Double, 0)
         let (rc3, table) = try runIRN(["stats", "--server", endpoint])
         XCTAssertEqual(rc3, 0)
         XCTAssertTrue(table.contains("2 actor(s)"), table)
