@@ -34,7 +34,7 @@ final class ProcessClusterTests: XCTestCase {
         // Output goes to a file, not a pipe: background processes the scripts start would
         // inherit a pipe's write end and keep it open long after the script returns.
         let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("irn-sh-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out")
-        FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outFile) }
         let handle = try FileHandle(forWritingTo: outFile)
         p.standardOutput = handle
@@ -127,7 +127,7 @@ final class ProcessClusterTests: XCTestCase {
             let p = Process()
             p.executableURL = bin.appendingPathComponent("irn-server")
             p.arguments = serverArgs
-            FileManager.default.createFile(atPath: dir.appendingPathComponent(log).path, contents: nil)
+            _ = FileManager.default.createFile(atPath: dir.appendingPathComponent(log).path, contents: nil)
             p.standardError = try FileHandle(forWritingTo: dir.appendingPathComponent(log))
             try p.run()
             return p
