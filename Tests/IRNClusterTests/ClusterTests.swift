@@ -65,6 +65,7 @@ final class ClusterTests: XCTestCase {
         XCTAssertNoThrow(try XCTUnwrap(serverRun.wait(10)).get())
         XCTAssertEqual(store.params["visits"]!.values, Array(repeating: 1, count: sessions), "every session exactly once")
         XCTAssertGreaterThanOrEqual(survivorP.began, 2, "the survivor took over shards")
+        XCTAssertGreaterThan(survivorP.seen.first!.0, 0, "a late joiner starts from the current weights")
         XCTAssertEqual(server.statsDictionary()["actors_timed_out"] as? Int, 1)
     }
 
