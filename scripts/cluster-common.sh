@@ -43,13 +43,26 @@ live_local_actors() {
     done
 }
 
+# Starts "$@" in the background with output to LOG, detached from every inherited file
+# descriptor but 0-2 (a long-running daemon must not keep its launcher's pipes open).
+# The pid is in $! afterwards.
+spawn() {
+    local logfile="$1"; shift
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd="${fd##*/}"
+            [[ "$fd" =~ ^[0-9]+$ ]] && ((fd > 2)) && eval "exec $fd>&-"
+        done
+        exec nohup "$@" </dev/null >"$logfile" 2>&1
+    ) &
+}
+
 start_local_actor() {
     local name="$1"
     local data_arg=()
     [[ -n "$IRN_DATA" ]] && data_arg=(--data "$IRN_DATA")
     # shellcheck disable=SC2086
-    nohup "$IRN_BIN/irn-actor" --server "$(server_endpoint)" --id "$name" "${data_arg[@]}" $IRN_ACTOR_ARGS \
-        >"$IRN_RUN_DIR/logs/$name.log" 2>&1 &
+    spawn "$IRN_RUN_DIR/logs/$name.log" "$IRN_BIN/irn-actor" --server "$(server_endpoint)" --id "$name" "${data_arg[@]}" $IRN_ACTOR_ARGS
     echo $! >"$IRN_RUN_DIR/actors/$name.pid"
     log "actor $name started (pid $!)"
 }

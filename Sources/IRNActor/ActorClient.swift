@@ -52,6 +52,8 @@ public final class ActorClient: @unchecked Sendable {
     private var buffered: [WireEnvelope] = []
     private var inFlight = 0
     private var ackedVersion: UInt64 = 0
+    private var ackedTargetVersion: UInt64 = 0
+    private var oldestUnacked: Double?
     private var sequence: UInt64 = 0
     private var outcome: Outcome?
     private let stop = Locked<Outcome?>(nil)
@@ -132,6 +134,12 @@ public final class ActorClient: @unchecked Sendable {
                 rejoin()
                 continue
             }
+            if let o = oldestUnacked, t - o > config.ackTimeout {
+                // An ack can be lost (dropped reply, connection reset): don't wait forever.
+                logger.warning("pushes not acknowledged; continuing", metadata: ["in_flight": "\(inFlight)"])
+                inFlight = 0
+                oldestUnacked = nil
+            }
             if t - lastHeartbeat >= config.heartbeatInterval {
                 lastHeartbeat = t
                 send(.heartbeat(leaseId: lease?.leaseId ?? 0, progress: lease == nil ? [] : producer.progress))
@@ -140,7 +148,18 @@ public final class ActorClient: @unchecked Sendable {
                 awaitingGrant = true
                 send(.leaseRequest(maxShards: config.shardsPerLease))
             }
-            if let l = lease, readyToCompute { try work(on: l) }
+            if let l = lease, readyToCompute {
+                do {
+                    try work(on: l)
+                } catch {
+                    logger.error("gradient producer failed; returning the lease", metadata: ["reason": "\(error)"])
+                    leave(.stopped)
+                    dealer.close()
+                    sub.close()
+                    context.terminate()
+                    throw error
+                }
+            }
         }
         if outcome == .finished { collectLastAcks() }
         dealer.close()
@@ -163,7 +182,9 @@ public final class ActorClient: @unchecked Sendable {
 
     private var readyToCompute: Bool {
         guard !awaitingSync, inFlight < config.maxInFlight, replica.loaded else { return false }
-        if config.syncWeights { return inFlight == 0 && replica.version >= ackedVersion }
+        if config.syncWeights {
+            return inFlight == 0 && replica.version >= ackedVersion && replica.targetVersion >= ackedTargetVersion
+        }
         return true
     }
 
@@ -176,6 +197,7 @@ public final class ActorClient: @unchecked Sendable {
         }
         sequence += 1
         inFlight += 1
+        if oldestUnacked == nil { oldestUnacked = monotonicSeconds() }
         send(.gradient(GradientPush(sequence: sequence, envSteps: g.envSteps, leaseId: l.leaseId,
                                     progress: g.progress, stats: g.stats, parts: g.parts)))
         bump { $0.pushes += 1 }
@@ -198,7 +220,9 @@ public final class ActorClient: @unchecked Sendable {
         awaitingGrant = false
         awaitingSync = false
         inFlight = 0
+        oldestUnacked = nil
         ackedVersion = 0
+        ackedTargetVersion = 0
         buffered = []
         lastHello = -1e9
     }
@@ -254,7 +278,9 @@ public final class ActorClient: @unchecked Sendable {
             publishVersions()
         case .ack(let a):
             inFlight = max(0, inFlight - 1)
+            oldestUnacked = inFlight == 0 ? nil : monotonicSeconds()
             ackedVersion = max(ackedVersion, a.weightVersion)
+            ackedTargetVersion = max(ackedTargetVersion, a.targetVersion)
             bump {
                 switch a.status {
                 case .applied: $0.applied += 1
@@ -308,7 +334,9 @@ public final class ActorClient: @unchecked Sendable {
             serverRunId = w.runId
             joined = true
             inFlight = 0
+            oldestUnacked = nil
             ackedVersion = w.weightVersion
+            ackedTargetVersion = w.targetVersion
             lastHeartbeat = 0
             do {
                 try producer.configure(settingsJSON: w.settingsJSON)

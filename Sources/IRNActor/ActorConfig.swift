@@ -11,6 +11,8 @@ public struct ActorConfig: Sendable {
     public var helloRetry: Double = 2
     /// Rejoin when nothing at all came from the server for this long.
     public var serverSilenceTimeout: Double = 15
+    /// Seconds to wait for the acknowledgement of a push before giving up on it.
+    public var ackTimeout: Double = 10
     /// Pushes sent but not yet acknowledged before the actor waits.
     public var maxInFlight = 1
     /// Wait, before each gradient, until the weights of every acknowledged push are in the

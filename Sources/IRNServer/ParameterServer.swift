@@ -19,26 +19,29 @@ public final class ParameterServer: @unchecked Sendable {
     public let port: Int
     public var logger: Logger
 
-    private let store: any ParameterStore
+    let store: any ParameterStore
     private let context: Context
-    private let sockets: BoundSockets
-    private let zap: ZAPHandler?
-    private var leases: LeaseManager
+    let sockets: BoundSockets
+    let zap: ZAPHandler?
+    var leases: LeaseManager
     private let checkpoints: CheckpointStore?
 
-    private var actors: [[UInt8]: ActorRow] = [:]
-    private var counters = ServerCounters()
-    private var targetVersion: UInt64 = 0
+    var actors: [[UInt8]: ActorRow] = [:]
+    var counters = ServerCounters()
+    var targetVersion: UInt64 = 0
     private var lastTargetMark: UInt64 = 0
     private var pending: [String: WeightChange] = [:]
     private var lastBroadcastVersion: UInt64
     private var lastBroadcastTime = 0.0
     private var lastCheckpointTime: Double
     private var lastCheckpointKey: (UInt64, UInt64) = (UInt64.max, 0)
-    private var httpBuffers: [[UInt8]: [UInt8]] = [:]
-    private let startTime = monotonicSeconds()
+    var httpBuffers: [[UInt8]: [UInt8]] = [:]
+    let startTime = monotonicSeconds()
     private let stopFlag = Locked(false)
-    private let evalMetrics = Locked<[String: Double]>([:])
+    let evalMetrics = Locked<[String: Double]>([:])
+    /// Called on the server's thread after every applied gradient, with the new version (e.g.
+    /// to start a background evaluation every N updates on `currentWeights()`).
+    public var onUpdate: ((ParameterServer, UInt64) -> Void)?
     /// Where the server resumed from, if it did.
     public private(set) var resumedFrom: URL?
 
@@ -57,7 +60,9 @@ public final class ParameterServer: @unchecked Sendable {
         } else {
             zap = nil
         }
-        let maxBytes = Int64(config.maxMessageBytes)
+        // The transport drops (and disconnects) only far larger messages; the decoder rejects
+        // and counts everything over maxMessageBytes.
+        let maxBytes = Int64(config.maxMessageBytes) * 2
         sockets = try BoundSockets.bind(context: context, host: config.host, port: config.port) { [zap] s, index in
             if index == 0 {
                 try s.setRouterMandatory(false)
@@ -97,6 +102,9 @@ public final class ParameterServer: @unchecked Sendable {
     public func setEvalMetrics(_ m: [String: Double]) { evalMetrics.withLock { $0 = m } }
 
     public var isFinished: Bool { leases.finished }
+
+    /// The current weights (dense). Only from the server's thread (e.g. in `onUpdate`).
+    public func currentWeights() -> [TensorPart] { store.weights(nil) }
 
     // MARK: resume / checkpoint
 
@@ -183,6 +191,7 @@ public final class ParameterServer: @unchecked Sendable {
 
     private func periodic() {
         let now = monotonicSeconds()
+        counters.sampleRate(at: now)
         // Actors that stopped heartbeating lose their leases.
         for (identity, row) in actors where now - row.lastSeen > config.heartbeatTimeout {
             let shards = leases.release(actor: key(identity))
@@ -195,11 +204,11 @@ public final class ParameterServer: @unchecked Sendable {
         if now - lastCheckpointTime >= config.checkpointEvery { checkpoint() }
     }
 
-    private func key(_ identity: [UInt8]) -> String {
+    func key(_ identity: [UInt8]) -> String {
         identity.map { String(format: "%02x", $0) }.joined()
     }
 
-    private func reject(_ label: String, _ detail: String, from identity: [UInt8]? = nil) {
+    func reject(_ label: String, _ detail: String, from identity: [UInt8]? = nil) {
         counters.rejected[label, default: 0] += 1
         logger.debug("message rejected", metadata: ["reason": "\(label)", "detail": "\(detail)"])
     }
@@ -320,7 +329,7 @@ public final class ParameterServer: @unchecked Sendable {
         let version = store.version
         guard baseVersion <= version else {
             reject("version_ahead", "gradient on version \(baseVersion) > \(version)")
-            reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: version)))
+            reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: version, targetVersion: targetVersion)))
             return
         }
         let staleness = version - baseVersion
@@ -330,7 +339,7 @@ public final class ParameterServer: @unchecked Sendable {
         if let bound = config.maxStaleness, staleness > bound {
             counters.droppedStale += 1
             actors[identity]?.stale += 1
-            reply(identity, .ack(Ack(sequence: g.sequence, status: .stale, weightVersion: version)))
+            reply(identity, .ack(Ack(sequence: g.sequence, status: .stale, weightVersion: version, targetVersion: targetVersion)))
             maybeRefreshTarget()
             return
         }
@@ -339,15 +348,15 @@ public final class ParameterServer: @unchecked Sendable {
             for (name, c) in changed { pending[name] = pending[name].map { $0.merged(with: c) } ?? c }
         } catch {
             reject("model", "\(error)")
-            reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: version)))
+            reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: version, targetVersion: targetVersion)))
             return
         }
         counters.applied += 1
-        counters.noteApply(at: monotonicSeconds())
         actors[identity]?.applied += 1
         if config.broadcastInterval <= 0 { flushBroadcast() }
         maybeRefreshTarget()
-        reply(identity, .ack(Ack(sequence: g.sequence, status: .applied, weightVersion: store.version)))
+        onUpdate?(self, store.version)
+        reply(identity, .ack(Ack(sequence: g.sequence, status: .applied, weightVersion: store.version, targetVersion: targetVersion)))
     }
 
     private func maybeRefreshTarget() {
@@ -363,122 +372,6 @@ public final class ParameterServer: @unchecked Sendable {
         logger.info("target refreshed", metadata: ["target_version": "\(targetVersion)", "step": "\(store.version)"])
     }
 
-    // MARK: stats
-
-    /// The stats as a dictionary (keys documented in `statsJSON`).
-    public func statsDictionary() -> [String: Any] {
-        let now = monotonicSeconds()
-        var rows: [[String: Any]] = []
-        for (identity, a) in actors.sorted(by: { $0.value.id < $1.value.id }) {
-            rows.append([
-                "id": a.id, "host": a.host, "threads": Int(a.threads),
-                "shards": leases.shards(of: key(identity)).map { Int($0) },
-                "pushes": Int(a.pushes), "applied": Int(a.applied), "stale": Int(a.stale),
-                "staleness": Int(a.lastStaleness), "last_seen_s": (now - a.lastSeen).rounded3,
-                "joined_s_ago": (now - a.joinedAt).rounded3, "bytes_in": Int(a.bytesIn),
-            ])
-        }
-        let zapCounts = zap?.counts
-        return [
-            "run_id": String(runId, radix: 16),
-            "uptime_s": (now - startTime).rounded3,
-            "step": Int(store.version),
-            "updates_per_s": counters.updatesPerSecond(now: now, start: startTime).rounded3,
-            "env_steps": Int(counters.envSteps),
-            "epoch": Int(leases.epoch), "epochs": Int(leases.epochs), "finished": leases.finished,
-            "shards_total": leases.shardSizes.count, "shards_done": leases.shardsDone,
-            "sessions_this_epoch": Int(leases.sessionsThisEpoch),
-            "target_version": Int(targetVersion),
-            "pushes": Int(counters.pushes), "applied": Int(counters.applied),
-            "dropped_stale": Int(counters.droppedStale),
-            "rejected": counters.rejected.mapValues { Int($0) },
-            "rejected_total": Int(counters.rejectedTotal),
-            "refused_curve": zapCounts?.refused ?? 0,
-            "refused_keys": Set(zapCounts?.lastRefusedKeys ?? []).count,
-            "bytes_in": Int(counters.bytesIn), "bytes_out": Int(counters.bytesOut),
-            "broadcast_bytes": Int(counters.broadcastBytes), "broadcasts": Int(counters.broadcasts),
-            "actors_timed_out": Int(counters.actorsTimedOut),
-            "staleness": ["median": Int(counters.stalenessQuantile(0.5)), "p95": Int(counters.stalenessQuantile(0.95)),
-                          "max": Int(counters.recentStaleness.max() ?? 0)],
-            "recent_losses": counters.recentLosses,
-            "eval": evalMetrics.current,
-            "actors": rows,
-        ]
-    }
-
-    /// Stats as one JSON object (sorted keys): run_id, uptime_s, step, updates_per_s, env_steps,
-    /// epoch, epochs, finished, shards_total, shards_done, sessions_this_epoch, target_version,
-    /// pushes, applied, dropped_stale, rejected {reason: n}, rejected_total, refused_curve,
-    /// refused_keys, bytes_in, bytes_out, broadcast_bytes, broadcasts, actors_timed_out,
-    /// staleness {median, p95, max}, recent_losses [..], eval {metric: value}, actors [{id, host,
-    /// threads, shards, pushes, applied, stale, staleness, last_seen_s, joined_s_ago, bytes_in}].
-    public func statsJSON() -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: statsDictionary(), options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    private func serveStats() throws {
-        guard let frames = try sockets.stats.receive(dontWait: true) else { return }
-        counters.bytesIn += UInt64(frames.reduce(0) { $0 + $1.count })
-        let answer: String
-        do {
-            let env = try WireFormat.decode(frames, maxBytes: 1 << 20)
-            if case .statsRequest = env.message {
-                answer = statsJSON()
-            } else {
-                reject("unexpected_kind", "\(env.message.kind) on the stats port")
-                answer = #"{"error":"expected a stats request"}"#
-            }
-        } catch {
-            reject(error.label, error.description)
-            answer = "{\"error\":\"\(error.label)\"}"
-        }
-        let out = WireFormat.encode(.statsReply(json: answer), senderRunId: runId, weightVersion: store.version)
-        counters.bytesOut += UInt64(out.reduce(0) { $0 + $1.count })
-        try sockets.stats.send(out)
-    }
-
-    private func serveHTTP() throws {
-        for _ in 0..<64 {
-            guard let m = try sockets.http.receive(dontWait: true), m.count == 2 else { return }
-            let peer = m[0]
-            if m[1].isEmpty {  // connect / disconnect notice
-                httpBuffers.removeValue(forKey: peer)
-                continue
-            }
-            counters.bytesIn += UInt64(m[1].count)
-            var buf = httpBuffers[peer, default: []] + m[1]
-            guard let end = buf.firstRange(of: Array("\r\n\r\n".utf8)) else {
-                if buf.count > 8192 {
-                    reject("http", "request header over 8 KiB")
-                    httpBuffers.removeValue(forKey: peer)
-                    _ = try? sockets.http.send([peer, []], dontWait: true)
-                } else {
-                    httpBuffers[peer] = buf
-                }
-                continue
-            }
-            buf = Array(buf[..<end.lowerBound])
-            httpBuffers.removeValue(forKey: peer)
-            let firstLine = String(decoding: buf.prefix { $0 != 13 }, as: UTF8.self)
-            let parts = firstLine.split(separator: " ")
-            let (status, type, body): (String, String, String)
-            if parts.count >= 2 && parts[0] == "GET" && parts[1] == "/metrics" {
-                (status, type, body) = ("200 OK", "text/plain; version=0.0.4", PrometheusText.render(statsDictionary()))
-            } else if parts.count >= 2 && parts[0] == "GET" && parts[1] == "/stats" {
-                (status, type, body) = ("200 OK", "application/json", statsJSON())
-            } else {
-                if parts.first != "GET" { reject("http", "not a GET: \(firstLine.prefix(40))") }
-                (status, type, body) = ("404 Not Found", "text/plain", "try GET /metrics or GET /stats\n")
-            }
-            let bodyBytes = Array(body.utf8)
-            let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(bodyBytes.count)\r\nConnection: close\r\n\r\n"
-            let response = Array(head.utf8) + bodyBytes
-            counters.bytesOut += UInt64(response.count)
-            _ = try? sockets.http.send([peer, response], dontWait: true)
-            _ = try? sockets.http.send([peer, []], dontWait: true)
-        }
-    }
 }
 
 extension Double {

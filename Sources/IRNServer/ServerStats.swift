@@ -29,7 +29,8 @@ public struct ServerCounters: Sendable {
     public var leasesReassigned: UInt64 = 0
     public var recentLosses: [Double] = []
     public var recentStaleness: [UInt64] = []
-    public var applyTimes: [Double] = []
+    /// (time, applied) samples a few times a second over the last ~10 s, for the update rate.
+    public var rateSamples: [(time: Double, applied: UInt64)] = []
 
     public var rejectedTotal: UInt64 { rejected.values.reduce(0, +) }
 
@@ -43,16 +44,19 @@ public struct ServerCounters: Sendable {
         if recentStaleness.count > 1000 { recentStaleness.removeFirst(recentStaleness.count - 1000) }
     }
 
-    mutating func noteApply(at t: Double) {
-        applyTimes.append(t)
-        if applyTimes.count > 4096 { applyTimes.removeFirst(applyTimes.count - 4096) }
+    /// Records the applied count now (called periodically, at most every 0.25 s).
+    mutating func sampleRate(at t: Double) {
+        if let last = rateSamples.last, t - last.time < 0.25 { return }
+        rateSamples.append((t, applied))
+        // Keep one sample at least 10 s old, so the rate covers a full window.
+        while rateSamples.count > 2 && t - rateSamples[1].time >= 10 { rateSamples.removeFirst() }
     }
 
-    /// Updates per second over the last 10 seconds (or since start).
+    /// Updates per second over about the last 10 seconds (or since start).
     func updatesPerSecond(now: Double, start: Double) -> Double {
-        let window = min(10.0, max(now - start, 1e-3))
-        let n = applyTimes.reversed().prefix { now - $0 <= window }.count
-        return Double(n) / window
+        let (t0, a0) = rateSamples.first ?? (start, 0)
+        guard now - t0 > 1e-3 else { return 0 }
+        return Double(applied - min(a0, applied)) / (now - t0)
     }
 
     func stalenessQuantile(_ q: Double) -> UInt64 {

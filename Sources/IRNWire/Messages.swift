@@ -101,11 +101,15 @@ public struct Ack: Sendable, Equatable {
     public var status: AckStatus
     /// Server weight version after handling the push.
     public var weightVersion: UInt64
+    /// Server target-network version after handling the push (a synchronous actor waits for
+    /// both before its next gradient).
+    public var targetVersion: UInt64
 
-    public init(sequence: UInt64, status: AckStatus, weightVersion: UInt64) {
+    public init(sequence: UInt64, status: AckStatus, weightVersion: UInt64, targetVersion: UInt64 = 0) {
         self.sequence = sequence
         self.status = status
         self.weightVersion = weightVersion
+        self.targetVersion = targetVersion
     }
 }
 
@@ -127,7 +131,8 @@ public struct WeightUpdate: Sendable, Equatable {
 }
 
 /// Server -> actors: the target network is now the weights of `weightVersion`. `parts` may be
-/// empty: a replica at that version copies its own weights.
+/// empty: a replica at that version copies its own weights; otherwise they are the complete
+/// target network (dense).
 public struct TargetRefresh: Sendable, Equatable {
     public var targetVersion: UInt64
     public var weightVersion: UInt64

@@ -175,7 +175,7 @@ struct BodyEncoder {
             for k in g.stats.keys.sorted() { writer.string(k); writer.f64(g.stats[k]!) }
             parts(g.parts)
         case .ack(let a):
-            writer.u64(a.sequence); writer.u8(a.status.rawValue); writer.u64(a.weightVersion)
+            writer.u64(a.sequence); writer.u8(a.status.rawValue); writer.u64(a.weightVersion); writer.u64(a.targetVersion)
         case .weights(let u):
             writer.u64(u.fromVersion); writer.u64(u.toVersion); writer.u8(u.full ? 1 : 0)
             parts(u.parts)
@@ -289,7 +289,8 @@ struct BodyDecoder {
             let seq = try reader.u64("sequence")
             let raw = try reader.u8("status")
             guard let st = AckStatus(rawValue: raw) else { throw .malformed("ack status \(raw)") }
-            return .ack(Ack(sequence: seq, status: st, weightVersion: try reader.u64("weight version")))
+            return .ack(Ack(sequence: seq, status: st, weightVersion: try reader.u64("weight version"),
+                            targetVersion: try reader.u64("target version")))
         case .weights:
             let from = try reader.u64("from version"), to = try reader.u64("to version")
             let full = try reader.bool("full")

@@ -65,6 +65,7 @@ final class ClusterTests: XCTestCase {
         XCTAssertNoThrow(try XCTUnwrap(serverRun.wait(10)).get())
         XCTAssertEqual(store.params["visits"]!.values, Array(repeating: 1, count: sessions), "every session exactly once")
         XCTAssertGreaterThanOrEqual(survivorP.began, 2, "the survivor took over shards")
+        XCTAssertGreaterThan(survivorP.seen.first!.0, 0, "a late joiner starts from the current weights")
         XCTAssertEqual(server.statsDictionary()["actors_timed_out"] as? Int, 1)
     }
 
@@ -110,6 +111,10 @@ final class ClusterTests: XCTestCase {
         XCTAssertEqual(a.counts.stale, 0)
         XCTAssertEqual(a.counts.applied, 12)
         XCTAssertEqual(p.lastSeenVersion, 11, "each gradient saw the weights of every previous one")
+        // Target every 10 environment steps (1 per push): gradient k sees target version k / 10,
+        // exactly as a single process would.
+        XCTAssertEqual(p.seen.map { $0.0 }, Array(0..<12))
+        XCTAssertEqual(p.seen.map { $0.1 }, (0..<12).map { UInt64($0 / 10) })
     }
 
     func testCurveRefusesUnknownKeyAndCountsIt() throws {
@@ -189,11 +194,14 @@ final class ClusterTests: XCTestCase {
     func testFuzzedPortsKeepServingAndCounting() throws {
         let shards: [UInt64] = [6, 6]
         let store = toyStore(sessions: 12)
-        let server = try ParameterServer(config: toyServerConfig(shards: shards), store: store, logger: quietLogger("server"))
+        var cfg = toyServerConfig(shards: shards)
+        cfg.maxMessageBytes = 64 << 10
+        let server = try ParameterServer(config: cfg, store: store, logger: quietLogger("server"))
         let serverRun = Runner("server") { try server.run() }
         let ctx = try Context()
         let base = "tcp://127.0.0.1:"
         let dealer = try ctx.socket(.dealer)
+        try dealer.setSendTimeout(ms: 10_000)
         try dealer.connect(base + "\(server.port)")
         var rng = RandomSource(seed: 99)
         var sent = 0
@@ -212,7 +220,11 @@ final class ClusterTests: XCTestCase {
                 frames = WireFormat.encode(.gradient(GradientPush(sequence: 2, envSteps: 1, parts: [.dense("w", shape: [2], values: [1, 1])])), senderRunId: 1)
                 frames = Array(frames.prefix(2))  // truncated
             }
-            if try dealer.send(frames, dontWait: true) { sent += 1 }
+            if try dealer.send(frames) { sent += 1 }
+        }
+        // Oversized (over maxMessageBytes, under the transport's hard limit).
+        for _ in 0..<5 {
+            try dealer.send(WireFormat.encode(.gradient(GradientPush(sequence: 3, envSteps: 1, parts: [.dense("w", shape: [30_000], values: Array(repeating: 0, count: 30_000))])), senderRunId: 1))
         }
         // The stats and HTTP ports get garbage too (REQ/REP: one bad request, then the reply).
         let req = try ctx.socket(.req)
@@ -226,16 +238,19 @@ final class ClusterTests: XCTestCase {
         let peer = try XCTUnwrap(try http.receive())[0]  // connect notice
         try http.send([peer, Array("POST /x HTTP/1.0\r\n\r\n".utf8)])
 
-        try waitUntil(15, "fuzz counted") { ((try? stats(server))?["rejected_total"] as? Int ?? 0) >= 1500 }
+        try waitUntil(15, "fuzz counted") { ((try? stats(server))?["rejected_total"] as? Int ?? 0) >= 2007 }
         // A real actor still trains to the end on finite weights.
         let a = try ActorClient(config: actorConfig(server, id: "honest"), producer: VisitProducer(shardSizes: shards), logger: quietLogger("a"))
         XCTAssertEqual(try XCTUnwrap(Runner("a") { try a.run() }.wait(30)).get(), .finished)
         XCTAssertNoThrow(try XCTUnwrap(serverRun.wait(10)).get())
         let s = server.statsDictionary()
         let rejected = s["rejected"] as! [String: Int]
-        XCTAssertGreaterThan(rejected["non_finite"] ?? 0, 400)
-        XCTAssertGreaterThan(rejected["version"] ?? 0, 400)
-        XCTAssertGreaterThan(rejected["http"] ?? 0, 0)
+        XCTAssertEqual(sent, 2000)
+        XCTAssertEqual(rejected["non_finite"], 500)
+        XCTAssertEqual(rejected["version"], 500)
+        XCTAssertEqual((rejected["framing"] ?? 0) + (rejected["magic"] ?? 0), 1000 + 1)  // + the stats-port garbage
+        XCTAssertEqual(rejected["http"], 1)
+        XCTAssertEqual(rejected["oversized"], 5)
         XCTAssertTrue(store.params.values.allSatisfy { $0.values.allSatisfy(\.isFinite) })
         XCTAssertEqual(store.params["visits"]!.values, Array(repeating: 1, count: 12))
         dealer.close(); req.close(); http.close()

@@ -40,15 +40,18 @@ final class StatsCommandTests: XCTestCase {
         let b = try ActorClient(config: actorConfig(server, id: "two"), producer: VisitProducer(shardSizes: shards, delay: 0.01), logger: quietLogger("b"))
         let ra = Runner("a") { try a.run() }, rb = Runner("b") { try b.run() }
         try waitUntil(10, "pushes") { a.counts.pushes > 1 && b.counts.pushes > 1 }
+        server.setEvalMetrics(["recall@20": 0.5, "mrr@20": 0.25])
         let endpoint = "tcp://127.0.0.1:\(server.port)"
         let (rc1, j1) = try runIRN(["stats", "--server", endpoint, "--json"])
         XCTAssertEqual(rc1, 0)
         let s1 = try JSONSerialization.jsonObject(with: Data(j1.utf8)) as! [String: Any]
         XCTAssertEqual((s1["actors"] as! [[String: Any]]).map { $0["id"] as! String }, ["one", "two"])
+        XCTAssertEqual(s1["eval"] as? [String: Double], ["recall@20": 0.5, "mrr@20": 0.25])
         usleep(200_000)
         let (_, j2) = try runIRN(["stats", "--server", endpoint, "--json"])
         let s2 = try JSONSerialization.jsonObject(with: Data(j2.utf8)) as! [String: Any]
         XCTAssertGreaterThan(s2["step"] as! Int, s1["step"] as! Int)
+        XCTAssertGreaterThan(s2["updates_per_s"] as! Double, 0)
         let (rc3, table) = try runIRN(["stats", "--server", endpoint])
         XCTAssertEqual(rc3, 0)
         XCTAssertTrue(table.contains("2 actor(s)"), table)
@@ -60,6 +63,7 @@ final class StatsCommandTests: XCTestCase {
         XCTAssertTrue(metrics.hasPrefix("HTTP/1.1 200"), metrics)
         XCTAssertTrue(metrics.contains("\nirn_step "), metrics)
         XCTAssertTrue(metrics.contains("irn_actor_pushes_total{actor=\"one\"}"), metrics)
+        XCTAssertTrue(metrics.contains("irn_eval{metric=\"recall@20\"} 0.5"), metrics)
         XCTAssertTrue(try httpGet(port: server.port + 3, path: "/nope").hasPrefix("HTTP/1.1 404"))
         a.requestStop(); b.requestStop()
         XCTAssertEqual(try XCTUnwrap(ra.wait(10)).get(), .stopped)

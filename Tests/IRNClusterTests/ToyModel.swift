@@ -93,6 +93,8 @@ final class VisitProducer: GradientProducer {
     var began = 0
     var abandoned = 0
     var lastSeenVersion: UInt64 = 0
+    /// (weight version, target version) the replica had at each gradient.
+    var seen: [(UInt64, UInt64)] = []
 
     init(shardSizes: [UInt64], delay: Double = 0) {
         self.shardSizes = shardSizes
@@ -127,6 +129,7 @@ final class VisitProducer: GradientProducer {
         guard let s = l.shards.first(where: { (done[$0.shard] ?? 0) < $0.total }) else { return nil }
         if delay > 0 { usleep(UInt32(delay * 1e6)) }
         lastSeenVersion = replica.version
+        seen.append((replica.version, replica.targetVersion))
         _ = replica.takeChanges()
         let idx = Int32(offsets[Int(s.shard)] + Int(done[s.shard]!))
         done[s.shard]! += 1

@@ -185,4 +185,25 @@ final class WireTests: XCTestCase {
         XCTAssertEqual(accepted + rejected, 6000)
         XCTAssertGreaterThan(rejected, 4000)
     }
+
+    func testChecksumSeesEveryBitFlipAndWordSwap() {
+        var rng = RandomSource(seed: 5)
+        let base = (0..<203).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        func sum(_ b: [UInt8]) -> UInt64 { var c = WireChecksum(); c.update(b); return c.value }
+        let ref = sum(base)
+        for i in 0..<base.count {
+            for bit in 0..<8 {
+                var b = base
+                b[i] ^= UInt8(1 << bit)
+                XCTAssertNotEqual(sum(b), ref, "flip at byte \(i) bit \(bit)")
+            }
+        }
+        // Swapping two 8-byte words (same lane, or different lanes) is noticed too.
+        for (a, b) in [(0, 32), (0, 8), (40, 168)] {
+            var x = base
+            for k in 0..<8 { x.swapAt(a + k, b + k) }
+            XCTAssertNotEqual(sum(x), ref)
+        }
+        XCTAssertNotEqual(sum(Array(base.dropLast())), ref)
+    }
 }
