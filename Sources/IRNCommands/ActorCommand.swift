@@ -16,8 +16,11 @@ public struct ActorCommand: ParsableCommand {
         server restarts. SIGTERM or SIGINT: returns the lease, says goodbye, exits 0. Exits 0 \
         when the server reports all epochs done.
 
-        The algorithm comes from the server. In this build the cluster runs the self-test \
-        `visit-count`; the learning algorithms are not wired in yet.
+        The algorithm and every agent setting come from the server (its Welcome): the actor \
+        runs the session-parallel environment on its leased shards of --data (the same \
+        prepared data set as the server's) and pushes the gradients of the server's agent. \
+        With `--sync` (and the server's --max-staleness 0) one actor reproduces \
+        single-process training.
         """
     )
 
@@ -83,8 +86,8 @@ public struct ActorCommand: ParsableCommand {
             let pair = try CurveKeyPair(secretKey: try CurveKeyFiles.singleKey(in: mine))
             config.curve = (try CurveKeyFiles.singleKey(in: sk), pair.publicKey, pair.secretKey)
         }
-        // The producer follows the server's algorithm; only the self-test exists in this build.
-        let producer = VisitCountProducer(delay: selftestDelay)
+        // The producer follows the server's algorithm (told on joining).
+        let producer = SettingsProducer(dataDirectory: data.map { URL(fileURLWithPath: $0) }, selfTestDelay: selftestDelay)
         let client = try ActorClient(config: config, producer: producer, logger: logger)
         let signals = installStopSignals { client.requestStop() }
         defer { signals.forEach { $0.cancel() } }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import IRNAgents
+import IRNData
+import IRNEvaluation
 import IRNServer
 import IRNSupport
 import Logging
@@ -19,20 +22,54 @@ public struct ServerCommand: ParsableCommand {
         target-network broadcast, P+2 for stats as JSON (`irn stats --server tcp://HOST:P`), \
         P+3 for HTTP (`GET /metrics`: Prometheus text; `GET /stats`: JSON). SIGTERM or SIGINT: \
         checkpoint, tell the actors, exit 0. Exits 0 when all epochs are done and the final \
-        checkpoint is written.
+        model is written (--out).
 
-        Algorithms: `visit-count` is the cluster self-test (synthetic shards from --sessions \
-        and --shards; each session's counter must end at exactly --epochs; exit 3 otherwise). \
-        The learning algorithms (a3c-f, a3c-p, irn-f, irn-p, prn-p) are not wired into the \
-        cluster in this build.
+        Learning algorithms (--algo a3c-f, a3c-p, irn-f, irn-p, prn-p, with the agent flags \
+        below) train on --data: the server sends every agent setting to the actors when they \
+        join, so they compute with the same network, head, rewards and seed. The target \
+        network is refreshed every --target-every environment steps summed over all actors \
+        (or gradient applications with --target-unit updates).
+
+        Weight traffic: the policy head's gradient is dense, so every update changes most \
+        weights. Patches (changed tensors and rows, exact values) are merged and broadcast \
+        every --broadcast-interval seconds, at the latest every --broadcast-every updates and \
+        every max(1, S/2) updates under --max-staleness S (every update with S = 0, the \
+        synchronous check: one actor with --sync).
+
+        `--algo visit-count` is the cluster self-test (synthetic shards from --sessions and \
+        --shards; each session's counter must end at exactly --epochs; exit 3 otherwise).
         """
     )
 
-    @Option(help: "Prepared data directory (for the learning algorithms).")
+    /// `--algo visit-count` is not an agent algorithm: it is turned into --self-test here, so
+    /// the agent flags can keep their one definition (AgentOptions).
+    public static func main() {
+        var args = Array(CommandLine.arguments.dropFirst())
+        var i = 0
+        while i < args.count {
+            if args[i] == "--algo=visit-count" {
+                args[i] = "--self-test"
+            } else if args[i] == "--algo", i + 1 < args.count, args[i + 1] == "visit-count" {
+                args.replaceSubrange(i...(i + 1), with: ["--self-test"])
+            }
+            i += 1
+        }
+        main(args)
+    }
+
+    @Option(help: "Prepared data directory (for the learning algorithms; the actors need the same data).")
     var data: String?
 
-    @Option(help: "Algorithm: visit-count (self-test); a3c-f, a3c-p, irn-f, irn-p, prn-p.")
-    var algo: String
+    @OptionGroup(title: "Agent") var agent: AgentOptions
+
+    @Flag(help: .hidden)
+    var selfTest = false
+
+    @Option(help: "Training split: train or train_tr (default: train_tr with --eval-split valid, else train).")
+    var trainSplit: String?
+
+    @Option(help: "Reward density d: each training purchase stays a purchase with probability d (seeded).")
+    var rewardDensity: Double = 1
 
     @Option(help: "Interface to bind (127.0.0.1, 0.0.0.0, *).")
     var host = "127.0.0.1"
@@ -49,26 +86,38 @@ public struct ServerCommand: ParsableCommand {
     @Option(help: "Checkpoints to keep.")
     var keepCheckpoints = 3
 
+    @Option(help: "Final model file (safetensors with the agent settings; default: CHECKPOINT_DIR/model.safetensors, or ./irn-model.safetensors).")
+    var out: String?
+
     @Option(help: "Drop gradients computed on weights more than S versions old (default: keep all).")
     var maxStaleness: UInt64?
 
     @Option(help: "Epochs over the training sessions.")
     var epochs: UInt32 = 1
 
-    @Option(help: "Shards leased at once to one actor.")
+    @Option(help: "Shards leased at once to one actor (0: all shards in one lease, the order of single-process training).")
     var shardsPerLease = 1
 
     @Option(help: "Seconds without a heartbeat after which an actor's shards go to others.")
     var heartbeatTimeout: Double = 10
 
-    @Option(help: "Target network refresh period (0: never), in --target-unit.")
-    var targetEvery: UInt64 = 500
+    @Option(help: "Minimum seconds between weight broadcasts (0: after every update; patches in between are merged). Default 0.25 for the learning algorithms, 0 for the self-test.")
+    var broadcastInterval: Double?
 
-    @Option(help: "Unit of --target-every: steps (environment steps summed over actors) or updates.")
-    var targetUnit = "steps"
+    @Option(help: "Broadcast at the latest after this many updates (0: no bound).")
+    var broadcastEvery: UInt64 = 0
 
-    @Option(help: "Minimum seconds between weight broadcasts (0: after every update; patches in between are merged).")
-    var broadcastInterval: Double = 0
+    @Option(help: "Evaluate every N updates in the background (0: only at the end).")
+    var evalEvery: UInt64 = 0
+
+    @Option(help: "Evaluation split: valid or test.")
+    var evalSplit = "valid"
+
+    @Option(help: "Threads of the background evaluation.")
+    var evalThreads = 1
+
+    @Flag(help: "No evaluation at the end either.")
+    var noEval = false
 
     @Option(help: "File with the server's CURVE secret key (enables CURVE; see irn curve-keygen).")
     var curveSecretKey: String?
@@ -89,14 +138,17 @@ public struct ServerCommand: ParsableCommand {
 
     public func validate() throws {
         guard (1...65532).contains(port) else { throw ValidationError("--port must be in 1...65532 (P+3 must be a port too)") }
-        guard ServerConfig.TargetUnit(rawValue: targetUnit) != nil else { throw ValidationError("--target-unit is steps or updates") }
-        guard epochs >= 1, shardsPerLease >= 1, heartbeatTimeout > 0, checkpointEvery > 0 else {
-            throw ValidationError("--epochs, --shards-per-lease, --heartbeat-timeout and --checkpoint-every must be positive")
+        guard epochs >= 1, shardsPerLease >= 0, heartbeatTimeout > 0, checkpointEvery > 0 else {
+            throw ValidationError("--epochs, --heartbeat-timeout and --checkpoint-every must be positive, --shards-per-lease >= 0")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         if curveAllowedKeys != nil && curveSecretKey == nil {
             throw ValidationError("--curve-allowed-keys needs --curve-secret-key")
         }
+        guard ["valid", "test"].contains(evalSplit) else { throw ValidationError("--eval-split is valid or test") }
+        if let t = trainSplit, !["train", "train_tr"].contains(t) { throw ValidationError("--train-split is train or train_tr") }
+        guard rewardDensity > 0 && rewardDensity <= 1 else { throw ValidationError("--reward-density must be in (0, 1]") }
+        if !selfTest && data == nil { throw ValidationError("--algo \(agent.algo.rawValue) needs --data DIR (a prepared data set)") }
     }
 
     public func run() throws {
@@ -105,41 +157,94 @@ public struct ServerCommand: ParsableCommand {
         config.host = host
         config.port = port
         config.epochs = epochs
-        config.shardsPerLease = shardsPerLease
         config.maxStaleness = maxStaleness
         config.heartbeatTimeout = heartbeatTimeout
         config.checkpointDirectory = checkpointDir.map { URL(fileURLWithPath: $0) }
         config.checkpointEvery = checkpointEvery
         config.keepCheckpoints = keepCheckpoints
-        config.targetEvery = targetEvery
-        config.targetUnit = ServerConfig.TargetUnit(rawValue: targetUnit)!
-        config.broadcastInterval = broadcastInterval
+        config.targetEvery = UInt64(agent.targetEvery)
+        config.targetUnit = agent.targetUnit == .steps ? .envSteps : .updates
+        config.broadcastInterval = broadcastInterval ?? (selfTest ? 0 : 0.25)
+        config.broadcastEvery = broadcastEvery
         if let f = curveSecretKey {
             config.curveSecretKey = try CurveKeyFiles.singleKey(in: f)
             config.curveAllowedKeys = try curveAllowedKeys.map { Set(try CurveKeyFiles.keys(in: $0)) }
         }
+        if selfTest {
+            try runSelfTest(config, logger: logger)
+        } else {
+            try runAgent(config, logger: logger)
+        }
+    }
 
-        switch algo {
-        case "visit-count":
-            guard sessions >= 1, shards >= 1 else { throw ValidationError("--sessions and --shards must be positive") }
-            let sizes = (0..<shards).map { UInt64(sessions / shards + ($0 < sessions % shards ? 1 : 0)) }
-            config.shardSizes = sizes
-            config.settingsJSON = "{\"algo\":\"visit-count\",\"shard_sizes\":[\(sizes.map(String.init).joined(separator: ","))]}"
-            let store = VisitCountStore(sessions: sessions)
-            let server = try ParameterServer(config: config, store: store, logger: logger)
-            try serve(server)
-            if server.isFinished {
-                if let problem = store.check(epochs: Int(epochs)) {
-                    logger.critical("self-test failed", metadata: ["problem": "\(problem)"])
-                    throw ExitCode(3)
-                }
-                logger.notice("self-test passed: every session visited exactly \(epochs) time(s)",
-                              metadata: ["sessions": "\(sessions)", "updates": "\(store.version)"])
+    private func runSelfTest(_ base: ServerConfig, logger: Logger) throws {
+        var config = base
+        guard sessions >= 1, shards >= 1 else { throw ValidationError("--sessions and --shards must be positive") }
+        let sizes = (0..<shards).map { UInt64(sessions / shards + ($0 < sessions % shards ? 1 : 0)) }
+        config.shardSizes = sizes
+        config.shardsPerLease = shardsPerLease == 0 ? shards : shardsPerLease
+        config.settingsJSON = "{\"algo\":\"visit-count\",\"shard_sizes\":[\(sizes.map(String.init).joined(separator: ","))]}"
+        let store = VisitCountStore(sessions: sessions)
+        let server = try ParameterServer(config: config, store: store, logger: logger)
+        try serve(server)
+        if server.isFinished {
+            if let problem = store.check(epochs: Int(epochs)) {
+                logger.critical("self-test failed", metadata: ["problem": "\(problem)"])
+                throw ExitCode(3)
             }
-        case "a3c-f", "a3c-p", "irn-f", "irn-p", "prn-p":
-            throw IRNError("--algo \(algo): the learning models are not wired into irn-server in this build (use irn train; the cluster runs --algo visit-count)")
-        default:
-            throw ValidationError("unknown --algo \(algo)")
+            logger.notice("self-test passed: every session visited exactly \(epochs) time(s)",
+                          metadata: ["sessions": "\(sessions)", "updates": "\(store.version)"])
+        }
+    }
+
+    private func runAgent(_ base: ServerConfig, logger: Logger) throws {
+        var config = base
+        let dir = URL(fileURLWithPath: data!)
+        let dataset = try PreparedDataset.load(from: dir)
+        let agentConfig = try agent.config(items: dataset.itemCount)
+        let split = trainSplit ?? (evalSplit == "valid" ? "train_tr" : "train")
+        guard let trainSet = dataset.split(named: split), trainSet.count > 0 else {
+            throw IRNError("training split \(split) of \(dir.path) holds no sessions")
+        }
+        let sizes = (0..<dataset.shardCount).map { dataset.sessionIndices(of: trainSet, shards: [$0]).count }
+        config.shardSizes = sizes.map { UInt64($0) }
+        config.shardsPerLease = shardsPerLease == 0 ? dataset.shardCount : shardsPerLease
+        var settings = ClusterSettings(algo: agentConfig.algorithm.rawValue, agent: agentConfig)
+        settings.trainSplit = split
+        settings.density = rewardDensity
+        settings.items = dataset.itemCount
+        settings.shardCount = dataset.shardCount
+        settings.shardSizes = sizes
+        config.settingsJSON = settings.json()
+
+        let store = AgentStore(config: agentConfig)
+        let server = try ParameterServer(config: config, store: store, logger: logger)
+        let evalSet = evalSplit == "valid" ? dataset.valid : dataset.test
+        let evaluator = BackgroundEvaluator(sessions: evalSet, split: evalSplit,
+                                            options: EvaluationOptions(threads: evalThreads), logger: logger)
+        if evalEvery > 0 && evalSet.count > 0 {
+            server.onUpdate = { [evaluator, store] server, version in
+                guard version % evalEvery == 0 else { return }
+                // A copy of the weights (copy-on-write: the next update copies the server's own).
+                evaluator.start(store.parameters, step: version) { [weak server] m in server?.setEvalMetrics(m) }
+            }
+        }
+        logger.info("agent", metadata: ["algo": "\(agentConfig.algorithm.rawValue)", "items": "\(dataset.itemCount)",
+                                        "hidden": "\(agentConfig.hidden)", "batch": "\(agentConfig.slots)",
+                                        "head": "\(agentConfig.head)", "train_split": "\(split)",
+                                        "train_sessions": "\(trainSet.count)", "shards": "\(dataset.shardCount)"])
+        try serve(server)
+        evaluator.wait()
+        guard server.isFinished else { return }
+        let modelURL = URL(fileURLWithPath: out ?? (checkpointDir.map { "\($0)/model.safetensors" } ?? "irn-model.safetensors"))
+        try ClusterModelFile.write(parameters: store.parameters, settings: settings, step: store.version, epochs: Int(epochs), to: modelURL)
+        logger.notice("final model written", metadata: ["file": "\(modelURL.path)", "step": "\(store.version)"])
+        if !noEval && evalSet.count > 0 {
+            let m = try evaluator.evaluate(store.parameters, step: store.version)
+            let keys = m.keys.filter { $0.contains("recall@5") || $0.contains("mrr@5") }.sorted()
+            logger.notice("final evaluation", metadata: Logger.Metadata(uniqueKeysWithValues: keys.map { ($0, "\(m[$0]!)") }))
+            let json = (try? JSONSerialization.data(withJSONObject: m, options: [.sortedKeys])) ?? Data()
+            try AtomicFile.write(json, to: modelURL.deletingPathExtension().appendingPathExtension("eval.json"))
         }
     }
 

@@ -42,6 +42,9 @@ extension ParameterServer {
             "staleness": ["median": Int(counters.stalenessQuantile(0.5)), "p95": Int(counters.stalenessQuantile(0.95)),
                           "max": Int(counters.recentStaleness.max() ?? 0)],
             "recent_losses": counters.recentLosses,
+            "sessions_started": counters.sessionsStarted.map { Int($0) },
+            "recent_means": counters.recentStats.mapValues { v in (v.reduce(0, +) / Double(max(v.count, 1))).rounded6 },
+            "weight_bytes_per_update": counters.applied == 0 ? 0 : Int(counters.broadcastBytes / counters.applied),
             "eval": evalMetrics.current,
             "actors": rows,
         ]
@@ -51,7 +54,8 @@ extension ParameterServer {
     /// epoch, epochs, finished, shards_total, shards_done, sessions_this_epoch, target_version,
     /// pushes, applied, dropped_stale, rejected {reason: n}, rejected_total, refused_curve,
     /// refused_keys, bytes_in, bytes_out, broadcast_bytes, broadcasts, actors_timed_out,
-    /// staleness {median, p95, max}, recent_losses [..], eval {metric: value}, actors [{id, host,
+    /// staleness {median, p95, max}, recent_losses [..], sessions_started [per epoch],
+    /// recent_means {stat: mean over the last 100 pushes}, weight_bytes_per_update, eval {metric: value}, actors [{id, host,
     /// threads, shards, pushes, applied, stale, staleness, last_seen_s, joined_s_ago, bytes_in}].
     public func statsJSON() -> String {
         let data = (try? JSONSerialization.data(withJSONObject: statsDictionary(), options: [.sortedKeys])) ?? Data("{}".utf8)

@@ -124,6 +124,7 @@ public final class ParameterServer: @unchecked Sendable {
         counters.envSteps = try i64("server.env_steps")
         targetVersion = try i64("server.target_version")
         lastTargetMark = try i64("server.target_mark")
+        counters.sessionsStarted = try (t["server.sessions_started"]?.int64s() ?? []).map { UInt64(max(0, $0)) }
         resumedFrom = url
         lastCheckpointKey = (store.version, leases.progress.reduce(0, +))
         logger.info("resumed from checkpoint", metadata: [
@@ -143,6 +144,9 @@ public final class ParameterServer: @unchecked Sendable {
         t["server.env_steps"] = SafetensorsTensor(int64s: [Int64(counters.envSteps)], shape: [1])
         t["server.target_version"] = SafetensorsTensor(int64s: [Int64(targetVersion)], shape: [1])
         t["server.target_mark"] = SafetensorsTensor(int64s: [Int64(lastTargetMark)], shape: [1])
+        if !counters.sessionsStarted.isEmpty {
+            t["server.sessions_started"] = SafetensorsTensor(int64s: counters.sessionsStarted.map { Int64($0) }, shape: [counters.sessionsStarted.count])
+        }
         do {
             let url = try checkpoints.save(t, version: store.version, metadata: ["settings": config.settingsJSON])
             lastCheckpointKey = key
@@ -324,7 +328,14 @@ public final class ParameterServer: @unchecked Sendable {
         actors[identity]?.pushes += 1
         // Progress is committed with the push even when the gradient is dropped as stale:
         // the sessions were visited; only their (too old) gradient is discarded.
+        let epochBefore = Int(leases.epoch)
+        let held = leases.isHeld(leaseId: g.leaseId, by: actorKey)
         leases.commit(leaseId: g.leaseId, actor: actorKey, progress: g.progress)
+        if held, let n = g.stats["sessions"], n > 0 {
+            while counters.sessionsStarted.count <= epochBefore { counters.sessionsStarted.append(0) }
+            counters.sessionsStarted[epochBefore] += UInt64(n)
+        }
+        counters.noteStats(g.stats)
         counters.envSteps += g.envSteps
         let version = store.version
         guard baseVersion <= version else {
@@ -353,10 +364,20 @@ public final class ParameterServer: @unchecked Sendable {
         }
         counters.applied += 1
         actors[identity]?.applied += 1
-        if config.broadcastInterval <= 0 { flushBroadcast() }
+        if broadcastDue { flushBroadcast() }
         maybeRefreshTarget()
         onUpdate?(self, store.version)
         reply(identity, .ack(Ack(sequence: g.sequence, status: .applied, weightVersion: store.version, targetVersion: targetVersion)))
+    }
+
+    /// After an update: every update without an interval, else when the unbroadcast updates
+    /// reach `broadcastEvery` or half the staleness bound (every update with bound 0).
+    private var broadcastDue: Bool {
+        if config.broadcastInterval <= 0 { return true }
+        let behind = store.version - lastBroadcastVersion
+        if config.broadcastEvery > 0 && behind >= config.broadcastEvery { return true }
+        if let s = config.maxStaleness, behind >= max(1, s / 2) { return true }
+        return false
     }
 
     private func maybeRefreshTarget() {
@@ -376,4 +397,5 @@ public final class ParameterServer: @unchecked Sendable {
 
 extension Double {
     var rounded3: Double { (self * 1000).rounded() / 1000 }
+    var rounded6: Double { (self * 1e6).rounded() / 1e6 }
 }

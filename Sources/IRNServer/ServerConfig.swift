@@ -27,6 +27,11 @@ public struct ServerConfig: Sendable {
     /// Minimum seconds between weight broadcasts (0: after every update). Patches in between
     /// are merged, so a broadcast carries each changed row once.
     public var broadcastInterval: Double = 0
+    /// Broadcast at the latest after this many updates since the last broadcast (0: no
+    /// bound). With `maxStaleness` S the server also broadcasts every max(1, S / 2) updates,
+    /// so gradients on the newest broadcast weights are not dropped; with S = 0 (the
+    /// synchronous check) after every update.
+    public var broadcastEvery: UInt64 = 0
     /// CURVE: the server's secret key (Z85); nil runs without encryption.
     public var curveSecretKey: String?
     /// CURVE: public keys (Z85) of admitted actors; nil admits any client knowing our public key.

@@ -28,6 +28,11 @@ public struct ServerCounters: Sendable {
     public var actorsTimedOut: UInt64 = 0
     public var leasesReassigned: UInt64 = 0
     public var recentLosses: [Double] = []
+    /// Sessions started in accepted pushes (stat "sessions" of the agents' gradients), by
+    /// epoch: each training session exactly once per epoch, however actors came and went.
+    public var sessionsStarted: [UInt64] = []
+    /// Running means of the pushes' scalar stats over the last 100 pushes.
+    public var recentStats: [String: [Double]] = [:]
     public var recentStaleness: [UInt64] = []
     /// (time, applied) samples a few times a second over the last ~10 s, for the update rate.
     public var rateSamples: [(time: Double, applied: UInt64)] = []
@@ -37,6 +42,13 @@ public struct ServerCounters: Sendable {
     mutating func noteLoss(_ x: Double) {
         recentLosses.append(x)
         if recentLosses.count > 20 { recentLosses.removeFirst(recentLosses.count - 20) }
+    }
+
+    mutating func noteStats(_ stats: [String: Double]) {
+        for (k, v) in stats where k != "sessions" {
+            recentStats[k, default: []].append(v)
+            if recentStats[k]!.count > 100 { recentStats[k]!.removeFirst(recentStats[k]!.count - 100) }
+        }
     }
 
     mutating func noteStaleness(_ s: UInt64) {

@@ -48,9 +48,9 @@ public struct WeightReplica: Sendable {
             guard cur.shape == p.shape else { return .mismatch("\(p.name): shape \(p.shape) vs \(cur.shape)") }
         }
         for p in u.parts {
-            if var cur = weights[p.name] {
-                p.overwrite(&cur.values)
-                weights[p.name] = cur
+            if weights[p.name] != nil {
+                // In place: a copy of the part would make the patch copy the whole tensor.
+                p.overwrite(&weights[p.name]!.values)
             } else {
                 weights[p.name] = p.densified()
             }

@@ -1,0 +1,55 @@
+import Foundation
+import IRNSupport
+
+/// What the server tells every actor in its Welcome (as JSON), so that all agree on the
+/// algorithm, the network and the data: the full agent configuration (head included), the
+/// training split and its shape, the reward density.
+public struct ClusterSettings: Codable, Sendable, Equatable {
+    /// "visit-count" (self-test) or an `Algorithm` raw value.
+    public var algo: String
+    public var agent: AgentConfig?
+    /// Split the actors train on ("train" or "train_tr").
+    public var trainSplit: String = "train"
+    /// Reward density d (IRN.md Table 2), seeded by the agent seed.
+    public var density: Double = 1
+    /// Item and shard counts of the server's data set: actors check theirs match.
+    public var items: Int = 0
+    public var shardCount: Int = 0
+    /// Sessions of the training split per shard (the lease totals).
+    public var shardSizes: [Int] = []
+
+    public init(algo: String, agent: AgentConfig?) {
+        self.algo = algo
+        self.agent = agent
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case algo, agent, trainSplit = "train_split", density, items, shardCount = "shard_count", shardSizes = "shard_sizes"
+    }
+
+    /// Keys other than `algo` may be missing (the self-test sends only algo and shard sizes).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        algo = try c.decode(String.self, forKey: .algo)
+        agent = try c.decodeIfPresent(AgentConfig.self, forKey: .agent)
+        trainSplit = try c.decodeIfPresent(String.self, forKey: .trainSplit) ?? "train"
+        density = try c.decodeIfPresent(Double.self, forKey: .density) ?? 1
+        items = try c.decodeIfPresent(Int.self, forKey: .items) ?? 0
+        shardCount = try c.decodeIfPresent(Int.self, forKey: .shardCount) ?? 0
+        shardSizes = try c.decodeIfPresent([Int].self, forKey: .shardSizes) ?? []
+    }
+
+    public func json() -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? e.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    public static func parse(_ text: String) throws -> ClusterSettings {
+        do {
+            return try JSONDecoder().decode(ClusterSettings.self, from: Data(text.utf8))
+        } catch {
+            throw IRNError("server settings are not readable cluster settings: \(error)")
+        }
+    }
+}
