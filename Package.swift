@@ -55,6 +55,6 @@ let package = Package(
         .testTarget(name: "IRNEvaluationTests", dependencies: ["IRNEvaluation", "IRNData"]),
         .testTarget(name: "IRNBaselinesTests", dependencies: ["IRNBaselines", "IRNEvaluation", "IRNData", "IRNNumerics"]),
         .testTarget(name: "IRNAgentsTests", dependencies: ["IRNAgents", "IRNData", "IRNNumerics", "IRNEvaluation"]),
-        .testTarget(name: "IRNClusterTests", dependencies: ["IRNWire", "IRNServer", "IRNActor", "ZeroMQ", "IRNNumerics", "IRNData"]),
+        .testTarget(name: "IRNClusterTests", dependencies: ["IRNWire", "IRNServer", "IRNActor", "ZeroMQ", "IRNNumerics", "IRNData", "IRNAgents", "IRNSupport"]),
     ]
 )

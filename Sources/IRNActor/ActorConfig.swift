@@ -18,8 +18,8 @@ public struct ActorConfig: Sendable {
     /// Wait, before each gradient, until the weights of every acknowledged push are in the
     /// replica (with maxInFlight 1 and one actor: the synchronous, deterministic mode).
     public var syncWeights = false
-    /// Shards asked for per lease.
-    public var shardsPerLease: UInt32 = 1
+    /// Shards asked for per lease (0: as many as the server's --shards-per-lease).
+    public var shardsPerLease: UInt32 = 0
     /// CURVE: server public key, our public and secret keys (Z85); nil: plain TCP.
     public var curve: (serverPublicKey: String, publicKey: String, secretKey: String)?
 

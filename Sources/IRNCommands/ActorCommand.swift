@@ -45,8 +45,8 @@ public struct ActorCommand: ParsableCommand {
     @Flag(help: "Before each gradient, wait for the weights of every acknowledged push (synchronous mode).")
     var sync = false
 
-    @Option(help: "Shards to ask for per lease.")
-    var shardsPerLease: UInt32 = 1
+    @Option(help: "Shards to ask for per lease (0: the server's --shards-per-lease).")
+    var shardsPerLease: UInt32 = 0
 
     @Option(help: "File with the server's CURVE public key (enables CURVE).")
     var curveServerKey: String?
@@ -64,8 +64,8 @@ public struct ActorCommand: ParsableCommand {
 
     public func validate() throws {
         guard server.hasPrefix("tcp://") else { throw ValidationError("--server must look like tcp://HOST:PORT") }
-        guard heartbeat > 0, maxInFlight >= 1, threads >= 1, shardsPerLease >= 1 else {
-            throw ValidationError("--heartbeat, --max-in-flight, --threads and --shards-per-lease must be positive")
+        guard heartbeat > 0, maxInFlight >= 1, threads >= 1 else {
+            throw ValidationError("--heartbeat, --max-in-flight and --threads must be positive")
         }
         guard (curveServerKey == nil) == (curveSecretKey == nil) else {
             throw ValidationError("CURVE needs both --curve-server-key and --curve-secret-key")

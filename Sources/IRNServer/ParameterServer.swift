@@ -307,7 +307,7 @@ public final class ParameterServer: @unchecked Sendable {
         case .heartbeat(let id, let p):
             leases.commit(leaseId: id, actor: actorKey, progress: p)
         case .leaseRequest(let n):
-            reply(identity, .leaseGrant(leases.grant(to: actorKey, maxShards: Int(n))))
+            reply(identity, .leaseGrant(leases.grant(to: actorKey, maxShards: n == 0 ? config.shardsPerLease : Int(n))))
         case .leaseComplete(let id, let p), .leaseReturn(let id, let p):
             leases.commit(leaseId: id, actor: actorKey, progress: p)
             if leases.isHeld(leaseId: id, by: actorKey) { leases.end(leaseId: id) }

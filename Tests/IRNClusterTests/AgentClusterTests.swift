@@ -1,0 +1,195 @@
+import Foundation
+import XCTest
+import IRNActor
+import IRNAgents
+import IRNData
+import IRNNumerics
+import IRNServer
+import IRNSupport
+import IRNWire
+
+/// The real model in the cluster: a server with `AgentStore` and actors with
+/// `AgentProducer`, over loopback TCP, on a tiny hand-made data set.
+final class AgentClusterTests: XCTestCase {
+
+    /// Synchronous mode (one actor, --sync, --max-staleness 0, one lease of every shard) gives
+    /// the model of single-process training: the same pieces (Agent = GradientWorker + Adam +
+    /// TargetSchedule) over the same epoch order (the global `epochOrder` by seed and epoch,
+    /// which is `ClusterEpochOrder` of a lease holding every shard) and the same feeder.
+    func testSyncModeEqualsSingleProcessTraining() throws {
+        let dataset = tinyDataset()
+        for algo in [Algorithm.irnP, .a3cF] {
+            let agent = tinyAgent(algo, items: dataset.itemCount)
+            var (cfg, _) = agentServerConfig(dataset, agent: agent, epochs: 2, shardsPerLease: dataset.shardCount)
+            cfg.maxStaleness = 0
+            cfg.broadcastInterval = 0.25  // S = 0 must still broadcast after every update
+            let store = AgentStore(config: agent)
+            let server = try ParameterServer(config: cfg, store: store, logger: quietLogger("server"))
+            let serverRun = Runner("server") { try server.run() }
+            var ac = actorConfig(server, id: "sync")
+            ac.syncWeights = true
+            ac.maxInFlight = 1
+            let producer = AgentProducer(dataset: dataset)
+            let actor = try ActorClient(config: ac, producer: producer, logger: quietLogger("actor"))
+            let actorRun = Runner("actor") { try actor.run() }
+            XCTAssertEqual(try XCTUnwrap(actorRun.wait(60)).get(), .finished)
+            XCTAssertNoThrow(try XCTUnwrap(serverRun.wait(10)).get())
+            XCTAssertEqual(actor.counts.stale, 0)
+
+            // Single process, same pieces.
+            let single = try Agent(config: agent)
+            var window = RolloutWindow(steps: agent.window, slots: agent.slots, lookahead: agent.nStep)
+            var iterations = 0
+            for epoch in 0..<2 {
+                let global = dataset.epochOrder(of: dataset.train, shards: 0..<dataset.shardCount, seed: agent.seed, epoch: epoch)
+                let clusterOrder = ClusterEpochOrder(dataset: dataset, set: dataset.train,
+                                                     lease: (0..<dataset.shardCount).map { ($0, 0) }, seed: agent.seed, epoch: epoch)
+                XCTAssertEqual(clusterOrder.sessions, global, "a lease of every shard replays the global order")
+                var feeder = SessionWindowFeeder(sessions: dataset.train, order: global, config: agent, density: 1, seed: agent.seed ^ 0xD3_5171)
+                single.resetState()
+                while feeder.next(into: &window) {
+                    try single.iterate(window)
+                    iterations += 1
+                }
+            }
+            XCTAssertEqual(store.version, UInt64(iterations), "\(algo): one update per window")
+            XCTAssertEqual(store.optimizer.step, single.optimizer.step)
+            XCTAssertGreaterThan(single.schedule.refreshes, 2)
+            for g in agent.shape.parameterGroups {
+                let d = maxRelativeDifference(store.parameters[g], single.parameters[g])
+                XCTAssertLessThanOrEqual(d, 1e-5, "\(algo) \(g.name): relative difference \(d)")
+                let dt = maxRelativeDifference(store.targetParameters[g], single.target[g])
+                XCTAssertLessThanOrEqual(dt, 1e-5, "\(algo) target \(g.name): relative difference \(dt)")
+            }
+            XCTAssertNotEqual(store.parameters, agent.initialParameters(), "training moved the weights")
+        }
+    }
+
+    /// Two actors train IRN-P to the end; stats show both, a rising step, evaluation metrics,
+    /// and every training session started exactly once per epoch.
+    func testTwoActorsTrainIRNPToTheEndWithEvaluation() throws {
+        let dataset = tinyDataset(sessions: 80)
+        let agent = tinyAgent(.irnP, items: dataset.itemCount)
+        let (cfg, _) = agentServerConfig(dataset, agent: agent, epochs: 2)
+        let store = AgentStore(config: agent)
+        let server = try ParameterServer(config: cfg, store: store, logger: quietLogger("server"))
+        let evaluator = BackgroundEvaluator(sessions: dataset.valid, split: "valid", options: .init(threads: 1), logger: quietLogger("eval"))
+        server.onUpdate = { [evaluator, store] server, version in
+            guard version % 5 == 0 else { return }
+            evaluator.start(store.parameters, step: version) { [weak server] m in server?.setEvalMetrics(m) }
+        }
+        let serverRun = Runner("server") { try server.run() }
+        let a1 = try ActorClient(config: actorConfig(server, id: "alpha"), producer: SlowProducer(AgentProducer(dataset: dataset)), logger: quietLogger("a1"))
+        let a2 = try ActorClient(config: actorConfig(server, id: "beta"), producer: SlowProducer(AgentProducer(dataset: dataset)), logger: quietLogger("a2"))
+        let r1 = Runner("a1") { try a1.run() }, r2 = Runner("a2") { try a2.run() }
+
+        try waitUntil(20, "both actors pushing") { a1.counts.pushes > 2 && a2.counts.pushes > 2 }
+        let s1 = try stats(server)
+        try waitUntil(20, "evaluation metrics") { !((try? stats(server))?["eval"] as? [String: Any] ?? [:]).isEmpty }
+        let s2 = try stats(server)
+        XCTAssertEqual((s2["actors"] as! [[String: Any]]).map { $0["id"] as! String }, ["alpha", "beta"])
+        XCTAssertGreaterThan(s2["step"] as! Int, s1["step"] as! Int)
+        let eval = s2["eval"] as! [String: Any]
+        XCTAssertNotNil(eval["valid.purchase.recall@5"] as? Double)
+        XCTAssertNotNil((s2["recent_means"] as? [String: Any])?["reconstruction_loss"])
+
+        XCTAssertEqual(try XCTUnwrap(r1.wait(60)).get(), .finished)
+        XCTAssertEqual(try XCTUnwrap(r2.wait(60)).get(), .finished)
+        XCTAssertNoThrow(try XCTUnwrap(serverRun.wait(10)).get())
+        evaluator.wait()
+        let usable = (0..<dataset.train.count).filter { dataset.train.length(of: $0) >= 2 }.count
+        XCTAssertEqual(server.statsDictionary()["sessions_started"] as? [Int], [usable, usable])
+        XCTAssertGreaterThan(a1.counts.applied, 0)
+        XCTAssertGreaterThan(a2.counts.applied, 0)
+        for g in agent.shape.parameterGroups { XCTAssertTrue(store.parameters[g].allSatisfy(\.isFinite), g.name) }
+    }
+
+    /// An actor that vanishes mid-epoch (no goodbye, as kill -9): its shards go to the other
+    /// after the heartbeat timeout and every session is still started exactly once per epoch.
+    func testVanishedActorsSessionsCountedExactlyOnce() throws {
+        let dataset = tinyDataset(sessions: 80)
+        let agent = tinyAgent(.irnP, items: dataset.itemCount)
+        let (cfg, _) = agentServerConfig(dataset, agent: agent, epochs: 2)
+        let store = AgentStore(config: agent)
+        let server = try ParameterServer(config: cfg, store: store, logger: quietLogger("server"))
+        let serverRun = Runner("server") { try server.run() }
+        let victim = try ActorClient(config: actorConfig(server, id: "victim"), producer: SlowProducer(AgentProducer(dataset: dataset), delay: 0.02), logger: quietLogger("v"))
+        let rv = Runner("victim") { try victim.run() }
+        try waitUntil(20, "victim pushing") { victim.counts.applied >= 3 }
+        let survivor = try ActorClient(config: actorConfig(server, id: "survivor"), producer: AgentProducer(dataset: dataset), logger: quietLogger("s"))
+        let rs = Runner("survivor") { try survivor.run() }
+        try waitUntil(20, "survivor pushing") { survivor.counts.pushes >= 1 }
+        XCTAssertFalse(server.isFinished)
+        victim.requestStop(graceful: false)
+        XCTAssertEqual(try XCTUnwrap(rv.wait(10)).get(), .abandoned)
+        XCTAssertEqual(try XCTUnwrap(rs.wait(60)).get(), .finished)
+        XCTAssertNoThrow(try XCTUnwrap(serverRun.wait(10)).get())
+        let s = server.statsDictionary()
+        XCTAssertEqual(s["actors_timed_out"] as? Int, 1)
+        let usable = (0..<dataset.train.count).filter { dataset.train.length(of: $0) >= 2 }.count
+        XCTAssertEqual(s["sessions_started"] as? [Int], [usable, usable])
+    }
+
+    /// A server stopped mid-run (SIGTERM path) and started again on its checkpoint directory
+    /// resumes exactly: step, weights, Adam moments, target, shard progress; the actor rejoins
+    /// by itself and training ends with every session started once per epoch.
+    func testServerRestartResumesExactly() throws {
+        let dataset = tinyDataset(sessions: 80)
+        let agent = tinyAgent(.irnP, items: dataset.itemCount)
+        var (cfg, _) = agentServerConfig(dataset, agent: agent, epochs: 2)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("irn-agent-restart-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        cfg.checkpointDirectory = dir
+        let store1 = AgentStore(config: agent)
+        let server1 = try ParameterServer(config: cfg, store: store1, logger: quietLogger("server1"))
+        cfg.port = server1.port
+        let run1 = Runner("server1") { try server1.run() }
+        var ac = actorConfig(server1, id: "phoenix")
+        ac.serverSilenceTimeout = 2
+        let actor = try ActorClient(config: ac, producer: SlowProducer(AgentProducer(dataset: dataset), delay: 0.01), logger: quietLogger("a"))
+        let ra = Runner("actor") { try actor.run() }
+        try waitUntil(20, "some training") { store1VersionAtLeast(server1, 12) }
+        server1.requestStop()
+        XCTAssertNoThrow(try XCTUnwrap(run1.wait(10)).get())
+        let saved = (store1.version, store1.parameters, store1.targetParameters, store1.optimizer.namedMoments().map(\.values),
+                     store1.optimizer.step, server1.statsDictionary()["sessions_this_epoch"] as! Int)
+        XCTAssertFalse(server1.isFinished)
+
+        let store2 = AgentStore(config: agent)
+        let server2 = try ParameterServer(config: cfg, store: store2, logger: quietLogger("server2"))
+        XCTAssertNotNil(server2.resumedFrom)
+        XCTAssertEqual(store2.version, saved.0)
+        XCTAssertEqual(store2.parameters, saved.1)
+        XCTAssertEqual(store2.targetParameters, saved.2)
+        XCTAssertEqual(store2.optimizer.namedMoments().map(\.values), saved.3)
+        XCTAssertEqual(store2.optimizer.step, saved.4)
+        XCTAssertEqual(server2.statsDictionary()["sessions_this_epoch"] as? Int, saved.5)
+        let run2 = Runner("server2") { try server2.run() }
+        XCTAssertEqual(try XCTUnwrap(ra.wait(60)).get(), .finished)
+        XCTAssertNoThrow(try XCTUnwrap(run2.wait(10)).get())
+        XCTAssertGreaterThan(actor.counts.joins, 1, "the actor rejoined the restarted server")
+        XCTAssertGreaterThan(store2.version, saved.0)
+        let usable = (0..<dataset.train.count).filter { dataset.train.length(of: $0) >= 2 }.count
+        XCTAssertEqual(server2.statsDictionary()["sessions_started"] as? [Int], [usable, usable])
+    }
+}
+
+private func store1VersionAtLeast(_ server: ParameterServer, _ n: Int) -> Bool {
+    ((try? stats(server))?["step"] as? Int ?? 0) >= n
+}
+
+/// Slows a producer down (tests need the run to last long enough to look at it).
+final class SlowProducer: GradientProducer {
+    let inner: any GradientProducer
+    let delay: Double
+    init(_ inner: any GradientProducer, delay: Double = 0.005) { self.inner = inner; self.delay = delay }
+    func configure(settingsJSON: String) throws { try inner.configure(settingsJSON: settingsJSON) }
+    func begin(lease: Lease) { inner.begin(lease: lease) }
+    var progress: [ShardProgress] { inner.progress }
+    func abandon() { inner.abandon() }
+    func nextGradient(replica: inout WeightReplica) throws -> ProducedGradient? {
+        Thread.sleep(forTimeInterval: delay)
+        return try inner.nextGradient(replica: &replica)
+    }
+}
