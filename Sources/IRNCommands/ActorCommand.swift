@@ -39,8 +39,8 @@ public struct ActorCommand: ParsableCommand {
     @Option(help: "Seconds between heartbeats.")
     var heartbeat: Double = 1
 
-    @Option(help: "Pushes in flight before waiting for acknowledgements.")
-    var maxInFlight = 1
+    @Option(help: "Pushes in flight before waiting for acknowledgements (2: compute the next gradient while the server applies the last; --sync waits for every one).")
+    var maxInFlight = 2
 
     @Flag(help: "Before each gradient, wait for the weights of every acknowledged push (synchronous mode).")
     var sync = false

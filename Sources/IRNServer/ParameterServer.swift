@@ -252,7 +252,11 @@ public final class ParameterServer: @unchecked Sendable {
     // MARK: actors
 
     private func drainRouter() throws {
+        // A time budget, so that under a stream of gradients the stats, HTTP and periodic
+        // work (heartbeat timeouts, checkpoints, broadcasts) still get their turn.
+        let until = monotonicSeconds() + 0.05
         for _ in 0..<256 {
+            if monotonicSeconds() > until { return }
             guard let frames = try sockets.router.receive(dontWait: true) else { return }
             let size = frames.reduce(0) { $0 + $1.count }
             counters.bytesIn += UInt64(size)

@@ -1,0 +1,197 @@
+import ArgumentParser
+import Foundation
+import IRNActor
+import IRNAgents
+import IRNNumerics
+import IRNServer
+import IRNSupport
+import IRNWire
+import Logging
+
+/// `irn bench server`: the parameter server under simulated actors pushing a real gradient.
+struct BenchServerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Gradient applications/s of irn-server under simulated actors (real sockets, real gradient).",
+        discussion: """
+        One real IRN gradient at the given scale (default: the paper's, 9167 items, 256 units, \
+        batch 128) is computed once by GradientWorker on synthetic windows. Then an in-process \
+        server (AgentStore: decode, Adam, patches, broadcast) serves --actors simulated actors \
+        over loopback TCP: each is a real ActorClient (joins, follows the weight broadcast into \
+        its replica, heartbeats) that pushes that gradient again as soon as its previous push is \
+        acknowledged. Prints gradient applications/s over --seconds, bytes per push against the \
+        gradient's non-zero payload, weight-broadcast bytes per update (per subscriber), and the \
+        staleness median and 95th percentile. The server loop is one thread; the actors share \
+        the remaining cores. Build with -c release.
+        """
+    )
+
+    @Option(help: "Simulated actors.")
+    var actors = 8
+    @Option(help: "Number of items N.")
+    var items = 9167
+    @OptionGroup var agent: AgentOptions
+    @Option(help: "Seconds measured (after the actors joined and one second of warm-up).")
+    var seconds = 10.0
+    @Option(help: "Server --broadcast-interval (seconds; 0: after every update).")
+    var broadcastInterval = 0.25
+    @Option(help: "Server --broadcast-every (updates; 0: no bound).")
+    var broadcastEvery: UInt64 = 0
+    @Option(help: "Server --max-staleness (default: none).")
+    var maxStaleness: UInt64?
+    @Option(help: "Pushes in flight per actor.")
+    var maxInFlight = 1
+    @Option(name: .customLong("purchase-share"), help: "Share of synthetic targets that are purchases.")
+    var purchaseShare = 0.1
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        guard actors >= 1, seconds > 0 else { throw ValidationError("--actors and --seconds must be positive") }
+        let config = try agent.config(items: items)
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = .warning
+            return h
+        }
+        var quiet = Logger(label: "bench")
+        quiet.logLevel = .warning
+
+        // One real gradient.
+        let window = BenchStepWindows.make(config: config, count: 1, purchaseShare: purchaseShare, meanSession: 9, seed: config.seed &+ 17)[0]
+        let worker = try GradientWorker(config: config)
+        let params = config.initialParameters()
+        var g = NetworkGradient(shape: config.shape)
+        _ = try worker.computeGradient(window, parameters: params, target: params, into: &g)
+        let parts = g.wireParts
+        let nonZeroPayload = parts.reduce(0) { acc, p in
+            let nz = p.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+            return acc + nz * 4 + (p.rows?.count ?? 0) * 4
+        }
+        let denseBytes = config.shape.parameterGroups.reduce(0) { $0 + $1.count(config.shape) * 4 }
+        let pushBytes = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: UInt64(config.window), leaseId: 1,
+                                                                  progress: [ShardProgress(shard: 0, done: 1, total: 1 << 40)],
+                                                                  stats: ["loss": 1], parts: parts)),
+                                          senderRunId: 1, weightVersion: 1).reduce(0) { $0 + $1.count }
+
+        // The server's work per gradient without sockets: decode, apply (Adam), patch encode.
+        let pushFrames = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: 3, parts: parts)), senderRunId: 1, weightVersion: 1)
+        let probe = AgentStore(config: config)
+        var tDecode = 0.0, tApply = 0.0, tPatch = 0.0, tEncode = 0.0
+        let probeRounds = 10
+        for _ in 0..<probeRounds {
+            let a = monotonicSeconds()
+            let env = try WireFormat.decode(pushFrames, maxBytes: 1 << 30)
+            guard case .gradient(let gp) = env.message else { throw IRNError("probe decode") }
+            let b = monotonicSeconds()
+            let changed = try probe.apply(gp.parts)
+            let c = monotonicSeconds()
+            let patch = probe.weights(changed)
+            let d = monotonicSeconds()
+            _ = WireFormat.encode(.weights(WeightUpdate(fromVersion: 0, toVersion: 1, full: false, parts: patch)), senderRunId: 1)
+            let e = monotonicSeconds()
+            tDecode += b - a; tApply += c - b; tPatch += d - c; tEncode += e - d
+        }
+        let ms = { (x: Double) in (x / Double(probeRounds) * 1e5).rounded() / 100 }
+
+        // Server: one shard per actor, too long to finish.
+        var sc = ServerConfig()
+        sc.port = 0
+        sc.shardSizes = Array(repeating: 1 << 40, count: actors)
+        sc.epochs = 1
+        sc.heartbeatTimeout = 30
+        sc.broadcastInterval = broadcastInterval
+        sc.broadcastEvery = broadcastEvery
+        sc.maxStaleness = maxStaleness
+        sc.targetEvery = UInt64(config.targetEvery)
+        sc.targetUnit = config.targetUnit == .steps ? .envSteps : .updates
+        sc.settingsJSON = ClusterSettings(algo: "bench", agent: config).json()
+        let store = AgentStore(config: config)
+        let server = try ParameterServer(config: sc, store: store, logger: quiet)
+        let serverThread = Thread {
+            do { try server.run() } catch { printError("server stopped: \(error)") }
+        }
+        serverThread.start()
+
+        var clients: [ActorClient] = []
+        let group = DispatchGroup()
+        for i in 0..<actors {
+            var ac = ActorConfig(server: "tcp://127.0.0.1:\(server.port)", actorId: "sim\(i)", host: "loopback")
+            ac.maxInFlight = maxInFlight
+            ac.ackTimeout = 60
+            ac.serverSilenceTimeout = 120
+            let c = try ActorClient(config: ac, producer: FixedGradientProducer(parts: parts, envSteps: UInt64(config.window)), logger: quiet)
+            clients.append(c)
+            group.enter()
+            let t = Thread { _ = try? c.run(); group.leave() }
+            t.start()
+        }
+        let endpoint = "tcp://127.0.0.1:\(server.port)"
+        func stats() throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(try StatsClient.fetch(server: endpoint, timeoutSeconds: 10).utf8)) as! [String: Any]
+        }
+        let joinDeadline = monotonicSeconds() + 120
+        while clients.contains(where: { $0.counts.pushes == 0 }) {
+            guard monotonicSeconds() < joinDeadline else { throw IRNError("simulated actors did not all start pushing within 120 s") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Thread.sleep(forTimeInterval: 1)
+        let s0 = try stats(), t0 = monotonicSeconds()
+        Thread.sleep(forTimeInterval: seconds)
+        let s1 = try stats(), t1 = monotonicSeconds()
+        for c in clients { c.requestStop() }
+        server.requestStop()
+        _ = group.wait(timeout: .now() + 10)
+
+        func n(_ s: [String: Any], _ k: String) -> Double { Double(s[k] as? Int ?? 0) }
+        let applied = n(s1, "applied") - n(s0, "applied")
+        let rate = applied / (t1 - t0)
+        let bcast = n(s1, "broadcast_bytes") - n(s0, "broadcast_bytes")
+        let broadcasts = n(s1, "broadcasts") - n(s0, "broadcasts")
+        let perUpdate = applied > 0 ? bcast / applied : 0
+        let st = s1["staleness"] as? [String: Int] ?? [:]
+        let result: [String: Any] = [
+            "actors": actors, "items": config.items, "hidden": config.hidden, "batch": config.slots, "algo": config.algorithm.rawValue,
+            "seconds": ((t1 - t0) * 1000).rounded() / 1000, "applications": Int(applied), "applications_per_s": (rate * 1000).rounded() / 1000,
+            "push_bytes": pushBytes, "gradient_nonzero_payload_bytes": nonZeroPayload, "dense_model_bytes": denseBytes,
+            "broadcast_interval_s": broadcastInterval, "broadcasts": Int(broadcasts),
+            "weight_bytes_per_update_per_subscriber": Int(perUpdate),
+            "weight_bytes_per_update_all_subscribers": Int(perUpdate * Double(actors)),
+            "staleness_median": st["median"] ?? 0, "staleness_p95": st["p95"] ?? 0, "staleness_max": st["max"] ?? 0,
+            "dropped_stale": Int(n(s1, "dropped_stale") - n(s0, "dropped_stale")),
+            "server_ms_per_gradient_no_sockets": ["decode": ms(tDecode), "apply": ms(tApply), "patch_select": ms(tPatch), "patch_encode": ms(tEncode)],
+        ]
+        if json {
+            let d = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+            print(String(decoding: d, as: UTF8.self))
+        } else {
+            let mb = { (x: Double) in String(format: "%.2f MB", x / 1e6) }
+            print("irn bench server: \(actors) simulated actors, \(config.algorithm.rawValue) \(config.items) items x \(config.hidden) units, batch \(config.slots)")
+            print(String(format: "  gradient applications/s   %.1f  (%d in %.1f s)", rate, Int(applied), t1 - t0))
+            print("  bytes per push            \(mb(Double(pushBytes)))  (non-zero payload \(mb(Double(nonZeroPayload))), dense model \(mb(Double(denseBytes))))")
+            print("  weight traffic per update \(mb(perUpdate)) per subscriber, \(mb(perUpdate * Double(actors))) to all \(actors)  (\(Int(broadcasts)) broadcasts, interval \(broadcastInterval) s)")
+            print("  server work per gradient  decode \(ms(tDecode)) ms, Adam \(ms(tApply)) ms, patch \(ms(tPatch)) ms + encode \(ms(tEncode)) ms (no sockets, \(probeRounds) rounds)")
+            print("  staleness                 median \(st["median"] ?? 0), p95 \(st["p95"] ?? 0), max \(st["max"] ?? 0)")
+        }
+    }
+}
+
+/// A simulated actor's producer: the same gradient again and again, one session of its
+/// shard per push.
+private final class FixedGradientProducer: GradientProducer {
+    let parts: [TensorPart]
+    let envSteps: UInt64
+    private var lease: Lease?
+    private var done: UInt64 = 0
+    init(parts: [TensorPart], envSteps: UInt64) { self.parts = parts; self.envSteps = envSteps }
+    func configure(settingsJSON: String) throws {}
+    func begin(lease: Lease) { self.lease = lease; done = lease.shards.first?.done ?? 0 }
+    var progress: [ShardProgress] { lease?.shards.map { ShardProgress(shard: $0.shard, done: done, total: $0.total) } ?? [] }
+    func abandon() { lease = nil }
+    func nextGradient(replica: inout WeightReplica) throws -> ProducedGradient? {
+        guard let l = lease, let s = l.shards.first, done < s.total else { return nil }
+        _ = replica.takeChanges()
+        done += 1
+        return ProducedGradient(parts: parts, envSteps: envSteps, progress: progress, stats: ["loss": 1])
+    }
+}
