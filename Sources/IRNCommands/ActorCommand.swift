@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IRNActor
+import IRNNumerics
 import IRNSupport
 import Logging
 import ZeroMQ
@@ -30,7 +31,7 @@ public struct ActorCommand: ParsableCommand {
     @Option(help: "Prepared data directory (for the learning algorithms).")
     var data: String?
 
-    @Option(help: "Worker threads this actor uses.")
+    @Option(help: "Threads for the gradient computation (OpenBLAS and row-parallel loops; 1 = single-threaded, bit-reproducible).")
     var threads: UInt32 = 1
 
     @Option(help: "Name shown in the server's stats (default: HOST-PID).")
@@ -75,6 +76,7 @@ public struct ActorCommand: ParsableCommand {
 
     public func run() throws {
         let logger = bootstrapLogging(label: "irn.actor", level: logLevel)
+        BLAS.setThreads(Int(threads))
         let hostName = ProcessInfo.processInfo.hostName
         var config = ActorConfig(server: server, actorId: id ?? "\(hostName)-\(getpid())", host: hostName)
         config.threads = threads

@@ -43,12 +43,15 @@ struct BenchServerCommand: ParsableCommand {
     var maxInFlight = 1
     @Option(name: .customLong("purchase-share"), help: "Share of synthetic targets that are purchases.")
     var purchaseShare = 0.1
+    @Option(help: "OpenBLAS / row-parallel threads (the server's Adam and the one gradient computation).")
+    var threads = 1
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func run() throws {
         guard actors >= 1, seconds > 0 else { throw ValidationError("--actors and --seconds must be positive") }
         let config = try agent.config(items: items)
+        BLAS.setThreads(max(1, threads))
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = .warning

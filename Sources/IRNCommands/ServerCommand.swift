@@ -4,6 +4,7 @@ import Foundation
 import IRNAgents
 import IRNData
 import IRNEvaluation
+import IRNNumerics
 import IRNServer
 import IRNSupport
 import Logging
@@ -101,7 +102,7 @@ public struct ServerCommand: ParsableCommand {
     @Option(help: "Seconds without a heartbeat after which an actor's shards go to others.")
     var heartbeatTimeout: Double = 10
 
-    @Option(help: "Minimum seconds between weight broadcasts (0: after every update; patches in between are merged). Default 0.25 for the learning algorithms, 0 for the self-test.")
+    @Option(help: "Minimum seconds between weight broadcasts (0: after every update; patches in between are merged). Default 0.1 for the learning algorithms, 0 for the self-test.")
     var broadcastInterval: Double?
 
     @Option(help: "Broadcast at the latest after this many updates (0: no bound).")
@@ -112,6 +113,9 @@ public struct ServerCommand: ParsableCommand {
 
     @Option(help: "Evaluation split: valid or test.")
     var evalSplit = "valid"
+
+    @Option(help: "Threads for Adam and the evaluation's matrix products (OpenBLAS and row-parallel loops).")
+    var threads = 1
 
     @Option(help: "Threads of the background evaluation.")
     var evalThreads = 1
@@ -153,6 +157,7 @@ public struct ServerCommand: ParsableCommand {
 
     public func run() throws {
         let logger = bootstrapLogging(label: "irn.server", level: logLevel)
+        BLAS.setThreads(max(1, threads))
         var config = ServerConfig()
         config.host = host
         config.port = port
@@ -164,7 +169,7 @@ public struct ServerCommand: ParsableCommand {
         config.keepCheckpoints = keepCheckpoints
         config.targetEvery = UInt64(agent.targetEvery)
         config.targetUnit = agent.targetUnit == .steps ? .envSteps : .updates
-        config.broadcastInterval = broadcastInterval ?? (selfTest ? 0 : 0.25)
+        config.broadcastInterval = broadcastInterval ?? (selfTest ? 0 : 0.1)
         config.broadcastEvery = broadcastEvery
         if let f = curveSecretKey {
             config.curveSecretKey = try CurveKeyFiles.singleKey(in: f)
