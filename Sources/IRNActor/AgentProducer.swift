@@ -26,7 +26,13 @@ public final class AgentProducer: GradientProducer {
     /// Windows computed and environment steps covered (for speed reports).
     public private(set) var windows = 0
 
-    public init(dataset: PreparedDataset) { self.dataset = dataset }
+    /// Seconds of extra (simulated) work per gradient: tests use it to slow a run down.
+    public var delay: Double = 0
+
+    public init(dataset: PreparedDataset, delay: Double = 0) {
+        self.dataset = dataset
+        self.delay = delay
+    }
 
     public func configure(settingsJSON: String) throws {
         let s = try ClusterSettings.parse(settingsJSON)
@@ -95,6 +101,7 @@ public final class AgentProducer: GradientProducer {
             tracker?.finish()
             return nil
         }
+        if delay > 0 { Thread.sleep(forTimeInterval: delay) }
         var started = 0
         for r in w.resets where r { started += 1 }
         tracker?.start(started)
@@ -131,7 +138,7 @@ public final class SettingsProducer: GradientProducer {
         } else {
             if agent == nil {
                 guard let dir = dataDirectory else { throw IRNError("the server runs --algo \(s.algo): start the actor with --data DIR (the same prepared data)") }
-                agent = AgentProducer(dataset: try PreparedDataset.load(from: dir))
+                agent = AgentProducer(dataset: try PreparedDataset.load(from: dir), delay: selfTestDelay)
             }
             inner = agent
         }

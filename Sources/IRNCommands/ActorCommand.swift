@@ -55,7 +55,7 @@ public struct ActorCommand: ParsableCommand {
     @Option(help: "File with this actor's CURVE secret key (the public key is derived from it).")
     var curveSecretKey: String?
 
-    @Option(help: "visit-count self-test: seconds of simulated work per session.")
+    @Option(help: "Seconds of simulated extra work per gradient (tests and demos of scaling; visit-count: per session).")
     var selftestDelay: Double = 0
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")

@@ -172,7 +172,8 @@ public final class ParameterServer: @unchecked Sendable {
                     finishedAt = monotonicSeconds()
                     flushBroadcast()
                     publish(.bye(.finished))
-                    logger.info("all epochs done", metadata: ["step": "\(store.version)"])
+                    logger.notice("all epochs done", metadata: ["step": "\(store.version)",
+                                                                "sessions_started": "\(counters.sessionsStarted)"])
                 }
                 if monotonicSeconds() - finishedAt! >= config.finishGrace { break }
             }
