@@ -18,8 +18,10 @@ final class AgentClusterTests: XCTestCase {
     /// which is `ClusterEpochOrder` of a lease holding every shard) and the same feeder.
     func testSyncModeEqualsSingleProcessTraining() throws {
         let dataset = tinyDataset()
-        for algo in [Algorithm.irnP, .a3cF] {
-            let agent = tinyAgent(algo, items: dataset.itemCount)
+        let repeatHead = PolicyHead.repeatAware(features: [true, true, true, true], gate: .state)
+        for (algo, head) in [(Algorithm.irnP, PolicyHead.plain), (.a3cF, .plain), (.prnP, repeatHead)] {
+            var agent = tinyAgent(algo, items: dataset.itemCount)
+            agent.head = head
             var (cfg, _) = agentServerConfig(dataset, agent: agent, epochs: 2, shardsPerLease: dataset.shardCount)
             cfg.maxStaleness = 0
             cfg.broadcastInterval = 0.25  // S = 0 must still broadcast after every update
@@ -35,6 +37,7 @@ final class AgentClusterTests: XCTestCase {
             XCTAssertEqual(try XCTUnwrap(actorRun.wait(60)).get(), .finished)
             XCTAssertNoThrow(try XCTUnwrap(serverRun.wait(10)).get())
             XCTAssertEqual(actor.counts.stale, 0)
+            XCTAssertEqual(producer.worker?.config, agent, "the actor took every agent setting (head included) from the welcome")
 
             // Single process, same pieces.
             let single = try Agent(config: agent)
