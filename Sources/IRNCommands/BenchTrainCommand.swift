@@ -45,6 +45,10 @@ struct BenchTrainCommand: ParsableCommand {
     var evalSlots = 64
     @Option(name: .customLong("eval-sessions"), help: "Rank at most this many test sessions (0 = all).")
     var evalSessions = 0
+    @Option(name: .customLong("save-data"), help: "Also write the (synthetic) data set here as a prepared directory, for `irn eval`.")
+    var saveData: String?
+    @Option(name: .customLong("save-model"), help: "Also write the model trained during the measurement here (safetensors).")
+    var saveModel: String?
     @OptionGroup var agent: AgentOptions
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -59,6 +63,7 @@ struct BenchTrainCommand: ParsableCommand {
         if let data { dataset = try PreparedDataset.load(from: URL(fileURLWithPath: data)) }
         else { dataset = try BenchTrainSynthetic.dataset(items: items, trainSessions: trainSessions, testSessions: testSessions, seed: agent.seed) }
         let dataSeconds = monotonicSeconds() - t0
+        if let saveData { try dataset.save(to: URL(fileURLWithPath: saveData), sources: ["irn bench train (synthetic)"]) }
         let config = try agent.config(items: dataset.itemCount)
         var options = TrainerOptions()
         options.epochs = 1_000
@@ -102,6 +107,10 @@ struct BenchTrainCommand: ParsableCommand {
         let loopRate = Double(loopEvents) / loopSeconds, bareRate = Double(bareEvents) / bareSeconds
         let ratio = loopRate / bareRate
 
+        if let saveModel {
+            try AgentCheckpoint(config: config, parameters: trainer.agent.parameters, epoch: 0,
+                                note: "irn bench train: \(blocks * blockIterations + warmup) iterations, for speed checks only").write(to: URL(fileURLWithPath: saveModel))
+        }
         var evalRate = 0.0, evalEvents = 0, evalSeconds = 0.0
         if evalThreads > 0 {
             if evalThreads > 1 { BLAS.setThreads(1) }
