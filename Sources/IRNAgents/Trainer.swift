@@ -20,8 +20,10 @@ public final class Trainer {
     public var logURL: URL?
     /// Called after every iteration (tests use it to request a stop at a given point).
     public var iterationHook: ((_ iteration: Int, _ stats: IterationStats) -> Void)?
-    /// Print progress lines to standard error.
+    /// Print progress lines (every `options.progressInterval` s) to standard error.
     public var showProgress = true
+    /// Print one summary line per epoch (validation figures) to standard error.
+    public var showEpochSummaries = true
 
     public private(set) var iteration = 0
     public private(set) var epochsCompleted = 0
@@ -138,7 +140,7 @@ public final class Trainer {
             log.totalSeconds = monotonicSeconds() - runStart
             log.status = "running"
             try writeLog()
-            if showProgress { printError(epochLine(record)) }
+            if showEpochSummaries { printError(epochLine(record)) }
             if stop.isRequested {
                 try finishInterrupted(trainSeconds: trainSeconds, total: monotonicSeconds() - runStart, why: stop.why)
                 return log

@@ -14,7 +14,7 @@ final class TrainerTests: XCTestCase {
         o.epochs = 3
         o.patience = nil
         let trainer = try Trainer(config: tinyTrainerConfig(.irnP), options: o, dataset: data)
-        trainer.showProgress = false
+        trainer.showProgress = false; trainer.showEpochSummaries = false
         trainer.modelURL = dir.appendingPathComponent("m.safetensors")
         trainer.logURL = dir.appendingPathComponent("m.safetensors.log.json")
         let log = try trainer.run()
@@ -50,7 +50,7 @@ final class TrainerTests: XCTestCase {
         o.epochs = 12
         o.patience = 2
         let trainer = try Trainer(config: config, options: o, dataset: data)
-        trainer.showProgress = false
+        trainer.showProgress = false; trainer.showEpochSummaries = false
         trainer.modelURL = dir.appendingPathComponent("m.safetensors")
         let log = try trainer.run()
         XCTAssertEqual(log.status, "early-stopped")
@@ -73,7 +73,7 @@ final class TrainerTests: XCTestCase {
         let dir = scratchDirectory("stop0")
         let stop = StopFlag()
         let trainer = try Trainer(config: tinyTrainerConfig(.irnF), options: TrainerOptions(), dataset: data)
-        trainer.showProgress = false
+        trainer.showProgress = false; trainer.showEpochSummaries = false
         trainer.modelURL = dir.appendingPathComponent("m.safetensors")
         trainer.logURL = dir.appendingPathComponent("log.json")
         trainer.iterationHook = { i, _ in if i == 3 { stop.request("test") } }
@@ -97,7 +97,7 @@ final class TrainerTests: XCTestCase {
         var o = TrainerOptions()
         o.patience = nil
         let trainer = try Trainer(config: tinyTrainerConfig(.prnP), options: o, dataset: data)
-        trainer.showProgress = false
+        trainer.showProgress = false; trainer.showEpochSummaries = false
         trainer.modelURL = dir.appendingPathComponent("m.safetensors")
         var perEpoch = 0
         trainer.iterationHook = { i, _ in if trainer.epochsCompleted == 0 { perEpoch = i } else if i == perEpoch + 2 { stop.request("test") } }
@@ -125,7 +125,7 @@ final class TrainerTests: XCTestCase {
         // A trainer with this flag stops after its first iteration and leaves a model.
         let dir = scratchDirectory("sig")
         let trainer = try Trainer(config: tinyTrainerConfig(.a3cP), options: TrainerOptions(), dataset: tinyPrepared())
-        trainer.showProgress = false
+        trainer.showProgress = false; trainer.showEpochSummaries = false
         trainer.modelURL = dir.appendingPathComponent("m.safetensors")
         let log = try trainer.run(stop: flag)
         XCTAssertEqual(log.status, "interrupted")
@@ -141,7 +141,7 @@ final class TrainerTests: XCTestCase {
             o.epochs = 2
             o.density = 0.5
             let t = try Trainer(config: tinyTrainerConfig(.irnF, seed: seed), options: o, dataset: data)
-            t.showProgress = false
+            t.showProgress = false; t.showEpochSummaries = false
             t.modelURL = dir.appendingPathComponent(name)
             _ = try t.run()
             return try Data(contentsOf: t.modelURL!)
