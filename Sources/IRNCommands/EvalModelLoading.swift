@@ -1,16 +1,18 @@
 import Foundation
+import IRNAgents
 import IRNBaselines
 import IRNEvaluation
 import IRNSupport
 
 /// Turns a model file into a Recommender. Each model family registers one loader that
 /// returns nil when the file is not its format; `irn eval` tries them in order. The RL
-/// agents plug in by adding their loader to `loaders`.
+/// agents' safetensors models load through `loadAgent`.
 enum EvalModelLoading {
     typealias Loader = @Sendable (URL) throws -> (any Recommender)?
 
     static let loaders: [(family: String, load: Loader)] = [
         ("baseline", loadBaseline),
+        ("agent", loadAgent),
     ]
 
     static func load(_ url: URL) throws -> any Recommender {
@@ -29,5 +31,11 @@ enum EvalModelLoading {
         guard head == Data("IRNMDL01".utf8) else { return nil }
         do { return try BaselinePersistence.load(ModelArchive.load(from: url)) }
         catch let e as IRNError { throw e.file == nil ? IRNError(e.message, file: url.path) : e }
+    }
+
+    /// Agent models are safetensors files whose metadata says format "irn-agent".
+    static func loadAgent(_ url: URL) throws -> (any Recommender)? {
+        guard AgentCheckpoint.isAgentModel(url) else { return nil }
+        return AgentRecommender(checkpoint: try AgentCheckpoint.read(from: url))
     }
 }

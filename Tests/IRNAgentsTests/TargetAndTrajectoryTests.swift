@@ -108,7 +108,7 @@ final class SessionWindowFeederTests: XCTestCase {
     func testWindowsFollowSessionsWithResetsAndLookahead() {
         var config = tinyConfig(.a3cF)
         config.slots = 2
-        var f = SessionWindowFeeder(sessions: tinySessions(), config: config, seed: 1)
+        let f = SessionWindowFeeder(sessions: tinySessions(), config: config, seed: 1)
         var w = RolloutWindow(steps: 3, slots: 2, lookahead: 3)
         XCTAssertTrue(f.next(into: &w))
         // Slot 0: session 0 (0,1,2,2 / purchase last); slot 1: session 1 (3,4,4), ends after 2 steps, then session 2.
@@ -135,7 +135,7 @@ final class SessionWindowFeederTests: XCTestCase {
 
     func testDensityZeroTurnsPurchasesIntoClicks() {
         let config = tinyConfig(.irnP)
-        var f = SessionWindowFeeder(sessions: tinySessions(), config: config, density: 0, seed: 1)
+        let f = SessionWindowFeeder(sessions: tinySessions(), config: config, density: 0, seed: 1)
         var w = RolloutWindow(steps: 3, slots: 3, lookahead: 3)
         while f.next(into: &w) {
             XCTAssertFalse(w.targetIsPurchase.contains(true))

@@ -13,9 +13,9 @@ import IRNWire
 final class AgentClusterTests: XCTestCase {
 
     /// Synchronous mode (one actor, --sync, --max-staleness 0, one lease of every shard) gives
-    /// the model of single-process training: the same pieces (Agent = GradientWorker + Adam +
+    /// the model of single-process training (`irn train`'s Trainer, and a loop of the same pieces (Agent = GradientWorker + Adam +
     /// TargetSchedule) over the same epoch order (the global `epochOrder` by seed and epoch,
-    /// which is `ClusterEpochOrder` of a lease holding every shard) and the same feeder.
+    /// which is `ClusterEpochOrder` of a lease holding every shard) and the same feeder).
     func testSyncModeEqualsSingleProcessTraining() throws {
         let dataset = tinyDataset()
         let repeatHead = PolicyHead.repeatAware(features: [true, true, true, true], gate: .state)
@@ -55,6 +55,22 @@ final class AgentClusterTests: XCTestCase {
                     iterations += 1
                 }
             }
+            // And `irn train`'s Trainer (epochs by startEpoch + trainIteration, no validation).
+            var options = TrainerOptions()
+            options.epochs = 2
+            options.trainOn = "train"
+            let trainer = try Trainer(config: agent, options: options, dataset: dataset)
+            trainer.showProgress = false
+            for epoch in 0..<2 {
+                trainer.startEpoch(epoch)
+                while try trainer.trainIteration() != nil {}
+            }
+            XCTAssertEqual(trainer.iteration, iterations)
+            for g in agent.shape.parameterGroups {
+                let d = maxRelativeDifference(store.parameters[g], trainer.agent.parameters[g])
+                XCTAssertLessThanOrEqual(d, 1e-5, "\(algo) vs Trainer \(g.name): relative difference \(d)")
+            }
+
             XCTAssertEqual(store.version, UInt64(iterations), "\(algo): one update per window")
             XCTAssertEqual(store.optimizer.step, single.optimizer.step)
             XCTAssertGreaterThan(single.schedule.refreshes, 2)

@@ -1,0 +1,108 @@
+import Foundation
+import IRNEvaluation
+import IRNSupport
+
+/// The figure early stopping watches: `<purchase|click|first>-<recall|mrr>@K` on the
+/// validation split (default `purchase-recall@5`; higher is better).
+public struct ValidationMetric: Sendable, Codable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Codable { case recall, mrr }
+    public var category: String
+    public var kind: Kind
+    public var cutoff: Int
+
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: "-", maxSplits: 1).map(String.init)
+        let tail = parts.count == 2 ? parts[1].split(separator: "@").map(String.init) : []
+        guard parts.count == 2, ["purchase", "click", "first"].contains(parts[0]), tail.count == 2,
+              let kind = Kind(rawValue: tail[0]), let k = Int(tail[1]), k >= 1 else {
+            throw IRNError("--valid-metric must look like purchase-recall@5 (category purchase, click or first; recall or mrr; a cut-off K >= 1), got '\(text)'")
+        }
+        category = parts[0]
+        self.kind = kind
+        cutoff = k
+    }
+
+    public static let purchaseRecall5 = try! ValidationMetric(parsing: "purchase-recall@5")
+
+    public var description: String { "\(category)-\(kind.rawValue)@\(cutoff)" }
+
+    var evaluationCategory: EvaluationCategory {
+        switch category { case "click": return .click; case "first": return .first; default: return .purchase }
+    }
+
+    /// The figure in `result` (which must have been computed with this cut-off).
+    public func value(in result: EvaluationResult) -> Double {
+        let c = evaluationCategory
+        return (kind == .recall ? result.recall(c, at: cutoff) : result.mrr(c, at: cutoff)) ?? 0
+    }
+}
+
+/// How `irn train` runs: epochs, data parts, reward density, early stopping.
+public struct TrainerOptions: Sendable, Codable, Equatable {
+    /// Maximum number of epochs over the training part.
+    public var epochs: Int = 20
+    /// Reward density d: each training purchase stays a purchase with probability d.
+    public var density: Double = 1
+    /// Training part: "train_tr" (train minus validation, default) or "train".
+    public var trainOn: String = "train_tr"
+    /// Early stopping: stop after this many epochs without a better validation figure
+    /// (nil: run every epoch, still keeping the best).
+    public var patience: Int? = 5
+    public var validMetric: ValidationMetric = .purchaseRecall5
+    /// Evaluation threads and lock-step sessions for the validation pass.
+    public var evalThreads: Int = 1
+    public var evalSlots: Int = 64
+    /// Seconds between progress lines (standard error).
+    public var progressInterval: Double = 5
+
+    public init() {}
+
+    public func validate() throws {
+        guard epochs >= 1 else { throw IRNError("--epochs must be at least 1") }
+        guard density >= 0 && density <= 1 else { throw IRNError("--d (reward density) must be in [0, 1], got \(density)") }
+        guard trainOn == "train" || trainOn == "train_tr" else { throw IRNError("--train-on must be train or train_tr, got '\(trainOn)'") }
+        if let p = patience { guard p >= 1 else { throw IRNError("--patience must be at least 1") } }
+        guard evalThreads >= 1, evalSlots >= 1 else { throw IRNError("evaluation threads and slots must be at least 1") }
+    }
+}
+
+/// Set by a test or another thread (`request`), or by a watched signal (see
+/// TrainerSignalHandler); read by the training loop after each iteration.
+public final class StopFlag: @unchecked Sendable {
+    private let lock = NSLockShim()
+    private var requested = false
+    private var reason = ""
+    private var signals: [Int32] = []
+
+    public init() {}
+
+    public func request(_ why: String) {
+        lock.withLock { if !requested { requested = true; reason = why } }
+    }
+
+    /// Also count as requested once signal `sig` has been received by the handler.
+    func watch(signal sig: Int32) { lock.withLock { signals.append(sig) } }
+
+    private func signalled() -> Int32? {
+        signals.first { SignalCounters.counts[Int($0)] > 0 }
+    }
+
+    public var isRequested: Bool { lock.withLock { requested || signalled() != nil } }
+    public var why: String {
+        lock.withLock {
+            if requested { return reason }
+            if let s = signalled() { return s == SIGINT ? "SIGINT" : "signal \(s)" }
+            return ""
+        }
+    }
+}
+
+/// NSLock with a closure helper (keeps StopFlag's locking in one place).
+final class NSLockShim: @unchecked Sendable {
+    private let l = NSLock()
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        l.lock()
+        defer { l.unlock() }
+        return try body()
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import IRNAgents
+import IRNData
+import IRNNumerics
+import IRNSupport
+
+/// `irn train`: trains one agent in this process on a prepared data set.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an agent (a3c-f, a3c-p, irn-f, irn-p, prn-p) on a prepared data set.",
+        discussion: """
+        Each epoch replays the training part (--train-on, default train_tr = train minus the \
+        validation sessions) in a shuffled order fixed by --seed and the epoch, through --batch \
+        session-parallel slots, one gradient per --window steps. After each epoch the policy \
+        ranks the valid split (purchase/click/First Recall@K and MRR@K); the model with the best \
+        --valid-metric is written to --out (safetensors, atomically) and training stops after \
+        --patience epochs without improvement. Per-epoch figures go to --log (default \
+        OUT.log.json). Evaluate the result on test with `irn eval --data DIR --model OUT`. \
+        Ctrl-C finishes the current iteration, leaves the best model so far (or, before the \
+        first validation, the current one) at --out, and exits with status 130. With --threads 1 \
+        (default) the same seed, data and flags give a bit-identical model.
+        """
+    )
+
+    @Option(help: "Prepared data set directory (from `irn data prepare`).")
+    var data: String
+    @Option(help: "Model file to write (safetensors).")
+    var out: String
+    @Option(help: "Maximum number of epochs.")
+    var epochs: Int = 20
+    @Option(name: .customLong("d"), help: "Reward density d: each training purchase stays a purchase with probability d (seeded per event); 0 = imagination only for irn-p.")
+    var density: Double = 1
+    @Option(help: "Stop after this many epochs without a better validation figure (0 = run all epochs, still keeping the best).")
+    var patience: Int = 5
+    @Option(name: .customLong("train-on"), help: "Training part: train_tr (train minus validation; default) or train (validation sessions are then also trained on).")
+    var trainOn: String = "train_tr"
+    @Option(name: .customLong("valid-metric"), help: "Early-stopping figure on the valid split: <purchase|click|first>-<recall|mrr>@K.")
+    var validMetric: String = "purchase-recall@5"
+    @Option(help: "OpenBLAS threads and row-parallel threads (1 = single-threaded, bit-reproducible).")
+    var threads: Int = 1
+    @Option(help: "Per-epoch log file (JSON). Default: OUT.log.json.")
+    var log: String?
+    @Option(name: .customLong("progress-every"), help: "Seconds between progress lines.")
+    var progressEvery: Double = 5
+    @Flag(help: "No progress lines (epoch summaries are still printed).")
+    var quiet = false
+    @OptionGroup var agent: AgentOptions
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard patience >= 0 else { throw ValidationError("--patience must be >= 0") }
+    }
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        let stop = StopFlag()
+        let handler = TrainerSignalHandler(flag: stop)
+        defer { handler.cancel() }
+        let log: TrainingLog
+        do {
+            let dataset = try PreparedDataset.load(from: URL(fileURLWithPath: data))
+            let config = try agent.config(items: dataset.itemCount)
+            var o = TrainerOptions()
+            o.epochs = epochs; o.density = density; o.trainOn = trainOn
+            o.patience = patience == 0 ? nil : patience
+            o.validMetric = try ValidationMetric(parsing: validMetric)
+            o.evalThreads = threads; o.progressInterval = progressEvery
+            let trainer = try Trainer(config: config, options: o, dataset: dataset)
+            trainer.modelURL = URL(fileURLWithPath: out)
+            trainer.logURL = URL(fileURLWithPath: self.log ?? out + ".log.json")
+            trainer.showProgress = !quiet
+            let part = o.trainOn == "train" ? dataset.train : dataset.trainTr
+            printError("train \(config.algorithm.rawValue): \(dataset.itemCount) items, \(part.count) sessions / \(part.eventCount - part.count) transitions in \(o.trainOn), d = \(density), H = \(config.hidden), M = \(config.slots), k = \(config.window), breadth \(config.breadth), depth \(config.depth), seed \(config.seed), \(threads) thread(s)")
+            log = try trainer.run(stop: stop)
+        } catch let e as IRNError {
+            printError("error: \(e)")
+            throw ExitCode.failure
+        }
+        let bestText = log.bestEpoch.map { "epoch \($0) (valid \(validMetric) \(String(format: "%.4f", log.bestValue ?? 0)))" } ?? "none validated"
+        if log.status == "interrupted" {
+            printError("interrupted at iteration \(log.interruptedAtIteration ?? 0); \(out) holds " + (log.bestEpoch != nil ? "the best model so far, \(bestText)" : "the current parameters (no epoch finished)"))
+            throw ExitCode(130)
+        }
+        print("\(log.status): \(log.epochs.count) epoch(s), \(String(format: "%.1f", log.trainSeconds)) s training; best \(bestText) -> \(out)")
+    }
+}
