@@ -33,8 +33,8 @@ struct BenchServerCommand: ParsableCommand {
     @OptionGroup var agent: AgentOptions
     @Option(help: "Seconds measured (after the actors joined and one second of warm-up).")
     var seconds = 10.0
-    @Option(help: "Server --broadcast-interval (seconds; 0: after every update).")
-    var broadcastInterval = 0.25
+    @Option(help: "Server --broadcast-interval (seconds; 0: after every update; irn-server's default is 0.1).")
+    var broadcastInterval = 0.1
     @Option(help: "Server --broadcast-every (updates; 0: no bound).")
     var broadcastEvery: UInt64 = 0
     @Option(help: "Server --max-staleness (default: none).")
