@@ -84,7 +84,7 @@ public struct AgentCheckpoint: Sendable {
         let shape = config.shape
         var problems: [String] = []
         var named: [String: (shape: [Int], values: [Float])] = [:]
-        for g in ParameterGroup.allCases {
+        for g in shape.parameterGroups {
             let want = g.tensorShape(shape)
             guard let t = f[g.name] else { problems.append("tensor \(g.name) is missing (expected shape \(want))"); continue }
             guard t.dtype == .f32 else { problems.append("tensor \(g.name) holds \(t.dtype.rawValue), expected F32"); continue }
@@ -94,7 +94,7 @@ public struct AgentCheckpoint: Sendable {
             }
             named[g.name] = (t.shape, try t.floats())
         }
-        let extra = Set(f.tensors.keys).subtracting(ParameterGroup.allCases.map(\.name))
+        let extra = Set(f.tensors.keys).subtracting(shape.parameterGroups.map(\.name))
         if !extra.isEmpty { problems.append("unexpected tensors \(extra.sorted().joined(separator: ", "))") }
         guard problems.isEmpty else { throw fail("agent model does not match its config: " + problems.joined(separator: "; ")) }
         let parameters = try NetworkParameters(shape: shape, named: named)

@@ -201,6 +201,29 @@ final class TrainerModelFileTests: XCTestCase {
         XCTAssertFalse(AgentCheckpoint.isAgentModel(other))
     }
 
+    func testBothHeadsRoundTripAndAHeadMismatchIsNamed() throws {
+        let dir = scratchDirectory("ckpt-heads")
+        var plain = tinyTrainerConfig(.a3cP)
+        plain.head = .plain
+        var repeatAware = plain
+        repeatAware.head = .repeatAware(features: [true, true, true, true], gate: .state)
+        for config in [plain, repeatAware] {
+            let params = config.initialParameters()
+            let url = dir.appendingPathComponent("\(config.head.isRepeat ? "repeat" : "plain").safetensors")
+            try AgentCheckpoint(config: config, parameters: params, epoch: 1).write(to: url)
+            let back = try AgentCheckpoint.read(from: url)
+            XCTAssertEqual(back.parameters, params)
+            XCTAssertEqual(back.config.head, config.head)
+            XCTAssertEqual(try SafetensorsFile.read(from: url).tensors.count, config.head.isRepeat ? 9 : 7)
+        }
+        // A plain file whose config claims the repeat head lacks the gate tensors: named.
+        var f = try SafetensorsFile.read(from: dir.appendingPathComponent("plain.safetensors"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        f.metadata["config"] = String(decoding: try encoder.encode(repeatAware), as: UTF8.self)
+        XCTAssertThrowsError(try AgentCheckpoint.decode(f, source: "x")) { XCTAssertTrue("\($0)".contains("head.gate.weight is missing"), "\($0)") }
+    }
+
     func testRecommenderScoresAreScoreStepLogits() {
         let shape = NetworkShape(items: 9, hidden: 5)
         let params = NetworkParameters(shape: shape, seed: 21)
