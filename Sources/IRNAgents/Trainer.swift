@@ -123,10 +123,11 @@ public final class Trainer {
             record.valid = TrainingLog.figures(result)
             let value = options.validMetric.value(in: result)
             record.validValue = value
-            if best == nil || value > best!.validValue! {
+            if options.keepLast || best == nil || value > best!.validValue! {
                 best = AgentCheckpoint(config: config, parameters: agent.parameters, epoch: e + 1,
                                        validMetric: options.validMetric.description, validValue: value,
-                                       note: "best of the epochs run on \(options.trainOn), validated on valid")
+                                       note: options.keepLast ? "last epoch of the run on \(options.trainOn)"
+                                                              : "best of the epochs run on \(options.trainOn), validated on valid")
                 record.improved = true
                 sinceBest = 0
                 if let url = modelURL { try best!.write(to: url) }

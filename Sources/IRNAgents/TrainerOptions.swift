@@ -49,6 +49,9 @@ public struct TrainerOptions: Sendable, Codable, Equatable {
     /// (nil: run every epoch, still keeping the best).
     public var patience: Int? = 5
     public var validMetric: ValidationMetric = .purchaseRecall5
+    /// Keep the last epoch's model instead of the best validated one (for a final retrain on
+    /// `train`, which contains the validation sessions, for an epoch count picked before).
+    public var keepLast = false
     /// Evaluation threads and lock-step sessions for the validation pass.
     public var evalThreads: Int = 1
     public var evalSlots: Int = 64
@@ -62,6 +65,7 @@ public struct TrainerOptions: Sendable, Codable, Equatable {
         guard density >= 0 && density <= 1 else { throw IRNError("--d (reward density) must be in [0, 1], got \(density)") }
         guard trainOn == "train" || trainOn == "train_tr" else { throw IRNError("--train-on must be train or train_tr, got '\(trainOn)'") }
         if let p = patience { guard p >= 1 else { throw IRNError("--patience must be at least 1") } }
+        guard !(keepLast && patience != nil) else { throw IRNError("--keep last runs every epoch: use it with --patience 0") }
         guard evalThreads >= 1, evalSlots >= 1 else { throw IRNError("evaluation threads and slots must be at least 1") }
     }
 }

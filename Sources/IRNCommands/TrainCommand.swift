@@ -38,6 +38,8 @@ struct TrainCommand: ParsableCommand {
     var trainOn: String = "train_tr"
     @Option(name: .customLong("valid-metric"), help: "Early-stopping figure on the valid split: <purchase|click|first>-<recall|mrr>@K.")
     var validMetric: String = "purchase-recall@5"
+    @Option(help: "Which model to keep: best (by --valid-metric on valid) or last (the final epoch; for a retrain on --train-on train for an epoch count picked on validation; needs --patience 0).")
+    var keep: String = "best"
     @Option(help: "OpenBLAS threads and row-parallel threads (1 = single-threaded, bit-reproducible).")
     var threads: Int = 1
     @Option(help: "Per-epoch log file (JSON). Default: OUT.log.json.")
@@ -51,6 +53,7 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard patience >= 0 else { throw ValidationError("--patience must be >= 0") }
+        guard keep == "best" || keep == "last" else { throw ValidationError("--keep must be best or last, got '\(keep)'") }
     }
 
     func run() throws {
@@ -66,7 +69,7 @@ struct TrainCommand: ParsableCommand {
             o.epochs = epochs; o.density = density; o.trainOn = trainOn
             o.patience = patience == 0 ? nil : patience
             o.validMetric = try ValidationMetric(parsing: validMetric)
-            o.evalThreads = threads; o.progressInterval = progressEvery
+            o.keepLast = keep == "last"; o.evalThreads = threads; o.progressInterval = progressEvery
             let trainer = try Trainer(config: config, options: o, dataset: dataset)
             trainer.modelURL = URL(fileURLWithPath: out)
             trainer.logURL = URL(fileURLWithPath: self.log ?? out + ".log.json")

@@ -68,6 +68,27 @@ final class TrainerTests: XCTestCase {
         XCTAssertNotEqual(model.parameters, trainer.agent.parameters)
     }
 
+    func testKeepLastWritesTheFinalEpoch() throws {
+        let dir = scratchDirectory("last")
+        var o = TrainerOptions()
+        o.epochs = 3
+        o.patience = nil
+        o.keepLast = true
+        o.trainOn = "train"
+        let trainer = try Trainer(config: tinyTrainerConfig(.a3cP), options: o, dataset: tinyPrepared())
+        trainer.showProgress = false; trainer.showEpochSummaries = false
+        trainer.modelURL = dir.appendingPathComponent("m.safetensors")
+        let log = try trainer.run()
+        let model = try AgentCheckpoint.read(from: trainer.modelURL!)
+        XCTAssertEqual(model.epoch, 3)
+        XCTAssertEqual(log.bestEpoch, 3)
+        XCTAssertEqual(model.parameters, trainer.agent.parameters)
+        // train holds train_tr plus the validation sessions.
+        XCTAssertEqual(log.epochs[0].events, trainer.dataset.train.eventCount - trainer.dataset.train.count)
+        o.patience = 2
+        XCTAssertThrowsError(try Trainer(config: tinyTrainerConfig(.a3cP), options: o, dataset: tinyPrepared()))
+    }
+
     func testStopBeforeFirstValidationWritesTheCurrentModel() throws {
         let data = tinyPrepared()
         let dir = scratchDirectory("stop0")

@@ -32,7 +32,7 @@ for seed in $SEEDS; do
     log_cmd "${eval[*]} > $out"
     echo "== $NAME $algo seed $seed ($(date -u +%H:%M:%S))" >&2
     "${train[@]}" 2> "$WORK/models-$NAME/$algo-s$seed.train.txt" | tail -1 >&2
-    cp "$model.log.json" "$RES/runs/$algo-s$seed.log.json"
+    python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1])), open(sys.argv[2], "w"), separators=(",", ":"), sort_keys=True)' "$model.log.json" "$RES/runs/$algo-s$seed.log.json"
     "${eval[@]}" > "$out.tmp" && mv "$out.tmp" "$out"
   done
 done
