@@ -129,6 +129,17 @@ for ds in "${DATASETS[@]}"; do
     splits=$(jq --arg ds "$ds" --slurpfile d "$WORK/$ds/dataset.json" '. + {($ds): $d[0]}' <<< "$splits")
 done
 
+# Each run's JSON tagged with its data set, variant (pop, ..., gru4rec_n2048) and seed, all
+# from its file name DATASET-VARIANT-TIES[-sSEED].
+tagged=()
+for f in "$WORK"/runs/*.json; do
+    n=$(basename "$f" .json); ds=${n%%-*}; variant=${n#*-}; variant=${variant%%-*}; seed=null
+    if [[ $n =~ -s([0-9]+)$ ]]; then seed=${BASH_REMATCH[1]}; fi
+    jq -c --arg ds "$ds" --arg variant "$variant" --argjson seed "$seed" \
+        '. + {dataset: $ds, variant: $variant, seed: $seed}' "$f" > "$WORK/runs-tagged-$n.json"
+    tagged+=("$WORK/runs-tagged-$n.json")
+done
+
 jq -s \
    --arg machine "$MACHINE" --arg swift "$SWIFT" --arg commit "$COMMIT" \
    --arg synth "irn data synth --sessions $SYNTH_SESSIONS --items $SYNTH_ITEMS --seed 1" \
@@ -144,20 +155,17 @@ jq -s \
      bench: {cknn_ranked_events_per_second: $cknn_eps, gru4rec_training_events_per_second: $gru_eps,
              gru4rec_ranked_events_per_second: $gru_rank_eps},
      runs: $runs,
-     summary: ($runs | group_by([.dataset, .label, .ties]) | map(
+     summary: ($runs | group_by([.dataset, .variant, .ties]) | map(
         . as $g
-        | {dataset: $g[0].dataset, method: $g[0].label, ties: $g[0].ties, seeds: ($g | map(.seed) | map(select(. != null))),
+        | {dataset: $g[0].dataset, method: $g[0].variant, ties: $g[0].ties, seeds: ($g | map(.seed) | map(select(. != null))),
            metrics: ([["purchase"], ["click"], ["first"]] | map(.[0]) | map(. as $c |
                {($c): ({"recall@5": ($g | map(.[$c]["recall@5"]) | stats),
                         "mrr@5": ($g | map(.[$c]["mrr@5"]) | stats),
                         count: $g[0][$c].count})}) | add),
            train_seconds: ($g | map(.train_seconds) | stats)}))}
-' $(for f in "$WORK"/runs/*.json; do
-        n=$(basename "$f" .json); ds=${n%%-*}; label=${n#*-}; label=${label%%-*}; seed=null
-        [[ $n =~ -s([0-9]+)$ ]] && seed=${BASH_REMATCH[1]}
-        jq -c --arg ds "$ds" --arg label "$label" --argjson seed "$seed" '. + {dataset: $ds, label: $label, seed: $seed}' "$f" > "$WORK/runs-tagged-$n.json"
-        echo "$WORK/runs-tagged-$n.json"
-    done) > "$OUT_JSON.tmp"
+' "${tagged[@]}" > "$OUT_JSON.tmp"
+jq -e '(.runs | length) > 0 and (.runs | length) == (.summary | map(.seeds | if length > 0 then length else 1 end) | add)' \
+    "$OUT_JSON.tmp" > /dev/null || { echo "error: collecting the runs failed, see $OUT_JSON.tmp" >&2; exit 1; }
 mv "$OUT_JSON.tmp" "$OUT_JSON"
 rm -f "$WORK"/runs-tagged-*.json
 echo "wrote $OUT_JSON" >&2
