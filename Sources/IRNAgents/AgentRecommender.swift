@@ -22,7 +22,7 @@ public struct AgentScorer: SessionScorer {
 
     public init(parameters: NetworkParameters, slots: Int) {
         self.parameters = parameters
-        state = RecurrentState(slots: slots, hidden: parameters.shape.hidden)
+        state = RecurrentState(slots: slots, shape: parameters.shape)
         feed = [Int32](repeating: -1, count: slots)
     }
 

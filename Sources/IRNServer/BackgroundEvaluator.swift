@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import IRNAgents
 import IRNData
 import IRNEvaluation
 import IRNNumerics
@@ -41,7 +42,7 @@ public final class BackgroundEvaluator: @unchecked Sendable {
 
     /// Evaluates now on the calling thread.
     public func evaluate(_ p: NetworkParameters, step: UInt64) throws -> [String: Double] {
-        let r = try Evaluator.evaluate(ParameterRecommender(parameters: p), on: sessions, options: options)
+        let r = try Evaluator.evaluate(AgentRecommender(parameters: p), on: sessions, options: options)
         let m = Self.metrics(r, split: split, step: step)
         latest.withLock { $0 = m }
         return m

@@ -13,16 +13,4 @@ public enum ClusterModelFile {
                             note: "irn-server cluster model after \(step) gradient applications (train split \(settings.trainSplit))")
             .write(to: url)
     }
-
-    /// Reads the parameters back (checking the agent config stored with them).
-    public static func read(from url: URL) throws -> (config: AgentConfig, parameters: NetworkParameters) {
-        let f = try SafetensorsFile.read(from: url)
-        guard f.metadata["format"] == "irn-agent", let text = f.metadata["config"],
-              let config = try? JSONDecoder().decode(AgentConfig.self, from: Data(text.utf8)) else {
-            throw IRNError("not an agent model (format/config metadata)", file: url.path)
-        }
-        var named: [String: (shape: [Int], values: [Float])] = [:]
-        for (k, t) in f.tensors { named[k] = (t.shape, try t.floats()) }
-        return (config, try NetworkParameters(shape: config.shape, named: named))
-    }
 }

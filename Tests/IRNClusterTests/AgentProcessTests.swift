@@ -96,7 +96,7 @@ final class AgentProcessTests: XCTestCase {
         XCTAssertTrue(timedOut.first?.contains("shards=[]") == false, "it held shards when killed: \(timedOut)")
         XCTAssertTrue(log.contains("sessions_started=[200, 200]"), "sessions per epoch in: \(log.split(separator: "\n").filter { $0.contains("all epochs") })")
         XCTAssertTrue(log.contains("final model written"))
-        let model = try ClusterModelFile.read(from: dir.appendingPathComponent("model.safetensors"))
+        let model = try AgentCheckpoint.read(from: dir.appendingPathComponent("model.safetensors"))
         XCTAssertEqual(model.config.algorithm, .irnP)
         XCTAssertEqual(model.config.hidden, 16)
         XCTAssertNotEqual(model.parameters, model.config.initialParameters())
