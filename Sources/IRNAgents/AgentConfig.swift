@@ -42,6 +42,10 @@ public struct AgentConfig: Sendable, Codable, Equatable {
     public var clickRewardOverride: Float? = nil
     public var criticSteps: CriticSteps = .all
     public var baseline: Baseline = .value
+    /// Lower bound on the advantage (`--advantage-floor`); nil (default): IRN.md as written.
+    /// Off-policy on logged sessions, a negative A pushes the logged item down without bound;
+    /// a floor of 0 keeps only "better than expected" logged actions (beyond IRN.md).
+    public var advantageFloor: Float? = nil
     /// Entropy bonus weight beta (`--entropy`).
     public var entropy: Float = 0
     public var lossReduction: LossReduction = .mean
@@ -88,6 +92,7 @@ public struct AgentConfig: Sendable, Codable, Equatable {
         try need(slots > 0, "--batch must be positive")
         try need(window > 0, "--window must be positive")
         try need(nStep > 0, "--n-step must be positive")
+        try need(advantageFloor.map { $0.isFinite } ?? true, "--advantage-floor must be a finite number")
         try need(gamma >= 0 && gamma <= 1, "--gamma must be in [0, 1]")
         try need(targetEvery > 0, "--target-every must be positive")
         try need(breadth >= 1, "--breadth must be at least 1")

@@ -111,7 +111,8 @@ public final class GradientWorker {
                 losses.value.append(.init(index: Int32(i), target: G, weight: 1))
             }
             if bootstrap || purchase {
-                let A = config.baseline == .value ? G - v : G
+                var A = config.baseline == .value ? G - v : G
+                if let floor = config.advantageFloor { A = max(A, floor) }
                 sumA += Double(A); sumAbsA += Double(abs(A))
                 losses.policy.append(.init(index: Int32(i), action: w.targets[i], coefficient: A, entropy: config.entropy))
             }

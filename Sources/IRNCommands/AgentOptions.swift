@@ -30,6 +30,8 @@ struct AgentOptions: ParsableArguments {
     var criticSteps: CriticSteps = .all
     @Option(help: "Advantage baseline: value (A = G - V) or none (A = G).")
     var baseline: Baseline = .value
+    @Option(name: .customLong("advantage-floor"), help: "Clip the advantage from below at this value (default: no clipping, as IRN.md). 0 keeps logged actions from being pushed down, which the -F variants need to learn on logged data (beyond the paper).")
+    var advantageFloor: Float?
     @Option(help: "Entropy bonus weight.")
     var entropy: Float = 0
     @Option(name: .customLong("loss-reduction"), help: "mean: each loss term averaged over its own terms; sum: summed (literal reading).")
@@ -64,7 +66,7 @@ struct AgentOptions: ParsableArguments {
         var c = AgentConfig(algorithm: algo, items: items)
         c.hidden = hidden; c.slots = batch; c.window = window; c.nStep = nStep; c.gamma = gamma
         c.purchaseReward = purchaseReward; c.clickRewardOverride = clickReward
-        c.criticSteps = criticSteps; c.baseline = baseline; c.entropy = entropy; c.lossReduction = lossReduction
+        c.criticSteps = criticSteps; c.baseline = baseline; c.advantageFloor = advantageFloor; c.entropy = entropy; c.lossReduction = lossReduction
         c.irnWeight = irnWeight; c.forgetBias = forgetBias; c.targetEvery = targetEvery; c.targetUnit = targetUnit
         c.breadth = breadth; c.depth = depth; c.seed = seed
         c.adam = AdamConfig(learningRate: lr, beta1: beta1, beta2: beta2, epsilon: eps, lazySparse: !denseAdam)

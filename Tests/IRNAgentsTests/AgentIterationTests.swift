@@ -154,6 +154,29 @@ final class AgentIterationTests: XCTestCase {
         for v in literal.lastLosses.value { XCTAssertEqual(v.weight, 1) }
     }
 
+    /// `--advantage-floor 0`: every -F policy coefficient is max(G - V, 0) (reduced by the
+    /// mean), so no logged item is pushed down; without it some coefficients are negative.
+    func testAdvantageFloorClipsNegativeAdvantages() throws {
+        var config = tinyConfig(.a3cF)
+        let w = firstWindows(config, count: 3)[2]
+        // A value head biased high makes G - V negative at most steps.
+        var theta = NetworkParameters(shape: config.shape, seed: 3, forgetBias: 1)
+        theta[.valueBias][0] = 20
+        let plain = try GradientWorker(config: config)
+        _ = try plain.computeGradient(w, parameters: theta, target: theta)
+        XCTAssertTrue(plain.lastLosses.policy.contains { $0.coefficient < 0 }, "the test needs negative advantages")
+        config.advantageFloor = 0
+        let floored = try GradientWorker(config: config)
+        let s = try floored.computeGradient(w, parameters: theta, target: theta).1
+        XCTAssertEqual(floored.lastLosses.policy.count, plain.lastLosses.policy.count)
+        for (a, b) in zip(floored.lastLosses.policy, plain.lastLosses.policy) {
+            XCTAssertEqual(a.coefficient, max(b.coefficient, 0), accuracy: 1e-7)
+        }
+        XCTAssertEqual(s.meanAdvantage, s.meanAbsAdvantage, accuracy: 1e-9)
+        config.advantageFloor = .infinity
+        XCTAssertThrowsError(try config.validate())
+    }
+
     /// With d = 0 an IRN-P run has no A3C policy term at all and still trains on imagination.
     func testDensityZeroTrainsOnImaginationAlone() throws {
         let config = tinyConfig(.irnP)
