@@ -73,7 +73,7 @@ public struct AgentCheckpoint: Sendable {
         guard let v = m["format_version"].flatMap(Int.init), v == formatVersion else {
             throw fail("agent model format version \(m["format_version"] ?? "missing") is not supported (this build reads \(formatVersion))")
         }
-        guard let configText = m["config"], let config = try? JSONDecoder().decode(AgentConfig.self, from: Data(configText.utf8)) else {
+        guard let configText = m["config"], let config = decodeConfig(configText) else {
             throw fail("agent model metadata 'config' is missing or not a valid agent config")
         }
         do { try config.validate() } catch { throw fail("agent model config is invalid: \(error)") }
@@ -119,5 +119,18 @@ public struct AgentCheckpoint: Sendable {
               let obj = (try? JSONSerialization.jsonObject(with: header)) as? [String: Any],
               let meta = obj["__metadata__"] as? [String: Any] else { return false }
         return meta["format"] as? String == formatName
+    }
+
+    /// The stored config laid over this build's defaults for its algorithm and items, so a
+    /// model written before a config field existed still loads (the field takes its default).
+    static func decodeConfig(_ text: String) -> AgentConfig? {
+        guard let stored = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
+              let algorithm = (stored["algorithm"] as? String).flatMap(Algorithm.init(rawValue:)),
+              let items = stored["items"] as? Int,
+              let defaultsData = try? JSONEncoder().encode(AgentConfig(algorithm: algorithm, items: items)),
+              let defaults = (try? JSONSerialization.jsonObject(with: defaultsData)) as? [String: Any],
+              let merged = try? JSONSerialization.data(withJSONObject: defaults.merging(stored) { _, s in s })
+        else { return nil }
+        return try? JSONDecoder().decode(AgentConfig.self, from: merged)
     }
 }

@@ -245,6 +245,19 @@ final class TrainerModelFileTests: XCTestCase {
         XCTAssertThrowsError(try AgentCheckpoint.decode(f, source: "x")) { XCTAssertTrue("\($0)".contains("head.gate.weight is missing"), "\($0)") }
     }
 
+    func testAModelWrittenBeforeAConfigFieldExistedStillLoads() throws {
+        let config = tinyTrainerConfig(.irnP)
+        var f = try AgentCheckpoint(config: config, parameters: config.initialParameters(), epoch: 2).file()
+        var stored = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(f.metadata["config"]!.utf8)) as? [String: Any])
+        XCTAssertNotNil(stored.removeValue(forKey: "head"), "the config JSON names the head")
+        stored.removeValue(forKey: "repeatGateInit")
+        f.metadata["config"] = String(decoding: try JSONSerialization.data(withJSONObject: stored), as: UTF8.self)
+        let back = try AgentCheckpoint.decode(f, source: "old")
+        XCTAssertEqual(back.config, config, "missing fields take their defaults")
+        f.metadata["config"] = "{\"items\": 12}"
+        XCTAssertThrowsError(try AgentCheckpoint.decode(f, source: "old")) { XCTAssertTrue("\($0)".contains("config")) }
+    }
+
     func testRecommenderScoresAreScoreStepLogits() {
         let shape = NetworkShape(items: 9, hidden: 5)
         let params = NetworkParameters(shape: shape, seed: 21)
