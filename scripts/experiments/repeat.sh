@@ -13,7 +13,7 @@
 # command printed in docs/results/repeat/commands.txt. Runs whose result exists are skipped, so
 # the script can be resumed. Runs are sequential and single-threaded (shared machine).
 # Order: main table (repeat head, all seeds) first, then per seed the ablations and the plain
-# head, so a cut-short run still leaves whole seeds.
+# head, so a cut-short run still leaves whole seeds; last a few extras (see the end).
 # Environment: IRN (default .build/release/irn), SEEDS (default "1 2 3"), ABL_SEEDS (default
 # SEEDS), PLAIN_SEEDS (default SEEDS), EPOCHS (25), PATIENCE (8), THREADS (1).
 set -euo pipefail
@@ -119,6 +119,13 @@ plain() {  # seed
 for s in $(echo $ABL_SEEDS $PLAIN_SEEDS | tr ' ' '\n' | sort -un); do
   case " $ABL_SEEDS " in *" $s "*) ablations "$s" ;; esac
   case " $PLAIN_SEEDS " in *" $s "*) plain "$s" ;; esac
+done
+
+# Extras (A3C-P, repeat head): the state gate with b_g starting at REPEAT.md's heuristic values,
+# and the count feature alone (REPEAT.md's independent figure: .618 MRR@5).
+for s in $ABL_SEEDS; do
+  run a3c-p-repeat-init4210.5 a3c-p "$s" --head repeat --repeat-gate-init 4,2,1,0.5
+  run a3c-p-repeat-countonly a3c-p "$s" --head repeat --repeat-features count
 done
 
 summarise
