@@ -30,7 +30,7 @@ struct AgentOptions: ParsableArguments {
     var criticSteps: CriticSteps = .all
     @Option(help: "Advantage baseline: value (A = G - V) or none (A = G).")
     var baseline: Baseline = .value
-    @Option(name: .customLong("advantage-floor"), help: "Clip the advantage from below at this value (default: no clipping, as IRN.md). 0 keeps logged actions from being pushed down, which the -F variants need to learn on logged data (beyond the paper).")
+    @Option(name: .customLong("advantage-floor"), help: "Clip the advantage from below at this value (default: no clipping, as IRN.md). 0 keeps logged actions from being pushed down (beyond the paper; on the real sample this alone did not make the -F variants learn).")
     var advantageFloor: Float?
     @Option(help: "Entropy bonus weight.")
     var entropy: Float = 0
