@@ -46,6 +46,8 @@ public struct AgentConfig: Sendable, Codable, Equatable {
     /// Off-policy on logged sessions, a negative A pushes the logged item down without bound;
     /// a floor of 0 keeps only "better than expected" logged actions (beyond IRN.md).
     public var advantageFloor: Float? = nil
+    /// Weight of the value term in L (`--value-weight`); nil (default): 1, as IRN.md.
+    public var valueWeight: Float? = nil
     /// Entropy bonus weight beta (`--entropy`).
     public var entropy: Float = 0
     public var lossReduction: LossReduction = .mean
@@ -93,6 +95,7 @@ public struct AgentConfig: Sendable, Codable, Equatable {
         try need(window > 0, "--window must be positive")
         try need(nStep > 0, "--n-step must be positive")
         try need(advantageFloor.map { $0.isFinite } ?? true, "--advantage-floor must be a finite number")
+        try need(valueWeight.map { $0.isFinite && $0 >= 0 } ?? true, "--value-weight must be a finite number >= 0")
         try need(gamma >= 0 && gamma <= 1, "--gamma must be in [0, 1]")
         try need(targetEvery > 0, "--target-every must be positive")
         try need(breadth >= 1, "--breadth must be at least 1")

@@ -108,7 +108,7 @@ public final class GradientWorker {
             sumV += Double(v)
             let G = returns[i]
             if config.criticSteps == .all || purchase {
-                losses.value.append(.init(index: Int32(i), target: G, weight: 1))
+                losses.value.append(.init(index: Int32(i), target: G, weight: config.valueWeight ?? 1))
             }
             if bootstrap || purchase {
                 var A = config.baseline == .value ? G - v : G

@@ -30,8 +30,10 @@ struct AgentOptions: ParsableArguments {
     var criticSteps: CriticSteps = .all
     @Option(help: "Advantage baseline: value (A = G - V) or none (A = G).")
     var baseline: Baseline = .value
-    @Option(name: .customLong("advantage-floor"), help: "Clip the advantage from below at this value (default: no clipping, as IRN.md). 0 keeps logged actions from being pushed down (beyond the paper; on the real sample this alone did not make the -F variants learn).")
+    @Option(name: .customLong("advantage-floor"), help: "Clip the advantage from below at this value (default: no clipping, as IRN.md). 0 keeps logged actions from being pushed down (beyond the paper). On the real sample the -F variants learned only with both --advantage-floor 0 and --value-weight 0.05.")
     var advantageFloor: Float?
+    @Option(name: .customLong("value-weight"), help: "Weight of the value term 0.5 (G - V)^2 in the loss (default 1, as IRN.md). The -F returns are large (about 16), and at weight 1 their value term dominates the shared LSTM.")
+    var valueWeight: Float?
     @Option(help: "Entropy bonus weight.")
     var entropy: Float = 0
     @Option(name: .customLong("loss-reduction"), help: "mean: each loss term averaged over its own terms; sum: summed (literal reading).")
@@ -66,7 +68,7 @@ struct AgentOptions: ParsableArguments {
         var c = AgentConfig(algorithm: algo, items: items)
         c.hidden = hidden; c.slots = batch; c.window = window; c.nStep = nStep; c.gamma = gamma
         c.purchaseReward = purchaseReward; c.clickRewardOverride = clickReward
-        c.criticSteps = criticSteps; c.baseline = baseline; c.advantageFloor = advantageFloor; c.entropy = entropy; c.lossReduction = lossReduction
+        c.criticSteps = criticSteps; c.baseline = baseline; c.advantageFloor = advantageFloor; c.valueWeight = valueWeight; c.entropy = entropy; c.lossReduction = lossReduction
         c.irnWeight = irnWeight; c.forgetBias = forgetBias; c.targetEvery = targetEvery; c.targetUnit = targetUnit
         c.breadth = breadth; c.depth = depth; c.seed = seed
         c.adam = AdamConfig(learningRate: lr, beta1: beta1, beta2: beta2, epsilon: eps, lazySparse: !denseAdam)

@@ -177,6 +177,26 @@ final class AgentIterationTests: XCTestCase {
         XCTAssertThrowsError(try config.validate())
     }
 
+    /// `--value-weight`: scales every value term (after the mean reduction), nothing else.
+    func testValueWeightScalesOnlyTheValueTerms() throws {
+        var config = tinyConfig(.a3cF)
+        let w = firstWindows(config, count: 3)[2]
+        let theta = NetworkParameters(shape: config.shape, seed: 3, forgetBias: 1)
+        let plain = try GradientWorker(config: config)
+        _ = try plain.computeGradient(w, parameters: theta, target: theta)
+        config.valueWeight = 0.25
+        let weighted = try GradientWorker(config: config)
+        _ = try weighted.computeGradient(w, parameters: theta, target: theta)
+        XCTAssertFalse(plain.lastLosses.value.isEmpty)
+        for (a, b) in zip(weighted.lastLosses.value, plain.lastLosses.value) {
+            XCTAssertEqual(a.weight, 0.25 * b.weight, accuracy: 1e-9)
+            XCTAssertEqual(a.target, b.target)
+        }
+        for (a, b) in zip(weighted.lastLosses.policy, plain.lastLosses.policy) { XCTAssertEqual(a.coefficient, b.coefficient) }
+        config.valueWeight = -1
+        XCTAssertThrowsError(try config.validate())
+    }
+
     /// With d = 0 an IRN-P run has no A3C policy term at all and still trains on imagination.
     func testDensityZeroTrainsOnImaginationAlone() throws {
         let config = tinyConfig(.irnP)
