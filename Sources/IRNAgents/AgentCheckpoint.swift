@@ -107,18 +107,7 @@ public struct AgentCheckpoint: Sendable {
     /// Whether `url` is a safetensors file whose metadata names this format; reads only the
     /// header (a model of hundreds of MB is not loaded to find out).
     public static func isAgentModel(_ url: URL) -> Bool {
-        guard let h = FileHandle(forReadingAtPath: url.path) else { return false }
-        defer { try? h.close() }
-        let lengthBytes = h.readData(ofLength: 8)
-        guard lengthBytes.count == 8 else { return false }
-        var n: UInt64 = 0
-        for (i, b) in lengthBytes.enumerated() { n |= UInt64(b) << (8 * UInt64(i)) }
-        guard n >= 2, n <= UInt64(SafetensorsFile.maxHeaderBytes) else { return false }
-        let header = h.readData(ofLength: Int(n))
-        guard header.count == Int(n),
-              let obj = (try? JSONSerialization.jsonObject(with: header)) as? [String: Any],
-              let meta = obj["__metadata__"] as? [String: Any] else { return false }
-        return meta["format"] as? String == formatName
+        SafetensorsFile.metadata(of: url)?["format"] == formatName
     }
 
     /// The stored config laid over this build's defaults for its algorithm and items, so a

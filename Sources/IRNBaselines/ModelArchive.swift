@@ -1,12 +1,10 @@
 import Foundation
+import IRNNumerics
 import IRNSupport
 
-/// The on-disk form of a trained baseline: named arrays plus string metadata.
-///
-/// Layout: 8 bytes magic `IRNMDL01`, UInt64 little-endian length of a JSON header, the header
-/// (`kind`, `meta`, and for each array its name, dtype, shape, byte offset and length), then
-/// the raw little-endian array bytes. Everything about the format lives in this file so it
-/// can later be replaced by safetensors without touching the models.
+/// The on-disk form of a trained baseline: named arrays plus string metadata, stored as a
+/// safetensors file (the project's one tensor container, which NumPy and PyTorch open) whose
+/// metadata says `format` "irn-baseline", its `kind` and the model's own fields.
 public struct ModelArchive: Sendable {
     public enum Array: Sendable, Equatable {
         case f32([Float]), i32([Int32]), i64([Int64])
@@ -51,72 +49,53 @@ public struct ModelArchive: Sendable {
         return v
     }
 
-    private struct Entry: Codable { var name: String; var dtype: String; var shape: [Int]; var offset: Int; var bytes: Int }
-    private struct Header: Codable { var kind: String; var meta: [String: String]; var arrays: [Entry] }
-    private static let magic = Data("IRNMDL01".utf8)
+    public static let formatName = "irn-baseline"
+    /// Metadata keys the format itself uses; a model's own fields must not take them.
+    static let reservedKeys: Set<String> = ["format", "kind"]
 
-    public func encoded() throws -> Data {
-        var body = Data()
-        var entries: [Entry] = []
-        for name in arrays.keys.sorted() {
-            let start = body.count
-            let dtype: String
-            switch arrays[name]! {
-            case .f32(let a): dtype = "f32"; a.withUnsafeBytes { body.append(contentsOf: $0) }
-            case .i32(let a): dtype = "i32"; a.withUnsafeBytes { body.append(contentsOf: $0) }
-            case .i64(let a): dtype = "i64"; a.withUnsafeBytes { body.append(contentsOf: $0) }
-            }
-            entries.append(Entry(name: name, dtype: dtype, shape: shapes[name] ?? [], offset: start, bytes: body.count - start))
+    public func file() throws -> SafetensorsFile {
+        if let clash = meta.keys.first(where: Self.reservedKeys.contains) {
+            throw IRNError("baseline metadata field '\(clash)' is reserved by the model file format")
         }
-        let enc = JSONEncoder()
-        enc.outputFormatting = .sortedKeys
-        let header = try enc.encode(Header(kind: kind, meta: meta, arrays: entries))
-        var out = Self.magic
-        withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(header)
-        out.append(body)
-        return out
+        var f = SafetensorsFile(metadata: meta.merging(["format": Self.formatName, "kind": kind]) { _, format in format })
+        for (name, array) in arrays {
+            let shape = shapes[name] ?? []
+            switch array {
+            case .f32(let a): f[name] = SafetensorsTensor(floats: a, shape: shape)
+            case .i32(let a): f[name] = SafetensorsTensor(int32s: a, shape: shape)
+            case .i64(let a): f[name] = SafetensorsTensor(int64s: a, shape: shape)
+            }
+        }
+        return f
     }
 
+    public func encoded() throws -> Data { try file().encoded() }
+
     /// Writes atomically: a crash leaves either the old file or the complete new one.
-    public func save(to url: URL) throws { try AtomicFile.write(try encoded(), to: url) }
+    public func save(to url: URL) throws { try file().write(to: url) }
 
     public static func load(from url: URL) throws -> ModelArchive {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw IRNError("cannot read model file: \(error.localizedDescription)", file: url.path) }
-        do { return try decode(data) } catch let e as IRNError { throw IRNError(e.message, file: url.path) }
+        let f = try SafetensorsFile.read(from: url)
+        do { return try decode(f) } catch let e as IRNError { throw IRNError(e.message, file: url.path) }
     }
 
     public static func decode(_ data: Data) throws -> ModelArchive {
-        let bytes = [UInt8](data)
-        guard bytes.count >= 16, Data(bytes[0..<8]) == magic else { throw IRNError("not an IRN model file (bad magic)") }
-        var len: UInt64 = 0
-        for i in 0..<8 { len |= UInt64(bytes[8 + i]) << (8 * UInt64(i)) }
-        guard len <= UInt64(bytes.count - 16) else { throw IRNError("truncated model file (header length \(len))") }
-        let headerEnd = 16 + Int(len)
-        let header: Header
-        do { header = try JSONDecoder().decode(Header.self, from: Data(bytes[16..<headerEnd])) }
-        catch { throw IRNError("unreadable model header: \(error)") }
-        var out = ModelArchive(kind: header.kind, meta: header.meta)
-        for e in header.arrays {
-            let lo = headerEnd + e.offset, hi = lo + e.bytes
-            guard e.offset >= 0, e.bytes >= 0, hi <= bytes.count else { throw IRNError("array '\(e.name)' runs past the end of the file") }
-            let raw = bytes[lo..<hi]
-            func read<T>(_ t: T.Type) throws -> [T] {
-                guard e.bytes % MemoryLayout<T>.size == 0 else { throw IRNError("array '\(e.name)' has a partial element") }
-                let a = [T](unsafeUninitializedCapacity: e.bytes / MemoryLayout<T>.size) { buf, n in
-                    raw.withUnsafeBytes { src in UnsafeMutableRawBufferPointer(buf).copyMemory(from: src) }
-                    n = e.bytes / MemoryLayout<T>.size
-                }
-                return a
+        try decode(SafetensorsFile.decode(data))
+    }
+
+    public static func decode(_ f: SafetensorsFile) throws -> ModelArchive {
+        guard f.metadata["format"] == formatName, let kind = f.metadata["kind"] else {
+            throw IRNError("not a baseline model file (metadata format is \(f.metadata["format"].map { "'\($0)'" } ?? "missing"), expected '\(formatName)' with a kind)")
+        }
+        var out = ModelArchive(kind: kind, meta: f.metadata.filter { !reservedKeys.contains($0.key) })
+        for (name, t) in f.tensors {
+            switch t.dtype {
+            case .f32: out.arrays[name] = .f32(try t.floats())
+            case .i32: out.arrays[name] = .i32(try t.int32s())
+            case .i64: out.arrays[name] = .i64(try t.int64s())
+            default: throw IRNError("array '\(name)' has dtype \(t.dtype.rawValue), which no baseline stores")
             }
-            switch e.dtype {
-            case "f32": out.arrays[e.name] = .f32(try read(Float.self))
-            case "i32": out.arrays[e.name] = .i32(try read(Int32.self))
-            case "i64": out.arrays[e.name] = .i64(try read(Int64.self))
-            default: throw IRNError("array '\(e.name)' has unknown dtype '\(e.dtype)'")
-            }
-            out.shapes[e.name] = e.shape
+            out.shapes[name] = t.shape
         }
         return out
     }

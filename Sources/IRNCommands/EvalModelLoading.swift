@@ -2,6 +2,7 @@ import Foundation
 import IRNAgents
 import IRNBaselines
 import IRNEvaluation
+import IRNNumerics
 import IRNSupport
 
 /// Turns a model file into a Recommender. Each model family registers one loader that
@@ -23,14 +24,10 @@ enum EvalModelLoading {
         throw IRNError("not a model file any loader recognises (known families: \(loaders.map(\.family).joined(separator: ", ")))", file: url.path)
     }
 
-    /// Baseline archives start with the ModelArchive magic.
+    /// Baseline models are safetensors files whose metadata says format "irn-baseline".
     static func loadBaseline(_ url: URL) throws -> (any Recommender)? {
-        guard let h = FileHandle(forReadingAtPath: url.path) else { throw IRNError("cannot open model file", file: url.path) }
-        let head = h.readData(ofLength: 8)
-        try? h.close()
-        guard head == Data("IRNMDL01".utf8) else { return nil }
-        do { return try BaselinePersistence.load(ModelArchive.load(from: url)) }
-        catch let e as IRNError { throw e.file == nil ? IRNError(e.message, file: url.path) : e }
+        guard SafetensorsFile.metadata(of: url)?["format"] == ModelArchive.formatName else { return nil }
+        return try BaselinePersistence.load(ModelArchive.load(from: url))
     }
 
     /// Agent models are safetensors files whose metadata says format "irn-agent".

@@ -163,6 +163,23 @@ public struct SafetensorsFile: Sendable, Equatable {
         return try decode(data, source: url.path)
     }
 
+    /// The `__metadata__` of a file, reading only its header (a model of hundreds of MB is not
+    /// loaded to find out what it is); nil when the file is not readable safetensors.
+    public static func metadata(of url: URL) -> [String: String]? {
+        guard let h = FileHandle(forReadingAtPath: url.path) else { return nil }
+        defer { try? h.close() }
+        let lengthBytes = h.readData(ofLength: 8)
+        guard lengthBytes.count == 8 else { return nil }
+        var n: UInt64 = 0
+        for (i, b) in lengthBytes.enumerated() { n |= UInt64(b) << (8 * UInt64(i)) }
+        guard n >= 2, n <= UInt64(maxHeaderBytes) else { return nil }
+        let header = h.readData(ofLength: Int(n))
+        guard header.count == Int(n),
+              let obj = (try? JSONSerialization.jsonObject(with: header)) as? [String: Any] else { return nil }
+        guard let meta = obj["__metadata__"] else { return [:] }
+        return (meta as? [String: Any])?.compactMapValues { $0 as? String }
+    }
+
     /// Parses and validates a whole file; `source` names it in error messages.
     public static func decode(_ data: Data, source: String = "<safetensors>") throws -> SafetensorsFile {
         func fail(_ msg: String) -> IRNError { IRNError("corrupt safetensors file: \(msg)", file: source) }

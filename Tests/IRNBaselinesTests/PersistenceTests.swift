@@ -1,4 +1,5 @@
 import XCTest
+import IRNNumerics
 import IRNData
 import IRNEvaluation
 @testable import IRNBaselines
@@ -35,5 +36,23 @@ final class PersistenceTests: XCTestCase {
         var wrong = a
         wrong.meta["item_count"] = "4"
         XCTAssertThrowsError(try BaselinePersistence.load(wrong))
+    }
+
+    func testModelFilesAreSafetensorsThatSayWhatTheyHold() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("irn-baseline-\(getpid()).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let a = try BaselinePersistence.archive(PopularityModel(counts: [1, 2, 3]))
+        try a.save(to: url)
+        let meta = try XCTUnwrap(SafetensorsFile.metadata(of: url))
+        XCTAssertEqual(meta["format"], ModelArchive.formatName)
+        XCTAssertEqual(meta["kind"], "pop")
+        XCTAssertEqual(try SafetensorsFile.read(from: url).tensors.keys.sorted(), a.arrays.keys.sorted())
+        XCTAssertEqual(try ModelArchive.load(from: url).arrays, a.arrays)
+        var clash = a
+        clash.meta["kind"] = "spop"
+        XCTAssertThrowsError(try clash.encoded()) { XCTAssertTrue("\($0)".contains("reserved")) }
+        // An agent-style safetensors file is not taken for a baseline.
+        try SafetensorsFile(tensors: [:], metadata: ["format": "irn-agent"]).write(to: url)
+        XCTAssertThrowsError(try ModelArchive.load(from: url)) { XCTAssertTrue("\($0)".contains("not a baseline model file")) }
     }
 }
