@@ -104,7 +104,11 @@ final class AgentClusterTests: XCTestCase {
 
         try waitUntil(20, "both actors pushing") { a1.counts.pushes > 2 && a2.counts.pushes > 2 }
         let s1 = try stats(server)
-        try waitUntil(20, "evaluation metrics") { !((try? stats(server))?["eval"] as? [String: Any] ?? [:]).isEmpty }
+        // Both conditions in one wait: evaluation can land before the next update does.
+        try waitUntil(20, "evaluation metrics and a higher step") {
+            guard let s = try? stats(server) else { return false }
+            return !(s["eval"] as? [String: Any] ?? [:]).isEmpty && (s["step"] as? Int ?? 0) > (s1["step"] as! Int)
+        }
         let s2 = try stats(server)
         XCTAssertEqual((s2["actors"] as! [[String: Any]]).map { $0["id"] as! String }, ["alpha", "beta"])
         XCTAssertGreaterThan(s2["step"] as! Int, s1["step"] as! Int)
