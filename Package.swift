@@ -25,8 +25,10 @@ let package = Package(
         .target(name: "IRNSupport"),
         // Sessions: YooChoose/TSV loading, preprocessing, binary store, synthetic shop, environment.
         .target(name: "IRNData", dependencies: ["IRNSupport", "CZlib"]),
+        // C kernels Swift cannot vectorise itself (square roots in Adam), like swift-nio's C shims.
+        .target(name: "CIRNKernels"),
         // Float32 tensors on OpenBLAS, the LSTM actor-critic, gradients, Adam, safetensors.
-        .target(name: "IRNNumerics", dependencies: ["IRNSupport", "COpenBLAS"]),
+        .target(name: "IRNNumerics", dependencies: ["IRNSupport", "COpenBLAS", "CIRNKernels"]),
         // The one evaluator every model plugs into: ranks, Recall@K, MRR@K.
         .target(name: "IRNEvaluation", dependencies: ["IRNSupport", "IRNData"]),
         // POP, S-POP, BPR, session-kNN, GRU4Rec.

@@ -22,7 +22,9 @@ struct BenchServerCommand: ParsableCommand {
         acknowledged. Prints gradient applications/s over --seconds, bytes per push against the \
         gradient's non-zero payload, weight-broadcast bytes per update (per subscriber), and the \
         staleness median and 95th percentile. The server loop is one thread; the actors share \
-        the remaining cores. Build with -c release.
+        the machine's cores with it, so on a small machine the wall-clock rate is bounded by the \
+        actors' own work: the serving thread's CPU time per application (from the server's \
+        loop_cpu_s stat) gives what one dedicated server core sustains. Build with -c release.
         """
     )
 
@@ -149,6 +151,12 @@ struct BenchServerCommand: ParsableCommand {
         func n(_ s: [String: Any], _ k: String) -> Double { Double(s[k] as? Int ?? 0) }
         let applied = n(s1, "applied") - n(s0, "applied")
         let rate = applied / (t1 - t0)
+        // The serving thread's own CPU time: what one dedicated server core could sustain,
+        // whatever the simulated actors (sharing this machine's cores) leave it.
+        let loopCPU = (s1["loop_cpu_s"] as? Double ?? 0) - (s0["loop_cpu_s"] as? Double ?? 0)
+        let cpuPerApplication = applied > 0 ? loopCPU / applied : 0
+        let oneCore = cpuPerApplication > 0 ? 1 / cpuPerApplication : 0
+        let loopShare = loopCPU / (t1 - t0)
         let bcast = n(s1, "broadcast_bytes") - n(s0, "broadcast_bytes")
         let broadcasts = n(s1, "broadcasts") - n(s0, "broadcasts")
         let perUpdate = applied > 0 ? bcast / applied : 0
@@ -156,6 +164,9 @@ struct BenchServerCommand: ParsableCommand {
         let result: [String: Any] = [
             "actors": actors, "items": config.items, "hidden": config.hidden, "batch": config.slots, "algo": config.algorithm.rawValue,
             "seconds": ((t1 - t0) * 1000).rounded() / 1000, "applications": Int(applied), "applications_per_s": (rate * 1000).rounded() / 1000,
+            "server_loop_cpu_ms_per_application": (cpuPerApplication * 1e5).rounded() / 100,
+            "applications_per_server_core_s": (oneCore * 10).rounded() / 10,
+            "server_loop_cpu_share": (loopShare * 1000).rounded() / 1000,
             "push_bytes": pushBytes, "gradient_nonzero_payload_bytes": nonZeroPayload, "dense_model_bytes": denseBytes,
             "broadcast_interval_s": broadcastInterval, "broadcasts": Int(broadcasts),
             "weight_bytes_per_update_per_subscriber": Int(perUpdate),
@@ -170,7 +181,8 @@ struct BenchServerCommand: ParsableCommand {
         } else {
             let mb = { (x: Double) in String(format: "%.2f MB", x / 1e6) }
             print("irn bench server: \(actors) simulated actors, \(config.algorithm.rawValue) \(config.items) items x \(config.hidden) units, batch \(config.slots)")
-            print(String(format: "  gradient applications/s   %.1f  (%d in %.1f s)", rate, Int(applied), t1 - t0))
+            print(String(format: "  gradient applications/s   %.1f  (%d in %.1f s, wall clock, %d cores shared by server and actors)", rate, Int(applied), t1 - t0, ProcessInfo.processInfo.activeProcessorCount))
+            print(String(format: "  server loop CPU           %.2f ms per application = %.1f applications per server-core second (loop busy %.0f%% of the time)", cpuPerApplication * 1000, oneCore, loopShare * 100))
             print("  bytes per push            \(mb(Double(pushBytes)))  (non-zero payload \(mb(Double(nonZeroPayload))), dense model \(mb(Double(denseBytes))))")
             print("  weight traffic per update \(mb(perUpdate)) per subscriber, \(mb(perUpdate * Double(actors))) to all \(actors)  (\(Int(broadcasts)) broadcasts, interval \(broadcastInterval) s)")
             print("  server work per gradient  decode \(ms(tDecode)) ms, Adam \(ms(tApply)) ms, patch \(ms(tPatch)) ms + encode \(ms(tEncode)) ms (no sockets, \(probeRounds) rounds)")

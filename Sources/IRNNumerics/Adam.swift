@@ -1,3 +1,4 @@
+import CIRNKernels
 import Foundation
 import IRNSupport
 
@@ -41,10 +42,12 @@ public struct Adam: Sendable {
     public mutating func apply(_ gradient: NetworkGradient, to parameters: inout NetworkParameters) {
         precondition(gradient.shape == parameters.shape, "gradient and parameters differ in shape")
         step += 1
-        let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon, lr = config.learningRate
-        // Bias corrections in Double: beta^t underflows gracefully and stays exact for small t.
-        let c1 = Float(1 - Foundation.pow(Double(b1), Double(step)))
-        let c2 = Float(1 - Foundation.pow(Double(b2), Double(step)))
+        // Bias corrections in Double (beta^t underflows gracefully and stays exact for small
+        // t), folded into two scalars: theta -= lr / c1 * m / (sqrt(v) / sqrt(c2) + eps).
+        let c1 = 1 - Foundation.pow(Double(config.beta1), Double(step))
+        let c2 = 1 - Foundation.pow(Double(config.beta2), Double(step))
+        var k = irn_adam_step(beta1: config.beta1, beta2: config.beta2, step_scale: Float(Double(config.learningRate) / c1),
+                              v_scale: Float(1 / c2.squareRoot()), epsilon: config.epsilon)
         for g in shape.parameterGroups {
             let part = gradient.parts[g.rawValue]
             let w = part.width
@@ -53,61 +56,31 @@ public struct Adam: Sendable {
                     secondMoments[g.rawValue].withUnsafeMutableBufferPointer { v in
                         part.values.withUnsafeBufferPointer { gv in
                             let mp = m.baseAddress!, vp = v.baseAddress!, tp = theta.baseAddress!
-                            // theta -= lr * (m / c1) / (sqrt(v / c2) + eps), 8 lanes at a time.
-                            @inline(__always)
-                            func update(_ base: Int, _ grad: UnsafePointer<Float>, _ n: Int) {
-                                var j = 0
-                                while j + 8 <= n {
-                                    let gj = FastMath.load8(grad + j)
-                                    let mj = b1 * FastMath.load8(mp + base + j) + (1 - b1) * gj
-                                    let vj = b2 * FastMath.load8(vp + base + j) + (1 - b2) * gj * gj
-                                    FastMath.store8(mj, mp + base + j)
-                                    FastMath.store8(vj, vp + base + j)
-                                    let step = lr * (mj / c1) / ((vj / c2).squareRoot() + eps)
-                                    FastMath.store8(FastMath.load8(tp + base + j) - step, tp + base + j)
-                                    j += 8
-                                }
-                                while j < n {
-                                    let gj = grad[j]
-                                    let mj = b1 * mp[base + j] + (1 - b1) * gj
-                                    let vj = b2 * vp[base + j] + (1 - b2) * gj * gj
-                                    mp[base + j] = mj
-                                    vp[base + j] = vj
-                                    tp[base + j] -= lr * (mj / c1) / ((vj / c2).squareRoot() + eps)
-                                    j += 1
-                                }
-                            }
-                            // A row with zero gradient: moments decay, the parameter still moves.
-                            @inline(__always)
-                            func decay(_ base: Int, _ n: Int) {
-                                for j in 0..<n {
-                                    let mj = b1 * mp[base + j]
-                                    let vj = b2 * vp[base + j]
-                                    mp[base + j] = mj
-                                    vp[base + j] = vj
-                                    tp[base + j] -= lr * (mj / c1) / ((vj / c2).squareRoot() + eps)
-                                }
-                            }
                             if part.isDense {
                                 let gp = gv.baseAddress!
                                 Parallel.chunks(theta.count, minChunk: 1 << 16) { _, range in
-                                    update(range.lowerBound, gp + range.lowerBound, range.count)
+                                    let o = range.lowerBound
+                                    irn_adam_update(tp + o, mp + o, vp + o, gp + o, range.count, &k)
                                 }
                             } else if config.lazySparse {
                                 let gp = gv.baseAddress!
                                 part.rowIndices.withUnsafeBufferPointer { rows in
                                     Parallel.chunks(rows.count, minChunk: max(1, (1 << 16) / max(w, 1))) { _, range in
-                                        for i in range { update(Int(rows[i]) * w, gp + i * w, w) }
+                                        for i in range {
+                                            let o = Int(rows[i]) * w
+                                            irn_adam_update(tp + o, mp + o, vp + o, gp + i * w, w, &k)
+                                        }
                                     }
                                 }
                             } else {
+                                // Textbook Adam: a row with zero gradient decays its moments and still moves.
                                 var next = 0
                                 for r in 0..<part.rows {
                                     if next < part.rowIndices.count && Int(part.rowIndices[next]) == r {
-                                        update(r * w, gv.baseAddress! + next * w, w)
+                                        irn_adam_update(tp + r * w, mp + r * w, vp + r * w, gv.baseAddress! + next * w, w, &k)
                                         next += 1
                                     } else {
-                                        decay(r * w, w)
+                                        irn_adam_decay(tp + r * w, mp + r * w, vp + r * w, w, &k)
                                     }
                                 }
                             }

@@ -23,6 +23,7 @@ extension ParameterServer {
         return [
             "run_id": String(runId, radix: 16),
             "uptime_s": (now - startTime).rounded3,
+            "loop_cpu_s": loopCPUSeconds.rounded6,
             "step": Int(store.version),
             "updates_per_s": counters.updatesPerSecond(now: now, start: startTime).rounded3,
             "env_steps": Int(counters.envSteps),
@@ -50,7 +51,8 @@ extension ParameterServer {
         ]
     }
 
-    /// Stats as one JSON object (sorted keys): run_id, uptime_s, step, updates_per_s, env_steps,
+    /// Stats as one JSON object (sorted keys): run_id, uptime_s, loop_cpu_s (CPU time of the
+    /// serving thread: decoding, Adam, encoding), step, updates_per_s, env_steps,
     /// epoch, epochs, finished, shards_total, shards_done, sessions_this_epoch, target_version,
     /// pushes, applied, dropped_stale, rejected {reason: n}, rejected_total, refused_curve,
     /// refused_keys, bytes_in, bytes_out, broadcast_bytes, broadcasts, actors_timed_out,

@@ -33,6 +33,8 @@ public final class ParameterServer: @unchecked Sendable {
     private var pending: [String: WeightChange] = [:]
     private var lastBroadcastVersion: UInt64
     private var lastBroadcastTime = 0.0
+    /// CPU seconds of the serving thread (the one core the server needs), for the stats.
+    private(set) var loopCPUSeconds = 0.0
     private var lastCheckpointTime: Double
     private var lastCheckpointKey: (UInt64, UInt64) = (UInt64.max, 0)
     var httpBuffers: [[UInt8]: [UInt8]] = [:]
@@ -165,6 +167,7 @@ public final class ParameterServer: @unchecked Sendable {
     /// checkpoints and says goodbye to the actors.
     public func run() throws {
         var finishedAt: Double?
+        let loopCPUStart = threadCPUSeconds()
         while true {
             if stopFlag.current { break }
             if leases.finished {
@@ -182,6 +185,7 @@ public final class ParameterServer: @unchecked Sendable {
             if ready[1] { try serveStats() }
             if ready[2] { try serveHTTP() }
             periodic()
+            loopCPUSeconds = threadCPUSeconds() - loopCPUStart
         }
         flushBroadcast()
         checkpoint()
@@ -258,14 +262,15 @@ public final class ParameterServer: @unchecked Sendable {
         let until = monotonicSeconds() + 0.05
         for _ in 0..<256 {
             if monotonicSeconds() > until { return }
-            guard let frames = try sockets.router.receive(dontWait: true) else { return }
+            // Frames stay in libzmq's buffers: the decoder reads tensors from there directly.
+            guard let frames = try sockets.router.receiveFrames(dontWait: true) else { return }
             let size = frames.reduce(0) { $0 + $1.count }
             counters.bytesIn += UInt64(size)
             guard frames.count >= 2 else {
                 reject("framing", "message without payload")
                 continue
             }
-            let identity = frames[0]
+            let identity = frames[0].bytes
             let env: WireEnvelope
             do {
                 env = try WireFormat.decode(Array(frames.dropFirst()), maxBytes: config.maxMessageBytes)

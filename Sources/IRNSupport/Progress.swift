@@ -12,6 +12,13 @@ public func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
+/// CPU seconds the calling thread has used (user + system).
+public func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
 /// Peak resident set size of this process in MB (from /proc, Linux; 0 elsewhere).
 public func peakResidentMB() -> Double {
     var usage = rusage()

@@ -99,13 +99,16 @@ public struct TensorPart: Sendable, Equatable {
 
 enum FloatFrames {
     static func bytes(_ v: [Float]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: v.count * 4)
-        #if _endian(little)
-        out.withUnsafeMutableBytes { dst in v.withUnsafeBytes { dst.copyMemory(from: $0) } }
-        #else
-        out.withUnsafeMutableBytes { d in for (i, x) in v.enumerated() { d.storeBytes(of: x.bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) } }
-        #endif
-        return out
+        // Uninitialised then filled: no zeroing pass over a frame of many megabytes.
+        [UInt8](unsafeUninitializedCapacity: v.count * 4) { out, count in
+            let d = UnsafeMutableRawBufferPointer(out)
+            #if _endian(little)
+            v.withUnsafeBytes { d.copyMemory(from: $0) }
+            #else
+            for (i, x) in v.enumerated() { d.storeBytes(of: x.bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+            #endif
+            count = v.count * 4
+        }
     }
 
     static func bytes(_ v: [Int32]) -> [UInt8] {
@@ -117,32 +120,55 @@ enum FloatFrames {
     }
 
     /// Floats from a frame, rejecting NaN and infinities (checked on the bit pattern).
-    static func floats(_ b: [UInt8], what: String) throws(WireError) -> [Float] {
-        guard b.count % 4 == 0 else { throw .badTensor("\(what): \(b.count) bytes is not a whole number of floats") }
-        let n = b.count / 4
+    static func floats(_ frame: some WireFrame, what: String) throws(WireError) -> [Float] {
+        let n = frame.count / 4
+        guard frame.count % 4 == 0 else { throw .badTensor("\(what): \(frame.count) bytes is not a whole number of floats") }
+        var finite = true
         let out = [Float](unsafeUninitializedCapacity: n) { buf, count in
-            b.withUnsafeBytes { src in
-                for i in 0..<n {
-                    buf[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                }
-            }
+            frame.withUnsafeBytes { src in finite = copyFinite(src, into: buf) }
             count = n
         }
-        // Exponent all ones = Inf or NaN. Branch-free scan over the whole frame.
-        var bad: UInt32 = 0
-        out.withUnsafeBufferPointer { p in
-            p.withMemoryRebound(to: UInt32.self) { u in
-                for x in u { bad |= ((x & 0x7F80_0000) == 0x7F80_0000) ? 1 : 0 }
-            }
-        }
-        guard bad == 0 else { throw .nonFinite(what) }
+        guard finite else { throw .nonFinite(what) }
         return out
     }
 
-    static func int32s(_ b: [UInt8], what: String) throws(WireError) -> [Int32] {
-        guard b.count % 4 == 0 else { throw .badTensor("\(what): \(b.count) bytes is not a whole number of indices") }
-        return b.withUnsafeBytes { src in
-            (0..<(b.count / 4)).map { Int32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
+    /// Copies little-endian Float32s into `dst` and tells whether none has an all-ones
+    /// exponent (Inf or NaN), in one pass, eight at a time: (x & exp) + 2^23 reaches bit 31
+    /// exactly when the exponent is all ones.
+    static func copyFinite(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>) -> Bool {
+        let n = dst.count
+        guard n > 0 else { return true }
+        let out = UnsafeMutableRawPointer(dst.baseAddress!)
+        let exp = SIMD8<UInt32>(repeating: 0x7F80_0000), one = SIMD8<UInt32>(repeating: 0x0080_0000)
+        var acc = SIMD8<UInt32>(repeating: 0)
+        var i = 0
+        while i + 8 <= n {
+            var x = src.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<UInt32>.self)
+            #if _endian(big)
+            for k in 0..<8 { x[k] = x[k].byteSwapped }
+            #endif
+            acc |= (x & exp) &+ one
+            out.storeBytes(of: x, toByteOffset: 4 * i, as: SIMD8<UInt32>.self)
+            i += 8
+        }
+        var tail: UInt32 = 0
+        while i < n {
+            let x = UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+            tail |= (x & 0x7F80_0000) &+ 0x0080_0000
+            out.storeBytes(of: x, toByteOffset: 4 * i, as: UInt32.self)
+            i += 1
+        }
+        return !any((acc | SIMD8(repeating: tail)) & SIMD8(repeating: 0x8000_0000) .!= 0)
+    }
+
+    static func int32s(_ frame: some WireFrame, what: String) throws(WireError) -> [Int32] {
+        guard frame.count % 4 == 0 else { throw .badTensor("\(what): \(frame.count) bytes is not a whole number of indices") }
+        let n = frame.count / 4
+        return [Int32](unsafeUninitializedCapacity: n) { buf, count in
+            frame.withUnsafeBytes { src in
+                for i in 0..<n { buf[i] = Int32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)) }
+            }
+            count = n
         }
     }
 }

@@ -79,9 +79,11 @@ public enum WireFormat {
 
     // MARK: decoding
 
-    /// Decodes and checks a message; any defect gives a `WireError`, never a trap.
-    public static func decode(_ frames: [[UInt8]], maxBytes: Int = WireLimits.maxMessageBytes) throws(WireError) -> WireEnvelope {
-        guard let header = frames.first else { throw .noFrames }
+    /// Decodes and checks a message; any defect gives a `WireError`, never a trap. Tensor
+    /// data is read straight from the frames (one copy, into the decoded values).
+    public static func decode<F: WireFrame>(_ frames: [F], maxBytes: Int = WireLimits.maxMessageBytes) throws(WireError) -> WireEnvelope {
+        guard let first = frames.first else { throw .noFrames }
+        let header = first.byteArray
         guard header.count >= fixedHeaderBytes else { throw .headerTooShort(header.count) }
         guard Array(header[0..<4]) == magic else { throw .badMagic }
         var r = WireBytesReader(header, what: "header")
@@ -115,10 +117,10 @@ public enum WireFormat {
         var zeroed = header
         zeroed.withUnsafeMutableBytes { $0.storeBytes(of: UInt64(0), toByteOffset: 32, as: UInt64.self) }
         sum.update(zeroed)
-        for f in frames.dropFirst() { sum.update(f) }
+        for f in frames.dropFirst() { f.withUnsafeBytes { sum.update($0) } }
         guard sum.value == checksum else { throw .checksumMismatch }
 
-        var body = BodyDecoder(reader: WireBytesReader(frames[1], what: "\(kind)"), frames: Array(frames.dropFirst(2)))
+        var body = BodyDecoder(reader: WireBytesReader(frames[1].byteArray, what: "\(kind)"), frames: Array(frames.dropFirst(2)))
         let message = try body.decode(kind)
         try body.finish()
         return WireEnvelope(message, senderRunId: runId, weightVersion: weightVersion, flags: flags)
@@ -200,12 +202,12 @@ struct BodyEncoder {
     }
 }
 
-struct BodyDecoder {
+struct BodyDecoder<F: WireFrame> {
     var reader: WireBytesReader
-    var frames: [[UInt8]]
+    var frames: [F]
     var nextFrame = 0
 
-    mutating func frame(_ what: String) throws(WireError) -> [UInt8] {
+    mutating func frame(_ what: String) throws(WireError) -> F {
         guard nextFrame < frames.count else { throw .malformed("missing data frame for \(what)") }
         defer { nextFrame += 1 }
         return frames[nextFrame]

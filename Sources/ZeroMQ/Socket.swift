@@ -152,7 +152,8 @@ public final class Socket: @unchecked Sendable {
             var flags: Int32 = dontWait ? ZMQ_DONTWAIT : 0
             if i + 1 < frames.count { flags |= ZMQ_SNDMORE }
             while true {
-                let rc = f.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) }
+                let rc = f.count >= Self.zeroCopyBytes ? sendWithoutCopy(f, flags: flags)
+                                                       : f.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) }
                 if rc >= 0 { break }
                 let e = ZMQError("send")
                 if e.isInterrupted { continue }
@@ -162,6 +163,33 @@ public final class Socket: @unchecked Sendable {
             }
         }
         return true
+    }
+
+    /// Frames at least this large are handed to libzmq in place (ps-lite style) instead of
+    /// being copied into a libzmq buffer first.
+    static let zeroCopyBytes = 64 << 10
+
+    /// Lends `frame`'s storage to libzmq: a retained box keeps the (immutable, copy-on-write)
+    /// array alive until libzmq's I/O thread has sent it and calls the release function.
+    private func sendWithoutCopy(_ frame: [UInt8], flags: Int32) -> Int32 {
+        let box = Unmanaged.passRetained(FrameBox(frame))
+        var msg = zmq_msg_t()
+        let base = box.takeUnretainedValue().bytes.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress!) }
+        let rc0 = zmq_msg_init_data(&msg, base, frame.count, { _, hint in
+            Unmanaged<FrameBox>.fromOpaque(hint!).release()
+        }, box.toOpaque())
+        guard rc0 == 0 else {
+            box.release()
+            return rc0
+        }
+        let rc = zmq_msg_send(&msg, handle, flags)
+        // On failure the message (and so the box) is still ours to close.
+        if rc < 0 {
+            let saved = errno
+            zmq_msg_close(&msg)
+            errno = saved
+        }
+        return rc
     }
 
     /// Sends one string frame.
@@ -195,8 +223,32 @@ public final class Socket: @unchecked Sendable {
         }
     }
 
+    /// Receives one multipart message without copying it out of libzmq's buffers; `nil` if
+    /// `dontWait` and nothing is there (or on timeout).
+    public func receiveFrames(dontWait: Bool = false) throws -> [Frame]? {
+        var frames: [Frame] = []
+        while true {
+            let f = Frame()
+            let rc = f.receive(from: handle, flags: (dontWait && frames.isEmpty) ? ZMQ_DONTWAIT : 0)
+            if rc < 0 {
+                let e = ZMQError("recv")
+                if e.isInterrupted { continue }
+                if e.isAgain && frames.isEmpty { return nil }
+                throw e
+            }
+            frames.append(f)
+            if !f.hasMore { return frames }
+        }
+    }
+
     /// Whether a message can be received now (without blocking).
     public var hasInput: Bool {
         ((try? intOption(ZMQ_EVENTS)) ?? 0) & Int32(ZMQ_POLLIN) != 0
     }
+}
+
+/// Owns a frame's bytes while libzmq sends them without copying.
+private final class FrameBox {
+    let bytes: [UInt8]
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
 }

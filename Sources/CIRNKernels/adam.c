@@ -1,0 +1,58 @@
+#include "irn_kernels.h"
+
+// No contraction into fused multiply-adds: every build and every CPU path must give the
+// same bits (single-process training and the cluster are compared tensor for tensor).
+#pragma STDC FP_CONTRACT OFF
+
+typedef float irn_v8 __attribute__((ext_vector_type(8)));
+// The same vector at float alignment, for unaligned loads and stores through pointers.
+typedef float irn_v8u __attribute__((ext_vector_type(8), aligned(4)));
+#define LOAD8(p) (*(const irn_v8u *)(p))
+#define STORE8(p, x) (*(irn_v8u *)(p) = (x))
+
+// The scalar tail uses the same operations in the same order as the vector body.
+static inline void update_one(float *theta, float *m, float *v, float g, const irn_adam_step *c) {
+    float mj = c->beta1 * *m + (1.0f - c->beta1) * g;
+    float vj = c->beta2 * *v + (1.0f - c->beta2) * (g * g);
+    *m = mj;
+    *v = vj;
+    *theta -= c->step_scale * mj / (__builtin_elementwise_sqrt(vj) * c->v_scale + c->epsilon);
+}
+
+#if defined(__x86_64__) && defined(__linux__)
+// Wider vectors where the CPU has them; the default clone is SSE2. Same operations, same bits.
+#define IRN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define IRN_CLONES
+#endif
+
+IRN_CLONES
+void irn_adam_update(float *theta, float *m, float *v, const float *g, size_t n, const irn_adam_step *c) {
+    const irn_v8 b1 = c->beta1, b2 = c->beta2, a1 = 1.0f - c->beta1, a2 = 1.0f - c->beta2;
+    const irn_v8 step = c->step_scale, vs = c->v_scale, eps = c->epsilon;
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        irn_v8 gj = LOAD8(g + j);
+        irn_v8 mj = b1 * LOAD8(m + j) + a1 * gj;
+        irn_v8 vj = b2 * LOAD8(v + j) + a2 * (gj * gj);
+        STORE8(m + j, mj);
+        STORE8(v + j, vj);
+        STORE8(theta + j, LOAD8(theta + j) - step * mj / (__builtin_elementwise_sqrt(vj) * vs + eps));
+    }
+    for (; j < n; j++) update_one(theta + j, m + j, v + j, g[j], c);
+}
+
+IRN_CLONES
+void irn_adam_decay(float *theta, float *m, float *v, size_t n, const irn_adam_step *c) {
+    const irn_v8 b1 = c->beta1, b2 = c->beta2;
+    const irn_v8 step = c->step_scale, vs = c->v_scale, eps = c->epsilon;
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        irn_v8 mj = b1 * LOAD8(m + j);
+        irn_v8 vj = b2 * LOAD8(v + j);
+        STORE8(m + j, mj);
+        STORE8(v + j, vj);
+        STORE8(theta + j, LOAD8(theta + j) - step * mj / (__builtin_elementwise_sqrt(vj) * vs + eps));
+    }
+    for (; j < n; j++) update_one(theta + j, m + j, v + j, 0.0f, c);
+}
