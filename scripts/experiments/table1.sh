@@ -25,15 +25,10 @@ SHARED=${IRN_SHARED_DATA:-$(cd .. && pwd)/shared/data}
 RES=docs/results/table1
 DATA=$WORK/data
 mkdir -p "$WORK/models" "$RES/runs"
-[ -x "$IRN" ] || { echo "build first: swift build -c release --product irn" >&2; exit 1; }
 CMDS=$RES/commands.txt
-
-log_cmd() { echo "$*" | sed "s#^$IRN #irn #" >> "$CMDS"; }
-
-cmd=("$IRN" data prepare --clicks "$SHARED/yoochoose-1pct/yoochoose-clicks.dat.gz"
-     --buys "$SHARED/yoochoose-1pct/yoochoose-buys.dat.gz" --out "$DATA" --days 0 --test-days 14 --valid-days 7)
-grep -qF "data prepare" "$CMDS" 2>/dev/null || log_cmd "${cmd[*]}"
-[ -f "$DATA/dataset.json" ] || "${cmd[@]}"
+. scripts/experiments/common.sh
+require_irn
+prepare_real_sample "$DATA"
 
 # Baselines (trained on train, as `irn baseline` does for --split test).
 for m in spop pop; do

@@ -1,0 +1,19 @@
+# Shared by the experiment scripts (sourced, not run): the release binary check, the command
+# log that docs/results/*/commands.txt is made of, and the real sample prepared as every
+# experiment on it uses it (--days 0 --test-days 14 --valid-days 7).
+# Expects: IRN (binary), SHARED (directory holding yoochoose-1pct/), CMDS (command log).
+
+require_irn() {
+    [ -x "$IRN" ] || { echo "build first: swift build -c release --product irn" >&2; exit 1; }
+}
+
+# Appends a command to the log, with the binary's path shown as `irn`.
+log_cmd() { echo "$*" | sed "s#^$IRN #irn #" >> "$CMDS"; }
+
+# prepare_real_sample DIR: prepares the sample into DIR once, logging the command once.
+prepare_real_sample() {
+    local cmd=("$IRN" data prepare --clicks "$SHARED/yoochoose-1pct/yoochoose-clicks.dat.gz"
+               --buys "$SHARED/yoochoose-1pct/yoochoose-buys.dat.gz" --out "$1" --days 0 --test-days 14 --valid-days 7)
+    grep -qF "data prepare" "$CMDS" 2>/dev/null || log_cmd "${cmd[*]}"
+    [ -f "$1/dataset.json" ] || "${cmd[@]}"
+}
