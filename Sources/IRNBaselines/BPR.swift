@@ -1,6 +1,6 @@
-import COpenBLAS
 import IRNData
 import IRNEvaluation
+import IRNNumerics
 import IRNSupport
 
 /// BPR-MF adapted to sessions (Rendle et al. 2009; as used for sessions by Hidasi et al. 2016).
@@ -208,8 +208,8 @@ public struct BPRModel: Recommender {
             // scores (slots x n) += users (slots x d) * Q^T; inactive rows are scratch.
             model.q.withUnsafeBufferPointer { q in
                 users.withUnsafeBufferPointer { u in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(slots), Int32(n), Int32(d),
-                                1, u.baseAddress, Int32(d), q.baseAddress, Int32(d), 1, scores.baseAddress, Int32(n))
+                    BLAS.gemm(transB: true, m: slots, n: n, k: d, a: u.baseAddress!, lda: d, b: q.baseAddress!, ldb: d,
+                              beta: 1, c: scores.baseAddress!, ldc: n)
                 }
             }
         }

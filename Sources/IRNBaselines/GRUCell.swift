@@ -1,12 +1,12 @@
-import COpenBLAS
+import IRNNumerics
 
-/// Row-major C = alpha * op(A) * op(B) + beta * C through OpenBLAS.
+/// Row-major C = alpha * op(A) * op(B) + beta * C (positional shorthand for `BLAS.gemm`).
 @inline(__always)
 func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
           _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
           _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+              beta: beta, c: c, ldc: ldc)
 }
 
 /// One step of GRU4Rec's GRU on a batch of rows, forward and backward, with the activations
