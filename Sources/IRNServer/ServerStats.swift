@@ -90,6 +90,7 @@ enum PrometheusText {
         }
         metric("step", "Gradient applications (weight version).", "counter", s["step"])
         metric("updates_per_second", "Gradient applications per second, last 10 s.", "gauge", s["updates_per_s"])
+        metric("loop_cpu_seconds_total", "CPU seconds used by the serving thread.", "counter", s["loop_cpu_s"])
         metric("env_steps_total", "Environment steps summed over all actors.", "counter", s["env_steps"])
         metric("epoch", "Current epoch (0-based).", "gauge", s["epoch"])
         metric("shards_done", "Shards finished in the current epoch.", "gauge", s["shards_done"])
