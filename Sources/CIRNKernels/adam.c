@@ -13,10 +13,10 @@ typedef float irn_v8u __attribute__((ext_vector_type(8), aligned(4)));
 // The scalar tail uses the same operations in the same order as the vector body.
 static inline void update_one(float *theta, float *m, float *v, float g, const irn_adam_step *c) {
     float mj = c->beta1 * *m + (1.0f - c->beta1) * g;
-    float vj = c->beta2 * *v + (1.0f - c->beta2) * (g * g);
+    float vj = c->beta2 * *v + ((1.0f - c->beta2) * g) * g;
     *m = mj;
     *v = vj;
-    *theta -= c->step_scale * mj / (__builtin_elementwise_sqrt(vj) * c->v_scale + c->epsilon);
+    *theta -= (c->learning_rate * (mj / c->c1)) / (__builtin_elementwise_sqrt(vj / c->c2) + c->epsilon);
 }
 
 #if defined(__x86_64__) && defined(__linux__)
@@ -29,15 +29,15 @@ static inline void update_one(float *theta, float *m, float *v, float g, const i
 IRN_CLONES
 void irn_adam_update(float *theta, float *m, float *v, const float *g, size_t n, const irn_adam_step *c) {
     const irn_v8 b1 = c->beta1, b2 = c->beta2, a1 = 1.0f - c->beta1, a2 = 1.0f - c->beta2;
-    const irn_v8 step = c->step_scale, vs = c->v_scale, eps = c->epsilon;
+    const irn_v8 lr = c->learning_rate, c1 = c->c1, c2 = c->c2, eps = c->epsilon;
     size_t j = 0;
     for (; j + 8 <= n; j += 8) {
         irn_v8 gj = LOAD8(g + j);
         irn_v8 mj = b1 * LOAD8(m + j) + a1 * gj;
-        irn_v8 vj = b2 * LOAD8(v + j) + a2 * (gj * gj);
+        irn_v8 vj = b2 * LOAD8(v + j) + (a2 * gj) * gj;
         STORE8(m + j, mj);
         STORE8(v + j, vj);
-        STORE8(theta + j, LOAD8(theta + j) - step * mj / (__builtin_elementwise_sqrt(vj) * vs + eps));
+        STORE8(theta + j, LOAD8(theta + j) - (lr * (mj / c1)) / (__builtin_elementwise_sqrt(vj / c2) + eps));
     }
     for (; j < n; j++) update_one(theta + j, m + j, v + j, g[j], c);
 }
@@ -45,14 +45,14 @@ void irn_adam_update(float *theta, float *m, float *v, const float *g, size_t n,
 IRN_CLONES
 void irn_adam_decay(float *theta, float *m, float *v, size_t n, const irn_adam_step *c) {
     const irn_v8 b1 = c->beta1, b2 = c->beta2;
-    const irn_v8 step = c->step_scale, vs = c->v_scale, eps = c->epsilon;
+    const irn_v8 lr = c->learning_rate, c1 = c->c1, c2 = c->c2, eps = c->epsilon;
     size_t j = 0;
     for (; j + 8 <= n; j += 8) {
         irn_v8 mj = b1 * LOAD8(m + j);
         irn_v8 vj = b2 * LOAD8(v + j);
         STORE8(m + j, mj);
         STORE8(v + j, vj);
-        STORE8(theta + j, LOAD8(theta + j) - step * mj / (__builtin_elementwise_sqrt(vj) * vs + eps));
+        STORE8(theta + j, LOAD8(theta + j) - (lr * (mj / c1)) / (__builtin_elementwise_sqrt(vj / c2) + eps));
     }
     for (; j < n; j++) update_one(theta + j, m + j, v + j, 0.0f, c);
 }

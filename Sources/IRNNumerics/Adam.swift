@@ -42,12 +42,11 @@ public struct Adam: Sendable {
     public mutating func apply(_ gradient: NetworkGradient, to parameters: inout NetworkParameters) {
         precondition(gradient.shape == parameters.shape, "gradient and parameters differ in shape")
         step += 1
-        // Bias corrections in Double (beta^t underflows gracefully and stays exact for small
-        // t), folded into two scalars: theta -= lr / c1 * m / (sqrt(v) / sqrt(c2) + eps).
-        let c1 = 1 - Foundation.pow(Double(config.beta1), Double(step))
-        let c2 = 1 - Foundation.pow(Double(config.beta2), Double(step))
-        var k = irn_adam_step(beta1: config.beta1, beta2: config.beta2, step_scale: Float(Double(config.learningRate) / c1),
-                              v_scale: Float(1 / c2.squareRoot()), epsilon: config.epsilon)
+        // Bias corrections in Double: beta^t underflows gracefully and stays exact for small t.
+        var k = irn_adam_step(beta1: config.beta1, beta2: config.beta2, learning_rate: config.learningRate,
+                              c1: Float(1 - Foundation.pow(Double(config.beta1), Double(step))),
+                              c2: Float(1 - Foundation.pow(Double(config.beta2), Double(step))),
+                              epsilon: config.epsilon)
         for g in shape.parameterGroups {
             let part = gradient.parts[g.rawValue]
             let w = part.width
