@@ -86,10 +86,11 @@ struct BenchServerCommand: ParsableCommand {
         let probeRounds = 10
         for _ in 0..<probeRounds {
             let a = monotonicSeconds()
-            let env = try WireFormat.decode(pushFrames, maxBytes: 1 << 30)
-            guard case .gradient(let gp) = env.message else { throw IRNError("probe decode") }
+            // As the server does it: tensors checked and read in place, Adam straight from them.
+            let (env, views) = try WireFormat.decodeBorrowingTensors(pushFrames, maxBytes: 1 << 30)
+            guard case .gradient = env.message, !views.isEmpty else { throw IRNError("probe decode") }
             let b = monotonicSeconds()
-            let changed = try probe.apply(gp.parts)
+            let changed = try probe.apply(views: views)
             let c = monotonicSeconds()
             let patch = probe.weights(changed)
             let d = monotonicSeconds()

@@ -41,47 +41,64 @@ public struct Adam: Sendable {
     /// parameters -= lr * m_hat / (sqrt(v_hat) + eps), descending the loss whose gradient is given.
     public mutating func apply(_ gradient: NetworkGradient, to parameters: inout NetworkParameters) {
         precondition(gradient.shape == parameters.shape, "gradient and parameters differ in shape")
-        step += 1
-        // Bias corrections in Double: beta^t underflows gracefully and stays exact for small t.
-        var k = irn_adam_step(beta1: config.beta1, beta2: config.beta2, learning_rate: config.learningRate,
-                              c1: Float(1 - Foundation.pow(Double(config.beta1), Double(step))),
-                              c2: Float(1 - Foundation.pow(Double(config.beta2), Double(step))),
-                              epsilon: config.epsilon)
+        let k = beginStep()
         for g in shape.parameterGroups {
             let part = gradient.parts[g.rawValue]
-            let w = part.width
-            parameters.tensors[g.rawValue].withUnsafeMutableBufferPointer { theta in
-                firstMoments[g.rawValue].withUnsafeMutableBufferPointer { m in
-                    secondMoments[g.rawValue].withUnsafeMutableBufferPointer { v in
-                        part.values.withUnsafeBufferPointer { gv in
-                            let mp = m.baseAddress!, vp = v.baseAddress!, tp = theta.baseAddress!
-                            if part.isDense {
-                                let gp = gv.baseAddress!
-                                Parallel.chunks(theta.count, minChunk: 1 << 16) { _, range in
-                                    let o = range.lowerBound
-                                    irn_adam_update(tp + o, mp + o, vp + o, gp + o, range.count, &k)
-                                }
-                            } else if config.lazySparse {
-                                let gp = gv.baseAddress!
-                                part.rowIndices.withUnsafeBufferPointer { rows in
-                                    Parallel.chunks(rows.count, minChunk: max(1, (1 << 16) / max(w, 1))) { _, range in
-                                        for i in range {
-                                            let o = Int(rows[i]) * w
-                                            irn_adam_update(tp + o, mp + o, vp + o, gp + i * w, w, &k)
-                                        }
-                                    }
-                                }
+            part.values.withUnsafeBufferPointer { values in
+                part.rowIndices.withUnsafeBufferPointer { rows in
+                    update(g, dense: part.isDense, rows: rows, values: values, step: k, parameters: &parameters)
+                }
+            }
+        }
+    }
+
+    /// Starts one step (t += 1) and returns its constants. Then call `update` once per
+    /// parameter group (a group not updated is as a zero row-sparse gradient). For gradients
+    /// that are not a `NetworkGradient`, e.g. read in place from received frames.
+    public mutating func beginStep() -> AdamStep {
+        step += 1
+        // Bias corrections in Double: beta^t underflows gracefully and stays exact for small t.
+        return AdamStep(k: irn_adam_step(beta1: config.beta1, beta2: config.beta2, learning_rate: config.learningRate,
+                                         c1: Float(1 - Foundation.pow(Double(config.beta1), Double(step))),
+                                         c2: Float(1 - Foundation.pow(Double(config.beta2), Double(step))),
+                                         epsilon: config.epsilon))
+    }
+
+    /// Applies `step` to group `g` with its gradient: dense (`values` covers the whole tensor)
+    /// or row-sparse (`rows` strictly increasing, `values` those rows). The caller checks sizes.
+    public mutating func update(_ g: ParameterGroup, dense: Bool, rows: UnsafeBufferPointer<Int32>,
+                                values: UnsafeBufferPointer<Float>, step: AdamStep, parameters: inout NetworkParameters) {
+        let w = g.dimensions(shape).width
+        precondition(dense ? values.count == g.count(shape) : values.count == rows.count * w, "\(g.name): gradient size")
+        var k = step.k
+        let lazy = config.lazySparse
+        parameters.tensors[g.rawValue].withUnsafeMutableBufferPointer { theta in
+            firstMoments[g.rawValue].withUnsafeMutableBufferPointer { m in
+                secondMoments[g.rawValue].withUnsafeMutableBufferPointer { v in
+                    guard let tp = theta.baseAddress, let mp = m.baseAddress, let vp = v.baseAddress else { return }
+                    if dense {
+                        let gp = values.baseAddress!
+                        Parallel.chunks(theta.count, minChunk: 1 << 16) { _, range in
+                            let o = range.lowerBound
+                            irn_adam_update(tp + o, mp + o, vp + o, gp + o, range.count, &k)
+                        }
+                    } else if lazy {
+                        guard let gp = values.baseAddress, !rows.isEmpty else { return }
+                        Parallel.chunks(rows.count, minChunk: max(1, (1 << 16) / max(w, 1))) { _, range in
+                            for i in range {
+                                let o = Int(rows[i]) * w
+                                irn_adam_update(tp + o, mp + o, vp + o, gp + i * w, w, &k)
+                            }
+                        }
+                    } else {
+                        // Textbook Adam: a row with zero gradient decays its moments and still moves.
+                        var next = 0
+                        for r in 0..<(theta.count / max(w, 1)) {
+                            if next < rows.count && Int(rows[next]) == r {
+                                irn_adam_update(tp + r * w, mp + r * w, vp + r * w, values.baseAddress! + next * w, w, &k)
+                                next += 1
                             } else {
-                                // Textbook Adam: a row with zero gradient decays its moments and still moves.
-                                var next = 0
-                                for r in 0..<part.rows {
-                                    if next < part.rowIndices.count && Int(part.rowIndices[next]) == r {
-                                        irn_adam_update(tp + r * w, mp + r * w, vp + r * w, gv.baseAddress! + next * w, w, &k)
-                                        next += 1
-                                    } else {
-                                        irn_adam_decay(tp + r * w, mp + r * w, vp + r * w, w, &k)
-                                    }
-                                }
+                                irn_adam_decay(tp + r * w, mp + r * w, vp + r * w, w, &k)
                             }
                         }
                     }
@@ -115,4 +132,9 @@ public struct Adam: Sendable {
         self.step = step
     }
 
+}
+
+/// The constants of one Adam step (from `Adam.beginStep()`).
+public struct AdamStep: Sendable {
+    let k: irn_adam_step
 }

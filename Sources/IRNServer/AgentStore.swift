@@ -38,6 +38,45 @@ public final class AgentStore: ParameterStore {
         return changed
     }
 
+    /// Adam reads the gradient where it was received: no copy of the (dense, N x H) policy
+    /// gradient on the server's one busy thread.
+    public func apply(views: [TensorPartView]) throws -> [String: WeightChange] {
+        let shape = config.shape
+        var byGroup: [TensorPartView?] = Array(repeating: nil, count: shape.parameterGroups.count)
+        for p in views {
+            guard let g = ParameterGroup(name: p.name), g.rawValue < byGroup.count else {
+                throw IRNError("gradient part \(p.name) is not a parameter of this network (head \(shape.head))")
+            }
+            let d = g.dimensions(shape)
+            guard p.shape == [d.rows, d.width] else {
+                throw IRNError("gradient part \(p.name) has shape \(p.shape), expected \([d.rows, d.width])")
+            }
+            guard byGroup[g.rawValue] == nil else { throw IRNError("gradient part \(p.name) appears twice") }
+            byGroup[g.rawValue] = p
+        }
+        if let missing = byGroup.indices.first(where: { byGroup[$0] == nil }) {
+            throw IRNError("gradient lacks part \(shape.parameterGroups[missing].name)")
+        }
+        let step = optimizer.beginStep()
+        var changed: [String: WeightChange] = [:]
+        for g in shape.parameterGroups {
+            let p = byGroup[g.rawValue]!
+            let rows = p.rows ?? []
+            p.withValues { values in
+                rows.withUnsafeBufferPointer { r in
+                    optimizer.update(g, dense: !p.isSparse, rows: r, values: values, step: step, parameters: &parameters)
+                }
+            }
+            if !p.isSparse || !config.adam.lazySparse {
+                changed[g.name] = .all
+            } else if !rows.isEmpty {
+                changed[g.name] = .rows(rows)
+            }
+        }
+        version += 1
+        return changed
+    }
+
     public func weights(_ selection: [String: WeightChange]?) -> [TensorPart] {
         guard let selection else { return parameters.wireParts }
         return config.shape.parameterGroups.compactMap { g in

@@ -271,18 +271,20 @@ public final class ParameterServer: @unchecked Sendable {
                 continue
             }
             let identity = frames[0].bytes
-            let env: WireEnvelope
+            let payload = Array(frames.dropFirst())
+            let env: WireEnvelope, tensors: [TensorPartView]
             do {
-                env = try WireFormat.decode(Array(frames.dropFirst()), maxBytes: config.maxMessageBytes)
+                (env, tensors) = try WireFormat.decodeBorrowingTensors(payload, maxBytes: config.maxMessageBytes)
             } catch {
                 reject(error.label, error.description, from: identity)
                 continue
             }
-            handle(env, from: identity, bytes: size)
+            // A gradient's tensors point into `payload`: keep it alive until it is applied.
+            withExtendedLifetime(payload) { handle(env, tensors: tensors, from: identity, bytes: size) }
         }
     }
 
-    private func handle(_ env: WireEnvelope, from identity: [UInt8], bytes: Int) {
+    private func handle(_ env: WireEnvelope, tensors: [TensorPartView], from identity: [UInt8], bytes: Int) {
         let now = monotonicSeconds()
         if case .hello(let h) = env.message {
             if actors[identity] != nil { leases.release(actor: key(identity)) }
@@ -313,7 +315,7 @@ public final class ParameterServer: @unchecked Sendable {
         let actorKey = key(identity)
         switch env.message {
         case .gradient(let g):
-            handleGradient(g, baseVersion: env.weightVersion, identity: identity, actorKey: actorKey)
+            handleGradient(g, tensors: tensors, baseVersion: env.weightVersion, identity: identity, actorKey: actorKey)
         case .heartbeat(let id, let p):
             leases.commit(leaseId: id, actor: actorKey, progress: p)
         case .leaseRequest(let n):
@@ -333,7 +335,7 @@ public final class ParameterServer: @unchecked Sendable {
         }
     }
 
-    private func handleGradient(_ g: GradientPush, baseVersion: UInt64, identity: [UInt8], actorKey: String) {
+    private func handleGradient(_ g: GradientPush, tensors: [TensorPartView], baseVersion: UInt64, identity: [UInt8], actorKey: String) {
         counters.pushes += 1
         actors[identity]?.pushes += 1
         // Progress is committed with the push even when the gradient is dropped as stale:
@@ -365,7 +367,7 @@ public final class ParameterServer: @unchecked Sendable {
             return
         }
         do {
-            let changed = try store.apply(g.parts)
+            let changed = try store.apply(views: tensors)
             for (name, c) in changed { pending[name] = pending[name].map { $0.merged(with: c) } ?? c }
         } catch {
             reject("model", "\(error)")

@@ -28,6 +28,9 @@ public protocol ParameterStore: AnyObject {
     /// changing nothing, if a part's name or shape does not belong to the model. Increments
     /// `version` by one and returns what changed.
     func apply(_ gradient: [TensorPart]) throws -> [String: WeightChange]
+    /// The same for a gradient still in its received frames (valid during the call only).
+    /// The default copies the values out and calls `apply(_:)`.
+    func apply(views: [TensorPartView]) throws -> [String: WeightChange]
     /// Current weights: all parts (dense) for nil, else the selected parameters / rows.
     func weights(_ selection: [String: WeightChange]?) -> [TensorPart]
     /// The target (imagination) network, dense.
@@ -39,4 +42,10 @@ public protocol ParameterStore: AnyObject {
     func checkpointTensors() -> [String: SafetensorsTensor]
     /// Restores what `checkpointTensors` wrote; throws with a clear message on a mismatch.
     func restore(from tensors: [String: SafetensorsTensor]) throws
+}
+
+extension ParameterStore {
+    public func apply(views: [TensorPartView]) throws -> [String: WeightChange] {
+        try apply(views.map(\.part))
+    }
 }

@@ -39,6 +39,11 @@ public struct TensorPart: Sendable, Equatable {
 
     /// Checks the invariants above; the decoder runs it on every part it receives.
     public func validate() throws(WireError) {
+        try Self.validate(name: name, shape: shape, rows: rows, valueCount: values.count)
+    }
+
+    /// The checks of `validate()` for a part whose values are elsewhere (a `TensorPartView`).
+    static func validate(name: String, shape: [Int], rows: [Int32]?, valueCount: Int) throws(WireError) {
         guard (1...WireLimits.maxRank).contains(shape.count) else {
             throw .badTensor("\(name): rank \(shape.count) outside 1...\(WireLimits.maxRank)")
         }
@@ -57,12 +62,13 @@ public struct TensorPart: Sendable, Equatable {
                 }
                 prev = r
             }
-            guard values.count == rows.count * rowWidth else {
-                throw .badTensor("\(name): \(values.count) values for \(rows.count) rows of \(rowWidth)")
+            let width = shape.dropFirst().reduce(1, *)
+            guard valueCount == rows.count * width else {
+                throw .badTensor("\(name): \(valueCount) values for \(rows.count) rows of \(width)")
             }
         } else {
-            guard values.count == n else {
-                throw .badTensor("\(name): \(values.count) values for shape \(shape)")
+            guard valueCount == n else {
+                throw .badTensor("\(name): \(valueCount) values for shape \(shape)")
             }
         }
     }
@@ -156,6 +162,44 @@ enum FloatFrames {
             let x = UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
             tail |= (x & 0x7F80_0000) &+ 0x0080_0000
             out.storeBytes(of: x, toByteOffset: 4 * i, as: UInt32.self)
+            i += 1
+        }
+        return !any((acc | SIMD8(repeating: tail)) & SIMD8(repeating: 0x8000_0000) .!= 0)
+    }
+
+    /// The floats of a frame read in place (copied only if the frame is not 4-byte aligned),
+    /// after the same finiteness check as `floats`. Valid while the frame lives.
+    static func view(_ frame: some WireFrame, what: String) throws(WireError) -> TensorPartView.Storage {
+        guard frame.count % 4 == 0 else { throw .badTensor("\(what): \(frame.count) bytes is not a whole number of floats") }
+        let n = frame.count / 4
+        #if _endian(little)
+        let inPlace: UnsafeBufferPointer<Float>? = frame.withUnsafeBytes { raw in
+            guard n > 0 else { return UnsafeBufferPointer(start: nil, count: 0) }
+            guard Int(bitPattern: raw.baseAddress!) % MemoryLayout<Float>.alignment == 0 else { return nil }
+            return UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: Float.self), count: n)
+        }
+        if let inPlace {
+            guard allFinite(inPlace) else { throw .nonFinite(what) }
+            return .borrowed(inPlace)
+        }
+        #endif
+        return .owned(try floats(frame, what: what))
+    }
+
+    /// Whether no value is Inf or NaN (bit-pattern test as in `copyFinite`, eight at a time).
+    static func allFinite(_ v: UnsafeBufferPointer<Float>) -> Bool {
+        guard let base = v.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        let exp = SIMD8<UInt32>(repeating: 0x7F80_0000), one = SIMD8<UInt32>(repeating: 0x0080_0000)
+        var acc = SIMD8<UInt32>(repeating: 0)
+        var i = 0
+        while i + 8 <= v.count {
+            acc |= (raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<UInt32>.self) & exp) &+ one
+            i += 8
+        }
+        var tail: UInt32 = 0
+        while i < v.count {
+            tail |= (v[i].bitPattern & 0x7F80_0000) &+ 0x0080_0000
             i += 1
         }
         return !any((acc | SIMD8(repeating: tail)) & SIMD8(repeating: 0x8000_0000) .!= 0)

@@ -82,6 +82,17 @@ public enum WireFormat {
     /// Decodes and checks a message; any defect gives a `WireError`, never a trap. Tensor
     /// data is read straight from the frames (one copy, into the decoded values).
     public static func decode<F: WireFrame>(_ frames: [F], maxBytes: Int = WireLimits.maxMessageBytes) throws(WireError) -> WireEnvelope {
+        try decode(frames, maxBytes: maxBytes, borrow: false).envelope
+    }
+
+    /// Like `decode`, but a gradient's tensors are not copied: they come back as views into
+    /// `frames` (checked the same way), and the envelope's gradient has no parts. The views are
+    /// valid while `frames` are alive. Other kinds decode as usual, with no views.
+    public static func decodeBorrowingTensors<F: WireFrame>(_ frames: [F], maxBytes: Int = WireLimits.maxMessageBytes) throws(WireError) -> (envelope: WireEnvelope, tensors: [TensorPartView]) {
+        try decode(frames, maxBytes: maxBytes, borrow: true)
+    }
+
+    private static func decode<F: WireFrame>(_ frames: [F], maxBytes: Int, borrow: Bool) throws(WireError) -> (envelope: WireEnvelope, tensors: [TensorPartView]) {
         guard let first = frames.first else { throw .noFrames }
         let header = first.byteArray
         guard header.count >= fixedHeaderBytes else { throw .headerTooShort(header.count) }
@@ -121,9 +132,10 @@ public enum WireFormat {
         guard sum.value == checksum else { throw .checksumMismatch }
 
         var body = BodyDecoder(reader: WireBytesReader(frames[1].byteArray, what: "\(kind)"), frames: Array(frames.dropFirst(2)))
+        body.borrow = borrow && kind == .gradient
         let message = try body.decode(kind)
         try body.finish()
-        return WireEnvelope(message, senderRunId: runId, weightVersion: weightVersion, flags: flags)
+        return (WireEnvelope(message, senderRunId: runId, weightVersion: weightVersion, flags: flags), body.views)
     }
 }
 
@@ -206,6 +218,9 @@ struct BodyDecoder<F: WireFrame> {
     var reader: WireBytesReader
     var frames: [F]
     var nextFrame = 0
+    /// Tensor values stay in their frames: parts go to `views` instead of the message.
+    var borrow = false
+    var views: [TensorPartView] = []
 
     mutating func frame(_ what: String) throws(WireError) -> F {
         guard nextFrame < frames.count else { throw .malformed("missing data frame for \(what)") }
@@ -255,6 +270,13 @@ struct BodyDecoder<F: WireFrame> {
                 let r = try FloatFrames.int32s(try frame("\(name) rows"), what: name)
                 guard r.count == nr else { throw .badTensor("\(name): \(r.count) row indices, body says \(nr)") }
                 rows = r
+            }
+            if borrow {
+                let storage = try FloatFrames.view(try frame("\(name) values"), what: name)
+                let view = TensorPartView(name: name, shape: shape, rows: rows, storage: storage)
+                try TensorPart.validate(name: name, shape: shape, rows: rows, valueCount: view.valueCount)
+                views.append(view)
+                continue
             }
             let values = try FloatFrames.floats(try frame("\(name) values"), what: name)
             let part = TensorPart(name: name, shape: shape, rows: rows, values: values)

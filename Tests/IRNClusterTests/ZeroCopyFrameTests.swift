@@ -1,5 +1,9 @@
 import Foundation
 import XCTest
+import IRNAgents
+import IRNNumerics
+import IRNServer
+import IRNSupport
 @testable import IRNWire
 import ZeroMQ
 
@@ -54,5 +58,67 @@ final class ZeroCopyFrameTests: XCTestCase {
             }
         }
         XCTAssertThrowsError(try FloatFrames.floats([UInt8](repeating: 0, count: 6), what: "t"))
+    }
+
+    /// The server's path (tensors read in place from received frames, Adam straight from them)
+    /// gives the same model, bit for bit, as decoding into arrays first; also from frames whose
+    /// bytes are not float-aligned (copied then); and a NaN in place is still rejected.
+    func testGradientAppliedInPlaceEqualsCopiedOneBitForBit() throws {
+        var agent = AgentConfig(algorithm: .irnP, items: 11)
+        agent.hidden = 4
+        let shape = agent.shape
+        let copied = AgentStore(config: agent), inPlace = AgentStore(config: agent), shifted = AgentStore(config: agent)
+        var rng = RandomSource(seed: 5)
+        for step in 0..<3 {
+            var g = NetworkGradient(shape: shape)
+            for group in shape.parameterGroups {
+                let d = group.dimensions(shape)
+                let random = { (n: Int) in (0..<n).map { _ in Float(rng.nextFloat() - 0.5) } }
+                g[group] = group == .inputWeights
+                    ? GradientTensor(rows: d.rows, width: d.width, rowIndices: [1, Int32(5 + step)], values: random(2 * d.width))
+                    : GradientTensor(rows: d.rows, width: d.width, layout: .dense, rowIndices: [], values: random(d.rows * d.width))
+            }
+            let frames = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: 3, parts: g.wireParts)), senderRunId: 1)
+            let a = try copied.apply(try gradientParts(WireFormat.decode(frames)))
+            let (_, views) = try WireFormat.decodeBorrowingTensors(frames)
+            let b = try inPlace.apply(views: views)
+            let odd = frames.map(OddOffsetFrame.init)
+            let (_, oddViews) = try WireFormat.decodeBorrowingTensors(odd)
+            let c = try shifted.apply(views: oddViews)
+            XCTAssertEqual(a, b)
+            XCTAssertEqual(a, c)
+            XCTAssertEqual(a["lstm.input_weights"], .rows([1, Int32(5 + step)]))
+        }
+        XCTAssertEqual(copied.parameters, inPlace.parameters)
+        XCTAssertEqual(copied.parameters, shifted.parameters)
+        XCTAssertEqual(copied.version, 3)
+        XCTAssertEqual(inPlace.version, 3)
+        XCTAssertNotEqual(copied.parameters, agent.initialParameters())
+
+        var bad = NetworkGradient(shape: shape)
+        let d = ParameterGroup.policyWeights.dimensions(shape)
+        var values = [Float](repeating: 0.1, count: d.rows * d.width)
+        values[d.rows * d.width - 1] = .nan
+        bad[.policyWeights] = GradientTensor(rows: d.rows, width: d.width, layout: .dense, rowIndices: [], values: values)
+        let frames = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: 3, parts: bad.wireParts)), senderRunId: 1)
+        XCTAssertThrowsError(try WireFormat.decodeBorrowingTensors(frames)) { e in
+            guard case WireError.nonFinite = e else { return XCTFail("\(e)") }
+        }
+        XCTAssertThrowsError(try WireFormat.decodeBorrowingTensors(frames.map(OddOffsetFrame.init)))
+    }
+
+    private func gradientParts(_ env: WireEnvelope) throws -> [TensorPart] {
+        guard case .gradient(let g) = env.message else { throw IRNError("not a gradient") }
+        return g.parts
+    }
+}
+
+/// A frame whose bytes start one byte into their storage, so floats in it are misaligned.
+private struct OddOffsetFrame: WireFrame {
+    let storage: [UInt8]
+    let count: Int
+    init(_ bytes: [UInt8]) { storage = [0] + bytes; count = bytes.count }
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[1..<(1 + count)])) }
     }
 }

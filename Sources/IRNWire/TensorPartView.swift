@@ -1,0 +1,46 @@
+/// A received tensor part whose values are read where they arrived (a frame in libzmq's
+/// buffer) instead of being copied out first: the server's Adam step reads gradients this way.
+/// Valid only while the frames it came from are alive; checked like `TensorPart` (shape,
+/// strictly increasing rows, value count, every value finite) before anyone sees it.
+public struct TensorPartView {
+    public let name: String
+    public let shape: [Int]
+    /// nil: dense. Otherwise the rows present, strictly increasing.
+    public let rows: [Int32]?
+    private let storage: Storage
+
+    enum Storage {
+        case borrowed(UnsafeBufferPointer<Float>)
+        // A frame whose bytes are not 4-byte aligned cannot be read as floats in place.
+        case owned([Float])
+    }
+
+    init(name: String, shape: [Int], rows: [Int32]?, storage: Storage) {
+        self.name = name
+        self.shape = shape
+        self.rows = rows
+        self.storage = storage
+    }
+
+    public var isSparse: Bool { rows != nil }
+    public var rowWidth: Int { shape.dropFirst().reduce(1, *) }
+    public var valueCount: Int {
+        switch storage {
+        case .borrowed(let b): return b.count
+        case .owned(let a): return a.count
+        }
+    }
+
+    /// The values, row-major, valid inside `body` only.
+    public func withValues<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        switch storage {
+        case .borrowed(let b): return try body(b)
+        case .owned(let a): return try a.withUnsafeBufferPointer(body)
+        }
+    }
+
+    /// An owned copy (what stores that only take `TensorPart`s get).
+    public var part: TensorPart {
+        TensorPart(name: name, shape: shape, rows: rows, values: withValues { Array($0) })
+    }
+}
