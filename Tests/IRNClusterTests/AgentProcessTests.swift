@@ -55,7 +55,7 @@ final class AgentProcessTests: XCTestCase {
         let server = try start(bin.appendingPathComponent("irn-server"), [
             "--data", data.path, "--algo", "irn-p", "--hidden", "16", "--batch", "4", "--target-every", "30",
             "--epochs", "2", "--port", "\(port)", "--eval-every", "10", "--eval-split", "valid", "--train-split", "train",
-            "--heartbeat-timeout", "1.5", "--out", dir.appendingPathComponent("model.safetensors").path, "--log-level", "info",
+            "--heartbeat-timeout", "3", "--out", dir.appendingPathComponent("model.safetensors").path, "--log-level", "info",
         ], log: dir.appendingPathComponent("server.log"))
         defer { if server.isRunning { server.terminate() } }
         func actor(_ name: String) throws -> Process {
@@ -68,7 +68,7 @@ final class AgentProcessTests: XCTestCase {
         defer { for p in [a1, victim] where p.isRunning { p.terminate() } }
 
         var first: [String: Any] = [:]
-        try waitUntil(30, "both actors pushing") {
+        try waitUntil(60, "both actors pushing") {
             guard let s = irnStats(bin, port: port), let rows = s["actors"] as? [[String: Any]] else { return false }
             first = s
             return rows.count == 2 && rows.allSatisfy { ($0["pushes"] as? Int ?? 0) >= 2 }
@@ -77,7 +77,7 @@ final class AgentProcessTests: XCTestCase {
         kill(victim.processIdentifier, SIGKILL)
         victim.waitUntilExit()
         var later: [String: Any] = [:]
-        try waitUntil(30, "step rising and evaluation metrics") {
+        try waitUntil(60, "step rising and evaluation metrics") {
             guard let s = irnStats(bin, port: port) else { return false }
             later = s
             return (s["step"] as? Int ?? 0) > (first["step"] as? Int ?? 0) && !(s["eval"] as? [String: Any] ?? [:]).isEmpty
@@ -85,7 +85,7 @@ final class AgentProcessTests: XCTestCase {
         XCTAssertNotNil((later["eval"] as? [String: Any])?["valid.purchase.recall@5"])
         XCTAssertEqual(later["epoch"] as? Int ?? -1 < 2, true)
 
-        try waitUntil(60, "the server to finish") { !server.isRunning }
+        try waitUntil(180, "the server to finish") { !server.isRunning }
         XCTAssertEqual(server.terminationStatus, 0)
         a1.waitUntilExit()
         XCTAssertEqual(a1.terminationStatus, 0)
