@@ -231,3 +231,38 @@ final class SlowProducer: GradientProducer {
         return try inner.nextGradient(replica: &replica)
     }
 }
+
+/// An actor whose data set is not the server's refuses the settings: its run ends with
+/// `.refusedSettings` (irn-actor exits 2 on it), it gives its granted shards back and says
+/// goodbye, and a good actor still trains every session once per epoch.
+final class RefusedSettingsTests: XCTestCase {
+    func testActorOnOtherDataRefusesSettingsAndLeavesCleanly() throws {
+        let dataset = tinyDataset(sessions: 40)
+        let agent = tinyAgent(.irnP, items: dataset.itemCount)
+        let (cfg, _) = agentServerConfig(dataset, agent: agent, epochs: 1)
+        let store = AgentStore(config: agent)
+        let server = try ParameterServer(config: cfg, store: store, logger: quietLogger("server"))
+        let serverRun = Runner("server") { try server.run() }
+
+        let other = tinyDataset(sessions: 40, items: 30)  // 30 items, not the server's 24
+        let stranger = try ActorClient(config: actorConfig(server, id: "stranger"), producer: AgentProducer(dataset: other), logger: quietLogger("x"))
+        let outcome = try XCTUnwrap(Runner("stranger") { try stranger.run() }.wait(60)).get()
+        guard case .refusedSettings(let reason) = outcome else { return XCTFail("outcome \(outcome)") }
+        XCTAssertTrue(reason.contains("not the same prepared data"), reason)
+        XCTAssertTrue(outcome.isFailure)
+        XCTAssertEqual(stranger.counts.joins, 0)
+        XCTAssertEqual(stranger.counts.pushes, 0)
+        // Its goodbye reached the server: no actor left, nothing waits for a timeout.
+        try waitUntil(30, "the stranger gone from the stats") { ((try? stats(server))?["actors"] as? [Any])?.isEmpty == true }
+
+        let member = try ActorClient(config: actorConfig(server, id: "member"), producer: AgentProducer(dataset: dataset), logger: quietLogger("m"))
+        XCTAssertEqual(try XCTUnwrap(Runner("member") { try member.run() }.wait(120)).get(), .finished)
+        XCTAssertNoThrow(try XCTUnwrap(serverRun.wait(60)).get())
+        let s = server.statsDictionary()
+        XCTAssertEqual(s["actors_timed_out"] as? Int, 0)
+        let usable = (0..<dataset.train.count).filter { dataset.train.length(of: $0) >= 2 }.count
+        XCTAssertEqual(s["sessions_started"] as? [Int], [usable])
+        XCTAssertFalse(ActorClient.Outcome.finished.isFailure)
+        XCTAssertFalse(ActorClient.Outcome.stopped.isFailure)
+    }
+}

@@ -101,4 +101,50 @@ final class AgentProcessTests: XCTestCase {
         XCTAssertEqual(model.config.hidden, 16)
         XCTAssertNotEqual(model.parameters, model.config.initialParameters())
     }
+
+    /// irn-actor started on another prepared data set than the server's exits 2 with the
+    /// reason on one stderr line (launch scripts see the failure), and the server lets it go.
+    func testActorOnOtherDataExitsNonZero() throws {
+        let bin = try binDir()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("irn-agent-refuse-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("data"), other = dir.appendingPathComponent("other")
+        try tinyDataset(sessions: 40, items: 24, shards: 4).save(to: data)
+        try tinyDataset(sessions: 40, items: 30, shards: 4).save(to: other)
+        let port = 21_000 + Int(getpid() % 400) * 20 + 8
+        let server = try start(bin.appendingPathComponent("irn-server"), [
+            "--data", data.path, "--algo", "irn-p", "--hidden", "16", "--batch", "4", "--epochs", "1",
+            "--port", "\(port)", "--train-split", "train", "--log-level", "info",
+        ], log: dir.appendingPathComponent("server.log"))
+        defer { if server.isRunning { server.terminate(); server.waitUntilExit() } }
+
+        let actor = Process()
+        actor.executableURL = bin.appendingPathComponent("irn-actor")
+        actor.arguments = ["--server", "tcp://127.0.0.1:\(port)", "--data", other.path, "--id", "stranger", "--log-level", "critical"]
+        let errPipe = Pipe()
+        actor.standardError = errPipe
+        actor.standardOutput = FileHandle.nullDevice
+        try actor.run()
+        defer { if actor.isRunning { actor.terminate() } }
+        let stderr = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        actor.waitUntilExit()
+        XCTAssertEqual(actor.terminationStatus, 2, stderr)
+        let lines = stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, stderr)
+        XCTAssertTrue(stderr.hasPrefix("irn-actor: cannot use the server's settings: "), stderr)
+        XCTAssertTrue(stderr.contains("not the same prepared data"), stderr)
+
+        // The server saw it leave (no timeout) and is still waiting for a usable actor.
+        try waitUntil(30, "the server to log the departure") {
+            ((try? String(contentsOf: dir.appendingPathComponent("server.log"), encoding: .utf8)) ?? "").contains("actor left")
+        }
+        XCTAssertTrue(server.isRunning)
+        server.terminate()
+        server.waitUntilExit()
+        XCTAssertEqual(server.terminationStatus, 0)
+        let log = try String(contentsOf: dir.appendingPathComponent("server.log"), encoding: .utf8)
+        XCTAssertFalse(log.contains("actor timed out"), log)
+    }
 }
