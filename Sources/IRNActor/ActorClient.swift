@@ -16,6 +16,16 @@ public final class ActorClient: @unchecked Sendable {
         case stopped
         /// `requestStop(graceful: false)`: vanished without a word (tests of the timeout path).
         case abandoned
+        /// The producer cannot use the settings in the server's Welcome (not the server's data
+        /// set, an algorithm it cannot compute, ...): the reason. The actor returned the lease
+        /// the Welcome granted and said goodbye; it computed nothing. `irn-actor` exits non-zero.
+        case refusedSettings(String)
+
+        /// True when the run ended on a problem the operator must fix (exit non-zero).
+        public var isFailure: Bool {
+            if case .refusedSettings = self { return true }
+            return false
+        }
     }
 
     public struct Counts: Sendable, Equatable {
@@ -342,7 +352,12 @@ public final class ActorClient: @unchecked Sendable {
                 try producer.configure(settingsJSON: w.settingsJSON)
             } catch {
                 logger.error("cannot use the server's settings", metadata: ["reason": "\(error)"])
-                outcome = .stopped
+                // Give back the shards the Welcome granted and leave, so the server hands them
+                // to another actor now rather than after our heartbeat timeout.
+                if let l = w.lease { send(.leaseReturn(leaseId: l.leaseId, progress: l.shards)) }
+                send(.bye(.leaving))
+                try? dealer.setLinger(1000)
+                outcome = .refusedSettings("\(error)")
                 return
             }
             bump { $0.joins += 1; $0.serverRunId = w.runId }

@@ -15,7 +15,9 @@ public struct ActorCommand: ParsableCommand {
         Joins the server, receives the current weights and target network, leases shards, \
         pushes gradients, follows the weight broadcast (P+1) and rejoins by itself when the \
         server restarts. SIGTERM or SIGINT: returns the lease, says goodbye, exits 0. Exits 0 \
-        when the server reports all epochs done.
+        when the server reports all epochs done. Exits 2, with the reason on stderr, when it \
+        cannot use the server's settings (e.g. --data is not the server's prepared data, or \
+        --data is missing for a learning algorithm), so launch scripts see the failure.
 
         The algorithm and every agent setting come from the server (its Welcome): the actor \
         runs the session-parallel environment on its leased shards of --data (the same \
@@ -97,5 +99,19 @@ public struct ActorCommand: ParsableCommand {
         let c = client.counts
         logger.notice("actor done", metadata: ["outcome": "\(outcome)", "pushes": "\(c.pushes)", "applied": "\(c.applied)",
                                               "stale": "\(c.stale)", "joins": "\(c.joins)"])
+        if let (message, status) = Self.exitStatus(for: outcome) {
+            printError(message)
+            throw ExitCode(status)
+        }
+    }
+
+    /// The one-line message and exit status of an outcome that must not end with status 0.
+    public static func exitStatus(for outcome: ActorClient.Outcome) -> (message: String, status: Int32)? {
+        switch outcome {
+        case .refusedSettings(let reason):
+            return ("irn-actor: cannot use the server's settings: \(reason)", 2)
+        case .finished, .stopped, .abandoned:
+            return nil
+        }
     }
 }

@@ -46,7 +46,7 @@ func agentServerConfig(_ dataset: PreparedDataset, agent: AgentConfig, epochs: U
     var c = ServerConfig()
     c.port = 0
     c.epochs = epochs
-    c.heartbeatTimeout = 1.0
+    c.heartbeatTimeout = clusterTestHeartbeatTimeout
     c.finishGrace = 0.3
     c.targetEvery = UInt64(agent.targetEvery)
     c.targetUnit = agent.targetUnit == .steps ? .envSteps : .updates

@@ -55,7 +55,7 @@ final class AgentProcessTests: XCTestCase {
         let server = try start(bin.appendingPathComponent("irn-server"), [
             "--data", data.path, "--algo", "irn-p", "--hidden", "16", "--batch", "4", "--target-every", "30",
             "--epochs", "2", "--port", "\(port)", "--eval-every", "10", "--eval-split", "valid", "--train-split", "train",
-            "--heartbeat-timeout", "1.5", "--out", dir.appendingPathComponent("model.safetensors").path, "--log-level", "info",
+            "--heartbeat-timeout", "3", "--out", dir.appendingPathComponent("model.safetensors").path, "--log-level", "info",
         ], log: dir.appendingPathComponent("server.log"))
         defer { if server.isRunning { server.terminate() } }
         func actor(_ name: String) throws -> Process {
@@ -68,7 +68,7 @@ final class AgentProcessTests: XCTestCase {
         defer { for p in [a1, victim] where p.isRunning { p.terminate() } }
 
         var first: [String: Any] = [:]
-        try waitUntil(30, "both actors pushing") {
+        try waitUntil(60, "both actors pushing") {
             guard let s = irnStats(bin, port: port), let rows = s["actors"] as? [[String: Any]] else { return false }
             first = s
             return rows.count == 2 && rows.allSatisfy { ($0["pushes"] as? Int ?? 0) >= 2 }
@@ -77,7 +77,7 @@ final class AgentProcessTests: XCTestCase {
         kill(victim.processIdentifier, SIGKILL)
         victim.waitUntilExit()
         var later: [String: Any] = [:]
-        try waitUntil(30, "step rising and evaluation metrics") {
+        try waitUntil(60, "step rising and evaluation metrics") {
             guard let s = irnStats(bin, port: port) else { return false }
             later = s
             return (s["step"] as? Int ?? 0) > (first["step"] as? Int ?? 0) && !(s["eval"] as? [String: Any] ?? [:]).isEmpty
@@ -85,7 +85,7 @@ final class AgentProcessTests: XCTestCase {
         XCTAssertNotNil((later["eval"] as? [String: Any])?["valid.purchase.recall@5"])
         XCTAssertEqual(later["epoch"] as? Int ?? -1 < 2, true)
 
-        try waitUntil(60, "the server to finish") { !server.isRunning }
+        try waitUntil(180, "the server to finish") { !server.isRunning }
         XCTAssertEqual(server.terminationStatus, 0)
         a1.waitUntilExit()
         XCTAssertEqual(a1.terminationStatus, 0)
@@ -100,5 +100,51 @@ final class AgentProcessTests: XCTestCase {
         XCTAssertEqual(model.config.algorithm, .irnP)
         XCTAssertEqual(model.config.hidden, 16)
         XCTAssertNotEqual(model.parameters, model.config.initialParameters())
+    }
+
+    /// irn-actor started on another prepared data set than the server's exits 2 with the
+    /// reason on one stderr line (launch scripts see the failure), and the server lets it go.
+    func testActorOnOtherDataExitsNonZero() throws {
+        let bin = try binDir()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("irn-agent-refuse-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("data"), other = dir.appendingPathComponent("other")
+        try tinyDataset(sessions: 40, items: 24, shards: 4).save(to: data)
+        try tinyDataset(sessions: 40, items: 30, shards: 4).save(to: other)
+        let port = 21_000 + Int(getpid() % 400) * 20 + 8
+        let server = try start(bin.appendingPathComponent("irn-server"), [
+            "--data", data.path, "--algo", "irn-p", "--hidden", "16", "--batch", "4", "--epochs", "1",
+            "--port", "\(port)", "--train-split", "train", "--log-level", "info",
+        ], log: dir.appendingPathComponent("server.log"))
+        defer { if server.isRunning { server.terminate(); server.waitUntilExit() } }
+
+        let actor = Process()
+        actor.executableURL = bin.appendingPathComponent("irn-actor")
+        actor.arguments = ["--server", "tcp://127.0.0.1:\(port)", "--data", other.path, "--id", "stranger", "--log-level", "critical"]
+        let errPipe = Pipe()
+        actor.standardError = errPipe
+        actor.standardOutput = FileHandle.nullDevice
+        try actor.run()
+        defer { if actor.isRunning { actor.terminate() } }
+        let stderr = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        actor.waitUntilExit()
+        XCTAssertEqual(actor.terminationStatus, 2, stderr)
+        let lines = stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, stderr)
+        XCTAssertTrue(stderr.hasPrefix("irn-actor: cannot use the server's settings: "), stderr)
+        XCTAssertTrue(stderr.contains("not the same prepared data"), stderr)
+
+        // The server saw it leave (no timeout) and is still waiting for a usable actor.
+        try waitUntil(30, "the server to log the departure") {
+            ((try? String(contentsOf: dir.appendingPathComponent("server.log"), encoding: .utf8)) ?? "").contains("actor left")
+        }
+        XCTAssertTrue(server.isRunning)
+        server.terminate()
+        server.waitUntilExit()
+        XCTAssertEqual(server.terminationStatus, 0)
+        let log = try String(contentsOf: dir.appendingPathComponent("server.log"), encoding: .utf8)
+        XCTAssertFalse(log.contains("actor timed out"), log)
     }
 }

@@ -42,7 +42,7 @@ func toyServerConfig(shards: [UInt64], epochs: UInt32 = 1) -> ServerConfig {
     c.port = 0
     c.shardSizes = shards
     c.epochs = epochs
-    c.heartbeatTimeout = 1.0
+    c.heartbeatTimeout = clusterTestHeartbeatTimeout
     c.targetEvery = 10
     c.finishGrace = 0.3
     return c
@@ -58,6 +58,38 @@ func actorConfig(_ server: ParameterServer, id: String) -> ActorConfig {
     a.heartbeatInterval = 0.1
     a.helloRetry = 0.3
     return a
+}
+
+/// The server's heartbeat timeout in these tests. Actors heartbeat every 0.1 s; on a loaded
+/// 2-core CI machine a debug actor can still be descheduled for a second, and a live actor
+/// that times out breaks exact counts (timeouts, joins, who applied what). Tests of the
+/// timeout path pay this once.
+let clusterTestHeartbeatTimeout = 3.0
+
+/// Holds producers' first gradients until the test opens it (e.g. once every actor has
+/// joined), so one actor cannot finish the whole run before another is even connected. It
+/// opens by itself after `maxWait` seconds: a producer blocked longer would stop its actor's
+/// heartbeats.
+final class StartGate: @unchecked Sendable {
+    private let state = NSCondition()
+    private var isOpen = false
+    let maxWait: Double
+
+    init(maxWait: Double = 2) { self.maxWait = maxWait }
+
+    func open() {
+        state.lock()
+        isOpen = true
+        state.broadcast()
+        state.unlock()
+    }
+
+    func pass() {
+        state.lock()
+        defer { state.unlock() }
+        let end = Date().addingTimeInterval(maxWait)
+        while !isOpen && state.wait(until: end) {}
+    }
 }
 
 struct TestTimeout: Error, CustomStringConvertible {

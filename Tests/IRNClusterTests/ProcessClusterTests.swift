@@ -91,12 +91,12 @@ final class ProcessClusterTests: XCTestCase {
         defer { _ = try? sh("scripts/cluster-stop -c \(dir.path)/test.env"); try? FileManager.default.removeItem(at: dir) }
         let port = freeBasePort()
         let env = try settings(dir, port: port, bin: bin,
-                               server: "--epochs 2 --sessions 4000 --shards 10 --heartbeat-timeout 1 --checkpoint-dir \(dir.path)/ck",
+                               server: "--epochs 2 --sessions 4000 --shards 10 --heartbeat-timeout 3 --checkpoint-dir \(dir.path)/ck",
                                actor: "--selftest-delay 0.002 --heartbeat 0.2")
         let (rc, out) = try sh("scripts/cluster-local -n 2 -c \(env.path)")
         XCTAssertEqual(rc, 0, out)
         XCTAssertEqual(try sh("scripts/cluster-scale 3 -c \(env.path)").0, 0)
-        try waitFor(20, "three actors pushing") {
+        try waitFor(60, "three actors pushing") {
             ((statsJSON(port)?["actors"] as? [[String: Any]]) ?? []).filter { ($0["pushes"] as? Int ?? 0) > 0 }.count == 3
         }
         let victim = dir.appendingPathComponent("run/actors/local-1.pid")
@@ -121,8 +121,11 @@ final class ProcessClusterTests: XCTestCase {
         let dir = tempDir("restart")
         let port = freeBasePort() / 20 * 20 + 16
         let ck = dir.appendingPathComponent("ck")
-        let serverArgs = ["--algo", "visit-count", "--port", "\(port)", "--sessions", "1200", "--shards", "8",
-                          "--epochs", "1", "--heartbeat-timeout", "2", "--checkpoint-dir", ck.path, "--log-level", "info"]
+        // 2400 sessions of 3 ms over 2 actors: the SIGTERM below comes well before the end, however
+        // late this thread sees step 200 on a loaded machine. A heartbeat timeout of 4 s: a live
+        // actor that timed out would rejoin and spoil the count of joins.
+        let serverArgs = ["--algo", "visit-count", "--port", "\(port)", "--sessions", "2400", "--shards", "8",
+                          "--epochs", "1", "--heartbeat-timeout", "4", "--checkpoint-dir", ck.path, "--log-level", "info"]
         func startServer(_ log: String) throws -> Process {
             let p = Process()
             p.executableURL = bin.appendingPathComponent("irn-server")
@@ -132,12 +135,14 @@ final class ProcessClusterTests: XCTestCase {
             try p.run()
             return p
         }
-        var actors: [Process] = []
+        var actors: [Process] = [], servers: [Process] = []
         defer {
-            actors.forEach { if $0.isRunning { $0.terminate() } }
+            // No processes left behind when an assertion throws half-way.
+            (servers + actors).forEach { if $0.isRunning { $0.terminate(); $0.waitUntilExit() } }
             try? FileManager.default.removeItem(at: dir)
         }
         let s1 = try startServer("server1.log")
+        servers.append(s1)
         for i in 0..<2 {
             let a = Process()
             a.executableURL = bin.appendingPathComponent("irn-actor")
@@ -146,7 +151,7 @@ final class ProcessClusterTests: XCTestCase {
             try a.run()
             actors.append(a)
         }
-        try waitFor(20, "progress") { (statsJSON(port)?["step"] as? Int ?? 0) >= 200 }
+        try waitFor(60, "progress") { (statsJSON(port)?["step"] as? Int ?? 0) >= 200 }
         s1.terminate()  // SIGTERM
         s1.waitUntilExit()
         XCTAssertEqual(s1.terminationStatus, 0)
@@ -155,6 +160,7 @@ final class ProcessClusterTests: XCTestCase {
         try Data("garbage".utf8).write(to: ck.appendingPathComponent("checkpoint-999999999999.safetensors"))
 
         let s2 = try startServer("server2.log")
+        servers.append(s2)
         s2.waitUntilExit()
         for a in actors { a.waitUntilExit(); XCTAssertEqual(a.terminationStatus, 0) }
         XCTAssertEqual(s2.terminationStatus, 0)
@@ -188,10 +194,10 @@ final class ProcessClusterTests: XCTestCase {
         let (rcRun, runOut) = try sh("""
         ip netns exec \(a) \(bin.path)/irn-server --algo visit-count --host 10.77.0.1 --port 6000 --sessions 300 --shards 4 --log-level notice &
         spid=$!
-        sleep 0.5
+        # Stats before the actor starts: the server cannot finish (and exit) without an actor.
+        ip netns exec \(b) \(bin.path)/irn stats --server tcp://10.77.0.1:6000 --json --timeout 30 > /dev/null || echo "stats across namespaces failed"
         ip netns exec \(b) \(bin.path)/irn-actor --server tcp://10.77.0.1:6000 --id far --selftest-delay 0.001 --log-level warning &
         apid=$!
-        ip netns exec \(b) \(bin.path)/irn stats --server tcp://10.77.0.1:6000 --json --timeout 5 > /dev/null || echo "stats across namespaces failed"
         wait $spid; s=$?
         wait $apid; a=$?
         echo "server=$s actor=$a"
@@ -232,7 +238,7 @@ final class ProcessClusterTests: XCTestCase {
         let (rcD, outD) = try sh("\(sshd) -f \(d)/sshd_config")
         guard rcD == 0 else { throw XCTSkip("cannot start a loopback sshd: \(outD)") }
         defer { _ = try? sh("kill $(cat \(d)/sshd.pid)") }
-        try waitFor(5, "sshd pid file") { FileManager.default.fileExists(atPath: "\(d)/sshd.pid") }
+        try waitFor(30, "sshd pid file") { FileManager.default.fileExists(atPath: "\(d)/sshd.pid") }
 
         let port = freeBasePort() / 20 * 20 + 12
         let env = try settings(dir, port: port, bin: bin,
@@ -250,7 +256,7 @@ final class ProcessClusterTests: XCTestCase {
         let (rc1, out1) = try sh("scripts/cluster-ssh \(d)/hosts -c \(env.path)")
         XCTAssertEqual(rc1, 0, out1)
         XCTAssertTrue(out1.contains("2 remote actor(s) started"), out1)
-        try waitFor(20, "two remote actors") {
+        try waitFor(60, "two remote actors") {
             Set(((statsJSON(port)?["actors"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }) == ["127.0.0.1-1", "127.0.0.1-2"]
         }
         let (rc2, out2) = try sh("scripts/cluster-stop -c \(env.path)")

@@ -88,6 +88,7 @@ final class VisitProducer: GradientProducer {
     let shardSizes: [UInt64]
     let offsets: [Int]
     let delay: Double
+    let gate: StartGate?
     var current: Lease?
     var done: [UInt32: UInt64] = [:]
     var began = 0
@@ -96,13 +97,14 @@ final class VisitProducer: GradientProducer {
     /// (weight version, target version) the replica had at each gradient.
     var seen: [(UInt64, UInt64)] = []
 
-    init(shardSizes: [UInt64], delay: Double = 0) {
+    init(shardSizes: [UInt64], delay: Double = 0, gate: StartGate? = nil) {
         self.shardSizes = shardSizes
         var o: [Int] = []
         var acc = 0
         for s in shardSizes { o.append(acc); acc += Int(s) }
         offsets = o
         self.delay = delay
+        self.gate = gate
     }
 
     var totalSessions: Int { shardSizes.reduce(0) { $0 + Int($1) } }
@@ -127,6 +129,7 @@ final class VisitProducer: GradientProducer {
     func nextGradient(replica: inout WeightReplica) throws -> ProducedGradient? {
         guard let l = current else { return nil }
         guard let s = l.shards.first(where: { (done[$0.shard] ?? 0) < $0.total }) else { return nil }
+        gate?.pass()
         if delay > 0 { usleep(UInt32(delay * 1e6)) }
         lastSeenVersion = replica.version
         seen.append((replica.version, replica.targetVersion))
