@@ -83,7 +83,7 @@ public final class AgentProducer: GradientProducer {
     }
 
     public func nextGradient(replica: inout WeightReplica) throws -> ProducedGradient? {
-        guard lease != nil, var f = feeder, var w = window, let worker, var g = gradient else { return nil }
+        guard lease != nil, let f = feeder, var w = window, let worker, var g = gradient else { return nil }
         let shape = worker.config.shape
         let changes = replica.takeChanges()
         if parameters == nil {
