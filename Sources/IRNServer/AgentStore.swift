@@ -23,19 +23,7 @@ public final class AgentStore: ParameterStore {
     }
 
     public func apply(_ parts: [TensorPart]) throws -> [String: WeightChange] {
-        let g = try NetworkGradient(shape: config.shape, wireParts: parts)
-        optimizer.apply(g, to: &parameters)
-        version += 1
-        var changed: [String: WeightChange] = [:]
-        for group in config.shape.parameterGroups {
-            let t = g[group]
-            if t.isDense || !config.adam.lazySparse {
-                changed[group.name] = .all
-            } else if !t.rowIndices.isEmpty {
-                changed[group.name] = .rows(t.rowIndices)
-            }
-        }
-        return changed
+        try apply(views: parts.map(TensorPartView.init))
     }
 
     /// Adam reads the gradient where it was received: no copy of the (dense, N x H) policy

@@ -17,36 +17,6 @@ extension NetworkGradient {
     public var wireParts: [TensorPart] {
         shape.parameterGroups.map { TensorPart(parts[$0.rawValue], group: $0) }
     }
-
-    /// A gradient from wire parts (already validated by the decoder: sorted rows, sizes).
-    /// Throws, naming the part, on unknown names, wrong shapes or a missing part.
-    public init(shape: NetworkShape, wireParts: [TensorPart]) throws {
-        var tensors: [GradientTensor?] = Array(repeating: nil, count: shape.parameterGroups.count)
-        for p in wireParts {
-            guard let g = ParameterGroup(name: p.name), g.rawValue < tensors.count else {
-                throw IRNError("gradient part \(p.name) is not a parameter of this network (head \(shape.head))")
-            }
-            let d = g.dimensions(shape)
-            guard p.shape == [d.rows, d.width] else {
-                throw IRNError("gradient part \(p.name) has shape \(p.shape), expected \([d.rows, d.width])")
-            }
-            guard tensors[g.rawValue] == nil else { throw IRNError("gradient part \(p.name) appears twice") }
-            if let rows = p.rows {
-                guard p.values.count == rows.count * d.width,
-                      rows.indices.allSatisfy({ rows[$0] >= 0 && Int(rows[$0]) < d.rows && ($0 == 0 || rows[$0 - 1] < rows[$0]) }) else {
-                    throw IRNError("gradient part \(p.name): malformed rows")
-                }
-                tensors[g.rawValue] = GradientTensor(rows: d.rows, width: d.width, layout: .rowSparse, rowIndices: rows, values: p.values)
-            } else {
-                guard p.values.count == d.rows * d.width else { throw IRNError("gradient part \(p.name): wrong value count") }
-                tensors[g.rawValue] = GradientTensor(rows: d.rows, width: d.width, layout: .dense, rowIndices: [], values: p.values)
-            }
-        }
-        if let missing = tensors.indices.first(where: { tensors[$0] == nil }) {
-            throw IRNError("gradient lacks part \(shape.parameterGroups[missing].name)")
-        }
-        self.init(shape: shape, parts: tensors.map { $0! })
-    }
 }
 
 extension NetworkParameters {

@@ -138,14 +138,27 @@ enum FloatFrames {
         return out
     }
 
-    /// Copies little-endian Float32s into `dst` and tells whether none has an all-ones
-    /// exponent (Inf or NaN), in one pass, eight at a time: (x & exp) + 2^23 reaches bit 31
-    /// exactly when the exponent is all ones.
+    /// Float32 bit patterns with an all-ones exponent (Inf or NaN) are exactly those for which
+    /// (x & exponent) + 2^23 reaches bit 31: eight lanes at a time, OR-ed into an accumulator
+    /// that is checked once at the end.
+    @inline(__always)
+    static func nonFiniteBit(_ x: SIMD8<UInt32>) -> SIMD8<UInt32> {
+        (x & SIMD8(repeating: 0x7F80_0000)) &+ SIMD8(repeating: 0x0080_0000)
+    }
+
+    @inline(__always)
+    static func nonFiniteBit(_ x: UInt32) -> UInt32 { (x & 0x7F80_0000) &+ 0x0080_0000 }
+
+    @inline(__always)
+    static func noneNonFinite(_ acc: SIMD8<UInt32>, _ tail: UInt32) -> Bool {
+        !any((acc | SIMD8(repeating: tail)) & SIMD8(repeating: 0x8000_0000) .!= 0)
+    }
+
+    /// Copies little-endian Float32s into `dst` and tells whether all are finite, in one pass.
     static func copyFinite(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>) -> Bool {
         let n = dst.count
         guard n > 0 else { return true }
         let out = UnsafeMutableRawPointer(dst.baseAddress!)
-        let exp = SIMD8<UInt32>(repeating: 0x7F80_0000), one = SIMD8<UInt32>(repeating: 0x0080_0000)
         var acc = SIMD8<UInt32>(repeating: 0)
         var i = 0
         while i + 8 <= n {
@@ -153,18 +166,18 @@ enum FloatFrames {
             #if _endian(big)
             for k in 0..<8 { x[k] = x[k].byteSwapped }
             #endif
-            acc |= (x & exp) &+ one
+            acc |= nonFiniteBit(x)
             out.storeBytes(of: x, toByteOffset: 4 * i, as: SIMD8<UInt32>.self)
             i += 8
         }
         var tail: UInt32 = 0
         while i < n {
             let x = UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
-            tail |= (x & 0x7F80_0000) &+ 0x0080_0000
+            tail |= nonFiniteBit(x)
             out.storeBytes(of: x, toByteOffset: 4 * i, as: UInt32.self)
             i += 1
         }
-        return !any((acc | SIMD8(repeating: tail)) & SIMD8(repeating: 0x8000_0000) .!= 0)
+        return noneNonFinite(acc, tail)
     }
 
     /// The floats of a frame read in place (copied only if the frame is not 4-byte aligned),
@@ -186,23 +199,22 @@ enum FloatFrames {
         return .owned(try floats(frame, what: what))
     }
 
-    /// Whether no value is Inf or NaN (bit-pattern test as in `copyFinite`, eight at a time).
+    /// Whether no value is Inf or NaN (the test of `copyFinite`, without the copy).
     static func allFinite(_ v: UnsafeBufferPointer<Float>) -> Bool {
         guard let base = v.baseAddress else { return true }
         let raw = UnsafeRawPointer(base)
-        let exp = SIMD8<UInt32>(repeating: 0x7F80_0000), one = SIMD8<UInt32>(repeating: 0x0080_0000)
         var acc = SIMD8<UInt32>(repeating: 0)
         var i = 0
         while i + 8 <= v.count {
-            acc |= (raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<UInt32>.self) & exp) &+ one
+            acc |= nonFiniteBit(raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<UInt32>.self))
             i += 8
         }
         var tail: UInt32 = 0
         while i < v.count {
-            tail |= (v[i].bitPattern & 0x7F80_0000) &+ 0x0080_0000
+            tail |= nonFiniteBit(v[i].bitPattern)
             i += 1
         }
-        return !any((acc | SIMD8(repeating: tail)) & SIMD8(repeating: 0x8000_0000) .!= 0)
+        return noneNonFinite(acc, tail)
     }
 
     static func int32s(_ frame: some WireFrame, what: String) throws(WireError) -> [Int32] {

@@ -15,6 +15,11 @@ public struct TensorPartView {
         case owned([Float])
     }
 
+    /// A view of a part already in memory (no copy: the array is shared).
+    public init(_ part: TensorPart) {
+        self.init(name: part.name, shape: part.shape, rows: part.rows, storage: .owned(part.values))
+    }
+
     init(name: String, shape: [Int], rows: [Int32]?, storage: Storage) {
         self.name = name
         self.shape = shape

@@ -200,27 +200,7 @@ public final class Socket: @unchecked Sendable {
 
     /// Receives one multipart message; `nil` if `dontWait` and nothing is there (or on timeout).
     public func receive(dontWait: Bool = false) throws -> [[UInt8]]? {
-        var frames: [[UInt8]] = []
-        var msg = zmq_msg_t()
-        zmq_msg_init(&msg)
-        defer { zmq_msg_close(&msg) }
-        while true {
-            let rc = zmq_msg_recv(&msg, handle, (dontWait && frames.isEmpty) ? ZMQ_DONTWAIT : 0)
-            if rc < 0 {
-                let e = ZMQError("recv")
-                if e.isInterrupted { continue }
-                if e.isAgain && frames.isEmpty { return nil }
-                throw e
-            }
-            let size = zmq_msg_size(&msg)
-            if size == 0 {
-                frames.append([])
-            } else {
-                let p = zmq_msg_data(&msg)!.assumingMemoryBound(to: UInt8.self)
-                frames.append(Array(UnsafeBufferPointer(start: p, count: size)))
-            }
-            if zmq_msg_more(&msg) == 0 { return frames }
-        }
+        try receiveFrames(dontWait: dontWait)?.map(\.bytes)
     }
 
     /// Receives one multipart message without copying it out of libzmq's buffers; `nil` if
