@@ -40,6 +40,8 @@ public final class AgentStore: ParameterStore {
                 throw IRNError("gradient part \(p.name) has shape \(p.shape), expected \([d.rows, d.width])")
             }
             guard byGroup[g.rawValue] == nil else { throw IRNError("gradient part \(p.name) appears twice") }
+            // Adam writes the rows listed: never trust them unchecked (cheap: O(rows)).
+            try p.validate()
             byGroup[g.rawValue] = p
         }
         if let missing = byGroup.indices.first(where: { byGroup[$0] == nil }) {

@@ -43,7 +43,7 @@ public struct TensorPart: Sendable, Equatable {
     }
 
     /// The checks of `validate()` for a part whose values are elsewhere (a `TensorPartView`).
-    static func validate(name: String, shape: [Int], rows: [Int32]?, valueCount: Int) throws(WireError) {
+    public static func validate(name: String, shape: [Int], rows: [Int32]?, valueCount: Int) throws(WireError) {
         guard (1...WireLimits.maxRank).contains(shape.count) else {
             throw .badTensor("\(name): rank \(shape.count) outside 1...\(WireLimits.maxRank)")
         }

@@ -36,6 +36,12 @@ public struct TensorPartView {
         }
     }
 
+    /// The checks the decoder runs (shape, rows strictly increasing and in range, value count),
+    /// for views made from parts that did not come through it.
+    public func validate() throws(WireError) {
+        try TensorPart.validate(name: name, shape: shape, rows: rows, valueCount: valueCount)
+    }
+
     /// The values, row-major, valid inside `body` only.
     public func withValues<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
         switch storage {

@@ -274,7 +274,7 @@ struct BodyDecoder<F: WireFrame> {
             if borrow {
                 let storage = try FloatFrames.view(try frame("\(name) values"), what: name)
                 let view = TensorPartView(name: name, shape: shape, rows: rows, storage: storage)
-                try TensorPart.validate(name: name, shape: shape, rows: rows, valueCount: view.valueCount)
+                try view.validate()
                 views.append(view)
                 continue
             }

@@ -107,6 +107,24 @@ final class ZeroCopyFrameTests: XCTestCase {
         XCTAssertThrowsError(try WireFormat.decodeBorrowingTensors(frames.map(OddOffsetFrame.init)))
     }
 
+    /// Parts handed to the store directly (not through the decoder) are checked too: Adam
+    /// writes the rows they list.
+    func testStoreRefusesRowsOutOfRangeOrUnsorted() throws {
+        var agent = AgentConfig(algorithm: .irnP, items: 11)
+        agent.hidden = 4
+        let store = AgentStore(config: agent)
+        let shape = agent.shape
+        var base = NetworkGradient(shape: shape).wireParts
+        let i = try XCTUnwrap(base.firstIndex { $0.name == ParameterGroup.inputWeights.name })
+        let w = ParameterGroup.inputWeights.dimensions(shape).width
+        for rows: [Int32] in [[11], [3, 2], [-1]] {
+            base[i] = .rowSparse(base[i].name, shape: base[i].shape, rows: rows, values: [Float](repeating: 1, count: rows.count * w))
+            XCTAssertThrowsError(try store.apply(base), "rows \(rows)")
+        }
+        XCTAssertEqual(store.version, 0)
+        XCTAssertEqual(store.parameters, agent.initialParameters())
+    }
+
     private func gradientParts(_ env: WireEnvelope) throws -> [TensorPart] {
         guard case .gradient(let g) = env.message else { throw IRNError("not a gradient") }
         return g.parts
