@@ -41,6 +41,13 @@ func tinyAgent(_ algo: Algorithm, items: Int, seed: UInt64 = 3) -> AgentConfig {
     return c
 }
 
+/// A server of the real agent model with `config`, running on a thread of its own.
+func startAgentServer(_ config: ServerConfig, agent: AgentConfig) throws -> (store: AgentStore, server: ParameterServer, run: Runner<Void>) {
+    let store = AgentStore(config: agent)
+    let server = try ParameterServer(config: config, store: store, logger: quietLogger("server"))
+    return (store, server, Runner("server") { try server.run() })
+}
+
 /// Server settings for an agent on `dataset` (train split "train").
 func agentServerConfig(_ dataset: PreparedDataset, agent: AgentConfig, epochs: UInt32, shardsPerLease: Int = 1) -> (ServerConfig, ClusterSettings) {
     var c = ServerConfig()

@@ -25,9 +25,7 @@ final class AgentClusterTests: XCTestCase {
             var (cfg, _) = agentServerConfig(dataset, agent: agent, epochs: 2, shardsPerLease: dataset.shardCount)
             cfg.maxStaleness = 0
             cfg.broadcastInterval = 0.25  // S = 0 must still broadcast after every update
-            let store = AgentStore(config: agent)
-            let server = try ParameterServer(config: cfg, store: store, logger: quietLogger("server"))
-            let serverRun = Runner("server") { try server.run() }
+            let (store, server, serverRun) = try startAgentServer(cfg, agent: agent)
             var ac = actorConfig(server, id: "sync")
             ac.syncWeights = true
             ac.maxInFlight = 1
@@ -138,9 +136,7 @@ final class AgentClusterTests: XCTestCase {
         let dataset = tinyDataset(sessions: 80)
         let agent = tinyAgent(.irnP, items: dataset.itemCount)
         let (cfg, _) = agentServerConfig(dataset, agent: agent, epochs: 2)
-        let store = AgentStore(config: agent)
-        let server = try ParameterServer(config: cfg, store: store, logger: quietLogger("server"))
-        let serverRun = Runner("server") { try server.run() }
+        let (_, server, serverRun) = try startAgentServer(cfg, agent: agent)
         // Both slowed down (the victim most) so that the victim is still mid-run when it is
         // killed, however late this thread gets to do that on a loaded machine.
         let victim = try ActorClient(config: actorConfig(server, id: "victim"), producer: SlowProducer(AgentProducer(dataset: dataset), delay: 0.05), logger: quietLogger("v"))
@@ -240,9 +236,7 @@ final class RefusedSettingsTests: XCTestCase {
         let dataset = tinyDataset(sessions: 40)
         let agent = tinyAgent(.irnP, items: dataset.itemCount)
         let (cfg, _) = agentServerConfig(dataset, agent: agent, epochs: 1)
-        let store = AgentStore(config: agent)
-        let server = try ParameterServer(config: cfg, store: store, logger: quietLogger("server"))
-        let serverRun = Runner("server") { try server.run() }
+        let (_, server, serverRun) = try startAgentServer(cfg, agent: agent)
 
         let other = tinyDataset(sessions: 40, items: 30)  // 30 items, not the server's 24
         let stranger = try ActorClient(config: actorConfig(server, id: "stranger"), producer: AgentProducer(dataset: other), logger: quietLogger("x"))

@@ -44,9 +44,7 @@ final class AgentProcessTests: XCTestCase {
 
     func testServerAndTwoActorProcessesTrainIRNPThroughAKill9() throws {
         let bin = try binDir()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("irn-agent-proc-\(getpid())")
-        try? FileManager.default.removeItem(at: dir)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try freshTempDirectory("agent-proc")
         defer { try? FileManager.default.removeItem(at: dir) }
         let dataset = tinyDataset(sessions: 200, items: 24, shards: 6)
         let data = dir.appendingPathComponent("data")
@@ -106,9 +104,7 @@ final class AgentProcessTests: XCTestCase {
     /// reason on one stderr line (launch scripts see the failure), and the server lets it go.
     func testActorOnOtherDataExitsNonZero() throws {
         let bin = try binDir()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("irn-agent-refuse-\(getpid())")
-        try? FileManager.default.removeItem(at: dir)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try freshTempDirectory("agent-refuse")
         defer { try? FileManager.default.removeItem(at: dir) }
         let data = dir.appendingPathComponent("data"), other = dir.appendingPathComponent("other")
         try tinyDataset(sessions: 40, items: 24, shards: 4).save(to: data)

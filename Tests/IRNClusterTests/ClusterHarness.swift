@@ -24,6 +24,14 @@ final class Runner<R: Sendable>: @unchecked Sendable {
     }
 }
 
+/// A fresh empty directory under the temporary directory, named by `tag` and this process.
+func freshTempDirectory(_ tag: String) throws -> URL {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("irn-\(tag)-\(getpid())")
+    try? FileManager.default.removeItem(at: d)
+    try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+    return d
+}
+
 func waitUntil(_ timeout: Double, _ what: String, _ cond: () -> Bool) throws {
     let end = Date().addingTimeInterval(timeout)
     while !cond() {

@@ -17,13 +17,6 @@ final class ProcessClusterTests: XCTestCase {
         throw XCTSkip("irn-server / irn-actor not built next to the tests; run swift build first")
     }
 
-    private func tempDir(_ tag: String) -> URL {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("irn-proc-\(tag)-\(getpid())")
-        try? FileManager.default.removeItem(at: d)
-        try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-        return d
-    }
-
     @discardableResult
     private func sh(_ command: String, env: [String: String] = [:]) throws -> (Int32, String) {
         let p = Process()
@@ -87,7 +80,7 @@ final class ProcessClusterTests: XCTestCase {
     /// visits every session exactly once, the stats show the actors and the dead one times out.
     func testScriptsLocalClusterSurvivesKill9() throws {
         let bin = try binDir()
-        let dir = tempDir("kill")
+        let dir = try freshTempDirectory("proc-kill")
         defer { _ = try? sh("scripts/cluster-stop -c \(dir.path)/test.env"); try? FileManager.default.removeItem(at: dir) }
         let port = freeBasePort()
         let env = try settings(dir, port: port, bin: bin,
@@ -118,7 +111,7 @@ final class ProcessClusterTests: XCTestCase {
     /// newer one is skipped), the actors rejoin by themselves, training ends normally.
     func testServerSigtermAndRestartResumes() throws {
         let bin = try binDir()
-        let dir = tempDir("restart")
+        let dir = try freshTempDirectory("proc-restart")
         let port = freeBasePort() / 20 * 20 + 16
         let ck = dir.appendingPathComponent("ck")
         // 2400 sessions of 3 ms over 2 actors: the SIGTERM below comes well before the end, however
@@ -217,7 +210,7 @@ final class ProcessClusterTests: XCTestCase {
               FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh-keygen") else {
             throw XCTSkip("needs root, sshd and ssh-keygen to run a loopback sshd")
         }
-        let dir = tempDir("ssh")
+        let dir = try freshTempDirectory("proc-ssh")
         defer { try? FileManager.default.removeItem(at: dir) }
         let sshPort = 30_000 + Int(getpid() % 2000)
         let d = dir.path

@@ -1,7 +1,10 @@
 # Shared by the experiment scripts (sourced, not run): the release binary check, the command
 # log that docs/results/*/commands.txt is made of, and the real sample prepared as every
 # experiment on it uses it (--days 0 --test-days 14 --valid-days 7).
-# Expects: IRN (binary), SHARED (directory holding yoochoose-1pct/), CMDS (command log).
+# Expects: IRN (binary), CMDS (command log), the repository root as working directory.
+
+# The shared data beside the repository (holding yoochoose-1pct/), unless IRN_SHARED_DATA says.
+SHARED=${IRN_SHARED_DATA:-$(cd .. && pwd)/shared/data}
 
 require_irn() {
     [ -x "$IRN" ] || { echo "build first: swift build -c release --product irn" >&2; exit 1; }

@@ -27,7 +27,6 @@ EPOCHS=${EPOCHS:-25}
 PATIENCE=${PATIENCE:-8}
 THREADS=${THREADS:-1}
 METRIC=purchase-mrr@5
-SHARED=${IRN_SHARED_DATA:-$(cd .. && pwd)/shared/data}
 RES=docs/results/repeat
 DATA=$WORK/data
 mkdir -p "$WORK/models" "$RES/runs"

@@ -21,7 +21,6 @@ SEEDS=${SEEDS:-"1 2 3"}
 EPOCHS=${EPOCHS:-30}
 PATIENCE=${PATIENCE:-10}
 THREADS=${THREADS:-1}
-SHARED=${IRN_SHARED_DATA:-$(cd .. && pwd)/shared/data}
 RES=docs/results/table1
 DATA=$WORK/data
 mkdir -p "$WORK/models" "$RES/runs"
