@@ -36,7 +36,7 @@ let package = Package(
         // A3C-F/P, IRN-F/P, PRN-P: compute-gradient and apply-gradient, single-process trainer.
         .target(name: "IRNAgents", dependencies: ["IRNSupport", "IRNData", "IRNNumerics", "IRNEvaluation"]),
         // Cluster: a thin Swift layer over libzmq, the wire format, the server and the actor.
-        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "IRNSupport"]),
         .target(name: "IRNWire", dependencies: ["IRNSupport", "IRNNumerics"]),
         .target(name: "IRNServer", dependencies: ["IRNSupport", "IRNData", "IRNNumerics", "IRNAgents", "IRNEvaluation", "IRNWire", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .target(name: "IRNActor", dependencies: ["IRNSupport", "IRNData", "IRNNumerics", "IRNAgents", "IRNWire", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),

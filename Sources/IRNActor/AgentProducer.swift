@@ -64,8 +64,7 @@ public final class AgentProducer: GradientProducer {
         let order = ClusterEpochOrder(dataset: dataset, set: trainSet, lease: l.shards.map { (Int($0.shard), Int($0.done)) },
                                       seed: agent.seed, epoch: Int(l.epoch))
         tracker = ClusterProgressTracker(order: order)
-        // Same density seed as single-process training (Trainer), so both see the same rewards.
-        feeder = SessionWindowFeeder(sessions: trainSet, order: order.feederOrder, config: agent, density: s.density, seed: agent.seed ^ 0xD3_5171)
+        feeder = SessionWindowFeeder(sessions: trainSet, order: order.feederOrder, config: agent, density: s.density)
         worker?.resetState()
     }
 

@@ -74,6 +74,10 @@ public struct AgentConfig: Sendable, Codable, Equatable {
 
     public var shape: NetworkShape { NetworkShape(items: items, hidden: hidden, head: head) }
 
+    /// Seed of the reward-density draws. Every feeder of this agent (single process, every
+    /// actor) takes it from here, so all of them keep and drop the same purchases.
+    public var rewardSeed: UInt64 { seed ^ 0xD3_5171 }
+
     /// The initial parameters: Glorot with the seed, forget bias, and for the repeat head
     /// W_g = 0, b_g = `repeatGateInit`.
     public func initialParameters() -> NetworkParameters {

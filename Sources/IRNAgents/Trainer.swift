@@ -52,7 +52,7 @@ public final class Trainer {
     public func startEpoch(_ epoch: Int) {
         let order = dataset.epochOrder(of: trainSet, shards: 0..<dataset.shardCount, seed: config.seed, epoch: epoch)
         // The density draw is per event and the same every epoch (a purchase "not kept" stays a click).
-        feeder = SessionWindowFeeder(sessions: trainSet, order: order, config: config, density: options.density, seed: config.seed ^ 0xD3_5171)
+        feeder = SessionWindowFeeder(sessions: trainSet, order: order, config: config, density: options.density)
         agent.resetState()
     }
 

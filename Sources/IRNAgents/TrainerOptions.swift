@@ -73,40 +73,32 @@ public struct TrainerOptions: Sendable, Codable, Equatable {
 /// Set by a test or another thread (`request`), or by a watched signal (see
 /// TrainerSignalHandler); read by the training loop after each iteration.
 public final class StopFlag: @unchecked Sendable {
-    private let lock = NSLockShim()
-    private var requested = false
-    private var reason = ""
-    private var signals: [Int32] = []
+    private struct State {
+        var requested = false
+        var reason = ""
+        var signals: [Int32] = []
+    }
+    private let state = Locked(State())
 
     public init() {}
 
     public func request(_ why: String) {
-        lock.withLock { if !requested { requested = true; reason = why } }
+        state.withLock { if !$0.requested { $0.requested = true; $0.reason = why } }
     }
 
     /// Also count as requested once signal `sig` has been received by the handler.
-    func watch(signal sig: Int32) { lock.withLock { signals.append(sig) } }
+    func watch(signal sig: Int32) { state.withLock { $0.signals.append(sig) } }
 
-    private func signalled() -> Int32? {
-        signals.first { SignalCounters.counts[Int($0)] > 0 }
+    private static func signalled(_ s: State) -> Int32? {
+        s.signals.first { SignalCounters.counts[Int($0)] > 0 }
     }
 
-    public var isRequested: Bool { lock.withLock { requested || signalled() != nil } }
+    public var isRequested: Bool { state.withLock { $0.requested || Self.signalled($0) != nil } }
     public var why: String {
-        lock.withLock {
-            if requested { return reason }
-            if let s = signalled() { return s == SIGINT ? "SIGINT" : "signal \(s)" }
+        state.withLock {
+            if $0.requested { return $0.reason }
+            if let s = Self.signalled($0) { return s == SIGINT ? "SIGINT" : "signal \(s)" }
             return ""
         }
-    }
-}
-
-/// NSLock with a closure helper (keeps StopFlag's locking in one place).
-final class NSLockShim: @unchecked Sendable {
-    private let l = NSLock()
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        l.lock()
-        defer { l.unlock() }
-        return try body()
     }
 }

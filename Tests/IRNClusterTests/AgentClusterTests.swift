@@ -46,7 +46,7 @@ final class AgentClusterTests: XCTestCase {
                 let clusterOrder = ClusterEpochOrder(dataset: dataset, set: dataset.train,
                                                      lease: (0..<dataset.shardCount).map { ($0, 0) }, seed: agent.seed, epoch: epoch)
                 XCTAssertEqual(clusterOrder.sessions, global, "a lease of every shard replays the global order")
-                let feeder = SessionWindowFeeder(sessions: dataset.train, order: global, config: agent, density: 1, seed: agent.seed ^ 0xD3_5171)
+                let feeder = SessionWindowFeeder(sessions: dataset.train, order: global, config: agent, density: 1)
                 single.resetState()
                 while feeder.next(into: &window) {
                     try single.iterate(window)
