@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libzmq3-dev, libopenblas-dev, zlib1g-dev).
@@ -38,7 +39,11 @@ let package = Package(
         // Cluster: a thin Swift layer over libzmq, the wire format, the server and the actor.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "IRNSupport"]),
         .target(name: "IRNWire", dependencies: ["IRNSupport", "IRNNumerics"]),
-        .target(name: "IRNServer", dependencies: ["IRNSupport", "IRNData", "IRNNumerics", "IRNAgents", "IRNEvaluation", "IRNWire", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "IRNServer", dependencies: [
+            "IRNSupport", "IRNData", "IRNNumerics", "IRNAgents", "IRNEvaluation", "IRNWire", "ZeroMQ",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .target(name: "IRNActor", dependencies: ["IRNSupport", "IRNData", "IRNNumerics", "IRNAgents", "IRNWire", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         // Command-line commands, one small type each; the executables below are thin shells.
         .target(name: "IRNCommands", dependencies: [

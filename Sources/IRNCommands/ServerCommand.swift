@@ -167,8 +167,8 @@ public struct ServerCommand: ParsableCommand {
         config.checkpointDirectory = checkpointDir.map { URL(fileURLWithPath: $0) }
         config.checkpointEvery = checkpointEvery
         config.keepCheckpoints = keepCheckpoints
-        config.targetEvery = UInt64(agent.targetEvery)
-        config.targetUnit = agent.targetUnit == .steps ? .envSteps : .updates
+        config.targetEvery = agent.targetEvery
+        config.targetUnit = agent.targetUnit
         config.broadcastInterval = broadcastInterval ?? (selfTest ? 0 : 0.1)
         config.broadcastEvery = broadcastEvery
         if let f = curveSecretKey {

@@ -18,7 +18,8 @@ public final class VisitCountStore: ParameterStore {
         targetVisits = visits
     }
 
-    public func apply(_ gradient: [TensorPart]) throws -> [String: WeightChange] {
+    public func apply(views: [TensorPartView]) throws -> [String: WeightChange] {
+        let gradient = views.map(\.part)
         guard gradient.count == 1, let g = gradient.first, g.name == Self.parameterName, g.shape == [visits.count] else {
             throw IRNError("visit-count gradients are one part \"visits\" of shape [\(visits.count)]")
         }

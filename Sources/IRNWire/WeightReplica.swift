@@ -9,7 +9,7 @@ public struct WeightReplica: Sendable {
     /// Dense target network by name.
     public private(set) var target: [String: TensorPart] = [:]
     /// What changed since `takeChanges()` was last called (nil: everything, e.g. a full load).
-    public private(set) var changes: [String: WeightChangeSet]? = nil
+    public private(set) var changes: [String: WeightChange]? = nil
     public private(set) var targetChanged = true
     public private(set) var loaded = false
 
@@ -55,8 +55,7 @@ public struct WeightReplica: Sendable {
                 weights[p.name] = p.densified()
             }
             if changes != nil {
-                let c: WeightChangeSet = p.rows.map { .rows(Set($0)) } ?? .all
-                changes![p.name] = changes![p.name].map { $0.union(c) } ?? c
+                changes!.merge(p.name, WeightChange(of: p))
             }
         }
         if u.full { changes = nil }
@@ -79,24 +78,11 @@ public struct WeightReplica: Sendable {
     }
 
     /// Returns and clears the change record (for producers that copy weights incrementally).
-    public mutating func takeChanges() -> (weights: [String: WeightChangeSet]?, target: Bool) {
+    public mutating func takeChanges() -> (weights: [String: WeightChange]?, target: Bool) {
         defer {
             changes = [:]
             targetChanged = false
         }
         return (changes, targetChanged)
-    }
-}
-
-/// Changed rows of one parameter, as a set (for merging many patches).
-public enum WeightChangeSet: Sendable, Equatable {
-    case all
-    case rows(Set<Int32>)
-
-    public func union(_ o: WeightChangeSet) -> WeightChangeSet {
-        switch (self, o) {
-        case (.all, _), (_, .all): return .all
-        case let (.rows(a), .rows(b)): return .rows(a.union(b))
-        }
     }
 }
