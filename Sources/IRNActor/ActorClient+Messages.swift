@@ -104,9 +104,9 @@ extension ActorClient {
             // A (re)join: the server's state is authoritative.
             if previous?.lease != nil { producer.abandon() }
             var fresh = Session(welcome: w, now: now)
-            // FIXME: a lease request to the old run is never answered by the new one, so while
-            // this stays true the actor asks the new run for no lease. Kept until fixed on its
-            // own, as the fix changes what the actor sends.
+            // FIXME: this carries the old run's unanswered lease request over, and the new run
+            // never answers it, so the actor never asks the new run for a lease. Dropping the
+            // line fixes that but changes what the actor sends: a change of its own.
             fresh.awaitingGrant = previous?.awaitingGrant ?? false
             state = .joined(fresh)
             do {

@@ -99,7 +99,6 @@ public final class ActorClient: @unchecked Sendable {
         stop.withLock { $0 = graceful ? .stopped : .abandoned }
     }
 
-
     /// The joined session, nil while joining. Writes through `session?.x = ...` only take
     /// effect while joined, which is the only time session data exists.
     var session: Session? {
@@ -126,8 +125,8 @@ public final class ActorClient: @unchecked Sendable {
 
     public func run() throws -> Outcome {
         while outcome == nil {
-            if let s = stop.current {
-                leave(s)
+            if let how = stop.current {
+                leave(how)
                 break
             }
             let now = monotonicSeconds()
