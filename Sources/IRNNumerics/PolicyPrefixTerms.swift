@@ -8,11 +8,8 @@ extension WindowBackprop {
         losses.policyPrefixOffsets.withUnsafeBufferPointer { off in
             losses.policyPrefixItems.withUnsafeBufferPointer { items in
                 losses.policyPrefixFeatures.withUnsafeBufferPointer { phi in
-                    var sum = SIMD4<Float>.zero
-                    defer { meanPolicyGate = sum / Float(max(losses.policy.count, 1)) }
                     for r in 0..<losses.policy.count {
                         let g = RepeatGate.value(p, head: head, h: policyH + r * H)
-                        sum += g
                         let z = policyZ + r * N
                         for e in Int(off[r])..<Int(off[r + 1]) {
                             let f = SIMD4<Float>(phi[4 * e], phi[4 * e + 1], phi[4 * e + 2], phi[4 * e + 3])

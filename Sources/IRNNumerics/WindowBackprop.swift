@@ -44,8 +44,6 @@ public final class WindowBackprop {
     let dWh, db, dWp, dbp, dwv: UnsafeMutablePointer<Float>
     // Repeat head: gate gradients.
     let dWg, dbg: UnsafeMutablePointer<Float>
-    /// Repeat head: mean gate g(h) over the last backward's policy rows (a training signal to show).
-    public internal(set) var meanPolicyGate = SIMD4<Float>.zero
     var dbv: Float = 0
     let wxAcc: RowAccumulator
     let wpAcc: RowAccumulator

@@ -33,10 +33,6 @@ extension WindowBackprop {
 
     /// V of the window state at `index = step * slots + slot` (after `forward`).
     public func value(at index: Int) -> Float { vals[index] }
-    /// Hidden state h at `index` (H floats).
-    public func hidden(at index: Int) -> UnsafePointer<Float> { UnsafePointer(window.hid + index * shape.hidden) }
-    /// Cell state c at `index` (H floats).
-    public func cellState(at index: Int) -> UnsafePointer<Float> { UnsafePointer(window.cell + index * shape.hidden) }
 
     /// Copies the state after the last step (M x H each): the recurrent state to carry on.
     public func copyFinalState(h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>) {
