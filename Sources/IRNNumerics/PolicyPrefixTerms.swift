@@ -5,17 +5,13 @@ extension WindowBackprop {
     /// O(4H + 4 x prefix) per row.
     func addPrefixTerms(_ p: ParameterPointers, losses: WindowLosses) {
         let H = shape.hidden, N = shape.items, head = shape.head
-        losses.policyPrefixOffsets.withUnsafeBufferPointer { off in
-            losses.policyPrefixItems.withUnsafeBufferPointer { items in
-                losses.policyPrefixFeatures.withUnsafeBufferPointer { phi in
-                    for r in 0..<losses.policy.count {
-                        let g = RepeatGate.value(p, head: head, h: policyH + r * H)
-                        let z = policyZ + r * N
-                        for e in Int(off[r])..<Int(off[r + 1]) {
-                            let f = SIMD4<Float>(phi[4 * e], phi[4 * e + 1], phi[4 * e + 2], phi[4 * e + 3])
-                            z[Int(items[e])] += (g * f).sum()
-                        }
-                    }
+        losses.withPolicyPrefixes { off, items, phi in
+            for r in 0..<losses.policy.count {
+                let g = RepeatGate.value(p, head: head, h: policyH + r * H)
+                let z = policyZ + r * N
+                for e in Int(off[r])..<Int(off[r + 1]) {
+                    let f = SIMD4<Float>(phi[4 * e], phi[4 * e + 1], phi[4 * e + 2], phi[4 * e + 3])
+                    z[Int(items[e])] += (g * f).sum()
                 }
             }
         }
@@ -26,24 +22,20 @@ extension WindowBackprop {
     func backwardPrefixTerms(_ p: ParameterPointers, losses: WindowLosses) {
         let H = shape.hidden, N = shape.items
         let stateGate = shape.head.gate == .state
-        losses.policyPrefixOffsets.withUnsafeBufferPointer { off in
-            losses.policyPrefixItems.withUnsafeBufferPointer { items in
-                losses.policyPrefixFeatures.withUnsafeBufferPointer { phi in
-                    for r in 0..<losses.policy.count {
-                        let dz = policyZ + r * N
-                        var dg = SIMD4<Float>.zero
-                        for e in Int(off[r])..<Int(off[r + 1]) {
-                            let f = SIMD4<Float>(phi[4 * e], phi[4 * e + 1], phi[4 * e + 2], phi[4 * e + 3])
-                            dg += dz[Int(items[e])] * f
-                        }
-                        for f in 0..<4 { dbg[f] += dg[f] }
-                        guard stateGate, let wg = p.repeatGateWeights else { continue }
-                        let dh = dH + Int(losses.policy[r].index) * H
-                        for f in 0..<4 where dg[f] != 0 {
-                            FastMath.axpy(dg[f], policyH + r * H, dWg + f * H, count: H)
-                            FastMath.axpy(dg[f], wg + f * H, dh, count: H)
-                        }
-                    }
+        losses.withPolicyPrefixes { off, items, phi in
+            for r in 0..<losses.policy.count {
+                let dz = policyZ + r * N
+                var dg = SIMD4<Float>.zero
+                for e in Int(off[r])..<Int(off[r + 1]) {
+                    let f = SIMD4<Float>(phi[4 * e], phi[4 * e + 1], phi[4 * e + 2], phi[4 * e + 3])
+                    dg += dz[Int(items[e])] * f
+                }
+                for f in 0..<4 { dbg[f] += dg[f] }
+                guard stateGate, let wg = p.repeatGateWeights else { continue }
+                let dh = dH + Int(losses.policy[r].index) * H
+                for f in 0..<4 where dg[f] != 0 {
+                    FastMath.axpy(dg[f], policyH + r * H, dWg + f * H, count: H)
+                    FastMath.axpy(dg[f], wg + f * H, dh, count: H)
                 }
             }
         }
