@@ -62,6 +62,10 @@ let package = Package(
         .testTarget(name: "IRNEvaluationTests", dependencies: ["IRNEvaluation", "IRNData"]),
         .testTarget(name: "IRNBaselinesTests", dependencies: ["IRNBaselines", "IRNEvaluation", "IRNData", "IRNNumerics"]),
         .testTarget(name: "IRNAgentsTests", dependencies: ["IRNAgents", "IRNData", "IRNNumerics", "IRNEvaluation"]),
+        .testTarget(name: "IRNCommandsTests", dependencies: [
+            "IRNCommands", "IRNAgents", "IRNData",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "IRNClusterTests", dependencies: ["IRNWire", "IRNServer", "IRNActor", "ZeroMQ", "IRNNumerics", "IRNData", "IRNAgents", "IRNSupport"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import IRNData
 import IRNEvaluation
 import IRNSupport
 
@@ -43,8 +44,8 @@ public struct TrainerOptions: Sendable, Codable, Equatable {
     public var epochs: Int = 20
     /// Reward density d: each training purchase stays a purchase with probability d.
     public var density: Double = 1
-    /// Training part: "train_tr" (train minus validation, default) or "train".
-    public var trainOn: String = "train_tr"
+    /// Training split (default train_tr: train minus validation).
+    public var trainSplit: TrainSplit = .trainTr
     /// Early stopping: stop after this many epochs without a better validation figure
     /// (nil: run every epoch, still keeping the best).
     public var patience: Int? = 5
@@ -62,8 +63,7 @@ public struct TrainerOptions: Sendable, Codable, Equatable {
 
     public func validate() throws {
         guard epochs >= 1 else { throw IRNError("--epochs must be at least 1") }
-        guard density >= 0 && density <= 1 else { throw IRNError("--d (reward density) must be in [0, 1], got \(density)") }
-        guard trainOn == "train" || trainOn == "train_tr" else { throw IRNError("--train-on must be train or train_tr, got '\(trainOn)'") }
+        try RewardModel.validate(density: density)
         if let p = patience { guard p >= 1 else { throw IRNError("--patience must be at least 1") } }
         guard !(keepLast && patience != nil) else { throw IRNError("--keep last runs every epoch: use it with --patience 0") }
         guard evalThreads >= 1, evalSlots >= 1 else { throw IRNError("evaluation threads and slots must be at least 1") }

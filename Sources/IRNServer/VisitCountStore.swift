@@ -2,7 +2,7 @@ import IRNNumerics
 import IRNSupport
 import IRNWire
 
-/// The cluster's self-test model (`--algo visit-count`): one Float per training session,
+/// The cluster's self-test model (`irn-server --self-test`): one Float per training session,
 /// counting how often the session was visited. Actors running `VisitCountProducer` push +1 on
 /// each session they walk, so after E epochs every entry must be exactly E: a check, through
 /// real processes and sockets, of "every session once per epoch, nothing lost" across actor

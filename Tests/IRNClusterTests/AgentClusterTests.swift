@@ -56,7 +56,7 @@ final class AgentClusterTests: XCTestCase {
             // And `irn train`'s Trainer (epochs by startEpoch + trainIteration, no validation).
             var options = TrainerOptions()
             options.epochs = 2
-            options.trainOn = "train"
+            options.trainSplit = .train
             let trainer = try Trainer(config: agent, options: options, dataset: dataset)
             trainer.showProgress = false
             for epoch in 0..<2 {

@@ -117,7 +117,7 @@ final class ProcessClusterTests: XCTestCase {
         // 2400 sessions of 3 ms over 2 actors: the SIGTERM below comes well before the end, however
         // late this thread sees step 200 on a loaded machine. A heartbeat timeout of 4 s: a live
         // actor that timed out would rejoin and spoil the count of joins.
-        let serverArgs = ["--algo", "visit-count", "--port", "\(port)", "--sessions", "2400", "--shards", "8",
+        let serverArgs = ["--self-test", "--port", "\(port)", "--sessions", "2400", "--shards", "8",
                           "--epochs", "1", "--heartbeat-timeout", "4", "--checkpoint-dir", ck.path, "--log-level", "info"]
         func startServer(_ log: String) throws -> Process {
             let p = Process()
@@ -185,7 +185,7 @@ final class ProcessClusterTests: XCTestCase {
         defer { _ = try? sh("ip netns del \(a); ip netns del \(b)") }
         guard rc == 0 else { throw XCTSkip("cannot create network namespaces here: \(out)") }
         let (rcRun, runOut) = try sh("""
-        ip netns exec \(a) \(bin.path)/irn-server --algo visit-count --host 10.77.0.1 --port 6000 --sessions 300 --shards 4 --log-level notice &
+        ip netns exec \(a) \(bin.path)/irn-server --self-test --host 10.77.0.1 --port 6000 --sessions 300 --shards 4 --log-level notice &
         spid=$!
         # Stats before the actor starts: the server cannot finish (and exit) without an actor.
         ip netns exec \(b) \(bin.path)/irn stats --server tcp://10.77.0.1:6000 --json --timeout 30 > /dev/null || echo "stats across namespaces failed"
