@@ -128,5 +128,5 @@ slurm_term_steps() {
     local ids
     ids=$(squeue -h -s -j "$SLURM_JOB_ID" -o '%i %j' 2>/dev/null | awk -v n="$1" '$2 == n { print $1 }') || true
     # shellcheck disable=SC2086
-    [[ -z "$ids" ]] || scancel --signal=TERM $ids
+    [[ -z "$ids" ]] || scancel --signal=TERM $ids 2>/dev/null || true
 }
