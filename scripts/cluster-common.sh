@@ -32,6 +32,48 @@ load_settings() {
 
 server_endpoint() { echo "tcp://$IRN_SERVER_ADDR:$IRN_PORT"; }
 
+# irn-server's mode flags for IRN_ALGO: the self-test has a flag of its own, the algorithms
+# take --algo. (Word-split on purpose by the callers: $(server_mode_args).)
+server_mode_args() {
+    case "$IRN_ALGO" in
+        visit-count | self-test) echo "--self-test" ;;
+        *) echo "--algo $IRN_ALGO" ;;
+    esac
+}
+
+# Slurm: the address other nodes reach NODE at (its NodeAddr; the name when none is set).
+slurm_node_addr() {
+    local addr
+    addr=$(scontrol show node "$1" 2>/dev/null | grep -o 'NodeAddr=[^ ]*' | cut -d= -f2) || true
+    echo "${addr:-$1}"
+}
+
+# Slurm: CPUs per node for a step using the whole allocation: --cpus-per-task when given,
+# else the smallest per-node count of the job (SLURM_JOB_CPUS_PER_NODE, e.g. "4(x2),2").
+slurm_cpus_per_node() {
+    if [[ -n "${SLURM_CPUS_PER_TASK:-}" ]]; then echo "$SLURM_CPUS_PER_TASK"; return; fi
+    local min="" n
+    for n in $(tr ',' ' ' <<<"${SLURM_JOB_CPUS_PER_NODE:-${SLURM_CPUS_ON_NODE:-1}}"); do
+        n="${n%%(*}"
+        [[ -z "$min" || "$n" -lt "$min" ]] && min="$n"
+    done
+    echo "${min:-1}"
+}
+
+# Slurm: one irn-actor per node of the job (in the background; the step's srun pid is in $!).
+# --overlap: the first node's CPUs also belong to the server step (Slurm 21.08+ would
+# otherwise hold this step until the server ends). Args: ENDPOINT CPUS.
+slurm_start_actors() {
+    local endpoint="$1" cpus="$2" nodes="$SLURM_JOB_NUM_NODES"
+    local data_arg=()
+    [[ -n "$IRN_DATA" ]] && data_arg=(--data "$IRN_DATA")
+    # shellcheck disable=SC2016,SC2086
+    srun --overlap --job-name=irn-actors --nodes="$nodes" --ntasks="$nodes" --ntasks-per-node=1 --cpus-per-task="$cpus" \
+        --kill-on-bad-exit=0 --output="$IRN_RUN_DIR/logs/actor-%j-%N-%t.log" \
+        bash -c 'exec "$0" --server "$1" --id "$(hostname -s)-$SLURM_JOB_ID.$SLURM_PROCID" "${@:2}"' \
+        "$IRN_BIN/irn-actor" "$endpoint" "${data_arg[@]}" $IRN_ACTOR_ARGS --threads "$cpus" &
+}
+
 alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
 
 # Names of local actors whose process is alive (oldest first).
@@ -78,4 +120,13 @@ stop_pid() {
     done
     log "$what did not stop within ${timeout}s; killing it"
     kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Slurm: SIGTERM to this job's steps named NAME, through slurmd. Not `kill -TERM <srun pid>`:
+# srun answers TERM with SIGKILL to its tasks, so nobody would checkpoint or leave.
+slurm_term_steps() {
+    local ids
+    ids=$(squeue -h -s -j "$SLURM_JOB_ID" -o '%i %j' 2>/dev/null | awk -v n="$1" '$2 == n { print $1 }') || true
+    # shellcheck disable=SC2086
+    [[ -z "$ids" ]] || scancel --signal=TERM $ids 2>/dev/null || true
 }
