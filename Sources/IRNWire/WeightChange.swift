@@ -1,3 +1,5 @@
+import IRNNumerics
+
 /// What changed in one parameter since some version: the whole tensor, or some rows (sorted,
 /// unique). The server collects these between broadcasts; a replica between reads.
 public enum WeightChange: Sendable, Equatable {

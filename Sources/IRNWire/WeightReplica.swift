@@ -1,3 +1,5 @@
+import IRNNumerics
+
 /// An actor's copy of the server's weights and target network, kept in step by Welcome
 /// (full), WeightUpdate (patches: whole parameters or rows, exact values, so the replica is
 /// bit-identical to the server at the same version) and TargetRefresh messages.

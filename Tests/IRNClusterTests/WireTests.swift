@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import IRNNumerics
 import IRNSupport
 @testable import IRNWire
 
