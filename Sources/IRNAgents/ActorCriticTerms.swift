@@ -1,6 +1,6 @@
 import IRNNumerics
 
-/// A3C's policy term (IRN.md equations 1-3): -A log pi(a_t|s_t) for the logged next item
+/// A3C's policy term (docs/algorithm.md#a3c-losses): -A log pi(a_t|s_t) for the logged next item
 /// a_t, with the advantage A = G_t - V(s_t) (`--baseline none`: A = G_t), floored by
 /// `--advantage-floor`, a constant for the gradient. At every active step (-F) or at
 /// purchase steps only (-P).

@@ -1,4 +1,4 @@
-/// The five agents (IRN.md Table 1) as lists of loss terms.
+/// The five agents (the paper's Table 1; docs/algorithm.md#loss-combination) as lists of loss terms.
 extension Algorithm {
     /// The terms of this algorithm's loss, in the order they are built (returns first: the
     /// policy and value terms read them; the entropy bonus after the policy terms).

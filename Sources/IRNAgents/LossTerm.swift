@@ -1,6 +1,6 @@
 import IRNNumerics
 
-/// One term of an agent's loss (IRN.md, "Loss combination"). Given a window, after the
+/// One term of an agent's loss (docs/algorithm.md#loss-combination). Given a window, after the
 /// online forward and the target network's pass, it appends its terms to the
 /// `WindowLosses` the network differentiates (weighted and reduced as configured), and
 /// records what it saw in the iteration's statistics. An algorithm is a list of terms

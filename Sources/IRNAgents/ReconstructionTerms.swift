@@ -20,7 +20,7 @@ struct PreviousItemReconstruction: LossTerm {
     }
 }
 
-/// IRN's imagination reconstruction (IRN.md equation 4): for every trajectory the target
+/// IRN's imagination reconstruction (docs/algorithm.md#imagination-reconstruction): for every trajectory the target
 /// network sampled from a window state, the online network is fed its items from that
 /// state, and after the tau-th item that item's logit should be 1:
 /// w gamma^tau (z_tau[i_tau] - 1)^2, w = `--irn-weight`.

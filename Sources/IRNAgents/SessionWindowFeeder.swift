@@ -1,7 +1,7 @@
 import IRNData
 import IRNSupport
 
-/// Session-parallel mini-batches (IRN.md "Environment", after Hidasi et al. 2016) cut into
+/// Session-parallel mini-batches (docs/algorithm.md#environment, after Hidasi et al. 2016) cut into
 /// rollout windows. The data module's `SessionEnvironment` decides which session each slot
 /// holds, in which order, and when a slot resets; the data module's `RewardModel` decides
 /// each event's reward, with reward density d drawn per event from (seed, event index), so

@@ -1,4 +1,4 @@
-/// Imagined branches (IRN.md, "Imagination reconstruction"): the online network, started
+/// Imagined branches (docs/algorithm.md#imagination-reconstruction): the online network, started
 /// from a window state s_t, is fed an imagined trajectory; after each item, that item's
 /// logit should be 1. Forward through the branches, their reconstruction errors, and the
 /// backward through them into the window states they fork from.

@@ -1,4 +1,4 @@
-/// The repeat head's part of the policy logits (REPEAT.md): z_i += g(h) . phi_i on each
+/// The repeat head's part of the policy logits (docs/algorithm.md#repeat-head): z_i += g(h) . phi_i on each
 /// policy row's session-prefix items, forward and backward.
 extension WindowBackprop {
     /// Forward: adds the prefix terms to the policy rows (which hold the base logits).
