@@ -103,12 +103,9 @@ extension ActorClient {
         } else {
             // A (re)join: the server's state is authoritative.
             if previous?.lease != nil { producer.abandon() }
-            var fresh = Session(welcome: w, now: now)
-            // FIXME: this carries the old run's unanswered lease request over, and the new run
-            // never answers it, so the actor never asks the new run for a lease. Dropping the
-            // line fixes that but changes what the actor sends: a change of its own.
-            fresh.awaitingGrant = previous?.awaitingGrant ?? false
-            state = .joined(fresh)
+            // Nothing of the previous run carries over: a lease request it left unanswered
+            // would never be answered by the new run, and the actor would wait for it forever.
+            state = .joined(Session(welcome: w, now: now))
             do {
                 try producer.configure(settingsJSON: w.settingsJSON)
             } catch {

@@ -22,7 +22,7 @@ final class SharedFlagTests: XCTestCase {
             XCTAssertThrowsError(try ServerCommand.parse(server + bad), "irn-server \(bad)")
         }
         for old in [["--d", "0.5"], ["--train-on", "train"]] {
-            XCTAssertThrowsError(try TrainCommand.parse(train + old), "the old spelling \(old[0]) is gone")
+            XCTAssertThrowsError(try TrainCommand.parse(train + old), "\(old[0]) is not a flag (one spelling: --reward-density, --train-split)")
         }
     }
 
