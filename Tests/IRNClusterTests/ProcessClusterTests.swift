@@ -8,15 +8,6 @@ import IRNServer
 final class ProcessClusterTests: XCTestCase {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    private func binDir() throws -> URL {
-        if let dir = ProcessInfo.processInfo.environment["IRN_BIN_DIR"] { return URL(fileURLWithPath: dir) }
-        let bundle = Bundle(for: Self.self).bundleURL
-        for dir in [bundle, bundle.deletingLastPathComponent()] where FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("irn-server").path) {
-            return dir
-        }
-        throw XCTSkip("irn-server / irn-actor not built next to the tests; run swift build first")
-    }
-
     @discardableResult
     private func sh(_ command: String, env: [String: String] = [:]) throws -> (Int32, String) {
         let p = Process()
@@ -79,7 +70,7 @@ final class ProcessClusterTests: XCTestCase {
     /// Local cluster from the scripts; scale 2 -> 3; kill -9 one actor mid-epoch; the epoch still
     /// visits every session exactly once, the stats show the actors and the dead one times out.
     func testScriptsLocalClusterSurvivesKill9() throws {
-        let bin = try binDir()
+        let bin = try builtBinaries(self)
         let dir = try freshTempDirectory("proc-kill")
         defer { _ = try? sh("scripts/cluster-stop -c \(dir.path)/test.env"); try? FileManager.default.removeItem(at: dir) }
         let port = freeBasePort()
@@ -110,7 +101,7 @@ final class ProcessClusterTests: XCTestCase {
     /// SIGTERM the server mid-run, start it again: it resumes from its checkpoint (a corrupt
     /// newer one is skipped), the actors rejoin by themselves, training ends normally.
     func testServerSigtermAndRestartResumes() throws {
-        let bin = try binDir()
+        let bin = try builtBinaries(self)
         let dir = try freshTempDirectory("proc-restart")
         let port = freeBasePort() / 20 * 20 + 16
         let ck = dir.appendingPathComponent("ck")
@@ -166,7 +157,7 @@ final class ProcessClusterTests: XCTestCase {
 
     /// Server and actor in separate network namespaces joined by a veth pair.
     func testAcrossNetworkNamespaces() throws {
-        let bin = try binDir()
+        let bin = try builtBinaries(self)
         guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip") else {
             throw XCTSkip("needs root and iproute2 to create network namespaces")
         }
@@ -204,7 +195,7 @@ final class ProcessClusterTests: XCTestCase {
     /// scripts/cluster-ssh against a real sshd on loopback: remote actors start, join, and
     /// scripts/cluster-stop ends them over ssh (they leave cleanly, returning their shards).
     func testSSHLauncherAgainstLoopbackSSHD() throws {
-        let bin = try binDir()
+        let bin = try builtBinaries(self)
         let sshd = "/usr/sbin/sshd"
         guard getuid() == 0, FileManager.default.isExecutableFile(atPath: sshd),
               FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh-keygen") else {

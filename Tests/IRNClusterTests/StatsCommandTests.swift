@@ -5,22 +5,9 @@ import IRNServer
 
 /// `irn stats` as a person runs it: the real executable against a live server.
 final class StatsCommandTests: XCTestCase {
-    func irnBinary() throws -> URL {
-        if let dir = ProcessInfo.processInfo.environment["IRN_BIN_DIR"] {
-            return URL(fileURLWithPath: dir).appendingPathComponent("irn")
-        }
-        // The test bundle sits next to the executables (.build/<config>/).
-        let bundle = Bundle(for: Self.self).bundleURL
-        for dir in [bundle, bundle.deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("irn")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw XCTSkip("irn executable not built next to the tests (\(bundle.path)); run swift build first")
-    }
-
     func runIRN(_ args: [String]) throws -> (Int32, String) {
         let p = Process()
-        p.executableURL = try irnBinary()
+        p.executableURL = try builtBinaries(self).appendingPathComponent("irn")
         p.arguments = args
         let out = Pipe()
         p.standardOutput = out
