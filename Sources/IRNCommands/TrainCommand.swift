@@ -45,6 +45,7 @@ struct TrainCommand: ParsableCommand {
     var progressEvery: Double = 5
     @Flag(help: "No progress lines (epoch summaries are still printed).")
     var quiet = false
+    @OptionGroup(title: "Online learning") var online: OnlineOptions
     @OptionGroup var agent: AgentOptions
 
     func validate() throws {
@@ -55,6 +56,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
+        if online.online { return try runOnline() }
         let stop = StopFlag()
         let handler = TrainerSignalHandler(flag: stop)
         defer { handler.cancel() }
