@@ -3,12 +3,14 @@ import Foundation
 import Hummingbird
 import IRNSupport
 import Logging
+import ServiceLifecycle
 
 /// The server's HTTP face on P+3, served by Hummingbird on its own threads: `GET /metrics`
 /// (Prometheus text) and `GET /stats` (the JSON of `irn stats`), both read from the
 /// `StatsBoard` the server's loop publishes to.
 final class StatsHTTPServer: Sendable {
     private let task: Task<Void, Never>
+    private let group: ServiceGroup
 
     /// Binds `host:port` and serves until `stop()`; throws if the port cannot be bound.
     init(host: String, port: Int, board: StatsBoard, logger: Logger) throws {
@@ -34,9 +36,13 @@ final class StatsHTTPServer: Sendable {
             },
             logger: quiet
         )
+        // Our own group (no signal handlers: the server handles SIGTERM itself), so `stop` can
+        // shut it down gracefully instead of cancelling it mid-close.
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: quiet))
+        self.group = group
         task = Task.detached {
             do {
-                try await app.runService(gracefulShutdownSignals: [])
+                try await group.run()
             } catch {
                 let first = started.withLock { s -> Bool in
                     if s == nil { s = .failure(error); return true }
@@ -53,10 +59,13 @@ final class StatsHTTPServer: Sendable {
 
     /// Stops serving (connections in flight are finished) and waits for the port to be free.
     func stop() {
-        task.cancel()
         let done = DispatchSemaphore(value: 0)
-        let t = task
-        Task.detached { await t.value; done.signal() }
+        let (t, g) = (task, group)
+        Task.detached {
+            await g.triggerGracefulShutdown()
+            await t.value
+            done.signal()
+        }
         done.wait()
     }
 
