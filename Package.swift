@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libzmq3-dev, libopenblas-dev, zlib1g-dev).
@@ -40,10 +41,17 @@ let package = Package(
         .target(name: "IRNWire", dependencies: ["IRNSupport", "IRNNumerics"]),
         .target(name: "IRNServer", dependencies: ["IRNSupport", "IRNData", "IRNNumerics", "IRNAgents", "IRNEvaluation", "IRNWire", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .target(name: "IRNActor", dependencies: ["IRNSupport", "IRNData", "IRNNumerics", "IRNAgents", "IRNWire", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        // Serving the policy over HTTP (Hummingbird): batched scoring, sessions, live weights.
+        .target(name: "IRNServing", dependencies: [
+            "IRNSupport", "IRNData", "IRNNumerics", "IRNEvaluation", "IRNBaselines", "IRNAgents",
+            "IRNWire", "ZeroMQ",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Command-line commands, one small type each; the executables below are thin shells.
         .target(name: "IRNCommands", dependencies: [
             "IRNSupport", "IRNData", "IRNNumerics", "IRNEvaluation", "IRNBaselines", "IRNAgents",
-            "IRNWire", "IRNServer", "IRNActor", "ZeroMQ",
+            "IRNWire", "IRNServer", "IRNActor", "ZeroMQ", "IRNServing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -57,6 +65,7 @@ let package = Package(
         .testTarget(name: "IRNEvaluationTests", dependencies: ["IRNEvaluation", "IRNData"]),
         .testTarget(name: "IRNBaselinesTests", dependencies: ["IRNBaselines", "IRNEvaluation", "IRNData", "IRNNumerics"]),
         .testTarget(name: "IRNAgentsTests", dependencies: ["IRNAgents", "IRNData", "IRNNumerics", "IRNEvaluation"]),
+        .testTarget(name: "IRNServingTests", dependencies: ["IRNServing", "IRNEvaluation", "IRNData", "IRNNumerics", "IRNAgents", "IRNBaselines", "IRNSupport"]),
         .testTarget(name: "IRNClusterTests", dependencies: ["IRNWire", "IRNServer", "IRNActor", "ZeroMQ", "IRNNumerics", "IRNData", "IRNAgents", "IRNSupport"]),
     ]
 )

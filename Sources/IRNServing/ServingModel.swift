@@ -1,0 +1,57 @@
+import IRNAgents
+import IRNEvaluation
+import IRNNumerics
+
+/// One immutable model snapshot being served. The batcher reads the current snapshot at the
+/// start of each batch, so a swap (follow mode) is atomic: a batch sees one version only.
+public final class ServingModel: Sendable {
+    public enum Kind: Sendable {
+        /// An LSTM actor-critic: served by the batched path (one sgemm per batch).
+        case agent(NetworkParameters)
+        /// Any other model the evaluator knows (baselines), through its session scorer.
+        case generic(any Recommender)
+    }
+
+    public let kind: Kind
+    /// Weight version (follow mode: the cluster's step; a model file: 0).
+    public let version: UInt64
+    /// Human-readable name, e.g. "irn-p, repeat head" or "baseline".
+    public let name: String
+
+    public init(kind: Kind, version: UInt64, name: String) {
+        self.kind = kind
+        self.version = version
+        self.name = name
+    }
+
+    /// Wraps a Recommender; agents get the batched path.
+    public convenience init(recommender: any Recommender, version: UInt64 = 0, name: String) {
+        if let a = recommender as? AgentRecommender {
+            self.init(kind: .agent(a.parameters), version: version, name: name)
+        } else {
+            self.init(kind: .generic(recommender), version: version, name: name)
+        }
+    }
+
+    public var itemCount: Int {
+        switch kind {
+        case .agent(let p): return p.shape.items
+        case .generic(let r): return r.itemCount
+        }
+    }
+
+    /// True when scores include the repeat head's prefix term (reported per item).
+    public var hasRepeatHead: Bool {
+        if case .agent(let p) = kind { return p.shape.head.isRepeat }
+        return false
+    }
+
+    /// Session states stay valid across snapshots with the same key (same network shape);
+    /// a generic model's scorers belong to that model object only.
+    var stateKey: String {
+        switch kind {
+        case .agent(let p): return "agent:\(p.shape.items)x\(p.shape.hidden):\(p.shape.head)"
+        case .generic(let r): return "generic:\(ObjectIdentifier(r as AnyObject).hashValue)"
+        }
+    }
+}
