@@ -303,6 +303,12 @@ public final class ParameterServer: @unchecked Sendable {
             reply(identity, .statsReply(json: statsJSON()))
             return
         }
+        if case .weightsRequest = env.message, actors[identity] == nil {
+            // A read-only subscriber (`irn serve --follow`): a copy of the weights, no lease.
+            flushBroadcast()
+            reply(identity, welcome(lease: nil))
+            return
+        }
         guard var row = actors[identity] else {
             // Unknown (timed out, or we restarted): tell it to say hello again.
             counters.rejected["unknown_actor", default: 0] += 1

@@ -41,13 +41,18 @@ public final class RawHTTPConnection {
 
     /// Sends `raw` and reads one response: status and body.
     public func send(_ raw: [UInt8]) throws -> (status: Int, body: String) {
+        try write(raw)
+        return try readResponse()
+    }
+
+    /// Sends bytes without waiting for an answer (tests: half a request, then silence).
+    public func write(_ raw: [UInt8]) throws {
         var sent = 0
         while sent < raw.count {
             let n = raw.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL)) }
             guard n > 0 else { throw LoadError("send failed") }
             sent += n
         }
-        return try readResponse()
     }
 
     private func fill() throws {
