@@ -75,12 +75,16 @@ final class ServeFollowTests: XCTestCase {
         // Training stops (the actor leaves): the served version reaches the server's last step.
         actor.terminate()
         actor.waitUntilExit()
+        // The feed samples the server once a second: two samples taken over a second after
+        // the actor left, with the same step, give the server's final step.
+        let stopped = Date().timeIntervalSince1970
         var last = -1
-        try waitFor(30, "the server's step to settle") {
+        try waitFor(60, "the server's step to settle") {
             let c = try serve.call(RawHTTPConnection.get("/v1/cluster"))
-            let step = ((c.json?["points"] as? [[String: Any]])?.last?["step"] as? NSNumber)?.intValue ?? -2
-            defer { last = step }
-            return step == last && step > 0
+            let late = (c.json?["points"] as? [[String: Any]] ?? []).filter { (($0["t"] as? NSNumber)?.doubleValue ?? 0) > stopped + 1 }
+            let steps = late.suffix(2).compactMap { ($0["step"] as? NSNumber)?.intValue }
+            last = steps.last ?? -1
+            return steps.count == 2 && steps[0] == steps[1] && last > 0
         }
         try waitFor(10, "the served version to reach step \(last)") { try version() == last }
         XCTAssertTrue(serve.isRunning)
