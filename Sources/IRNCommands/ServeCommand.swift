@@ -39,8 +39,11 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Port to listen on (0: any free port, printed on the first line).")
     var port: Int = 8080
 
-    @Option(name: .customLong("batch-window-us"), help: "Dynamic batching: after the first queued request, wait up to this many microseconds for more before scoring them all with one matrix product (under load batches form without waiting).")
-    var batchWindowUs: Int = 200
+    @Option(name: .customLong("batch-window-us"), help: "Dynamic batching: after the first queued request, wait up to this many microseconds for more before scoring them all with one matrix product (a lone request after a lone request is scored at once).")
+    var batchWindowUs: Int = 1000
+
+    @Option(name: .customLong("blas-threads"), help: "OpenBLAS threads for a batch's products (1 leaves the other cores to HTTP).")
+    var blasThreads: Int = 1
 
     @Option(name: .customLong("max-batch"), help: "Most requests scored in one batch.")
     var maxBatch: Int = 256
@@ -89,7 +92,7 @@ struct ServeCommand: ParsableCommand {
             let items = dataset.map { ItemMap(ids: $0.itemIds) } ?? ItemMap(identity: served.itemCount)
             let metrics = ServingMetrics()
             let batcher = Batcher(model: served, window: Double(batchWindowUs) * 1e-6, maxBatch: maxBatch,
-                                  maxSessions: maxSessions, sessionTTL: sessionTTL, metrics: metrics)
+                                  maxSessions: maxSessions, sessionTTL: sessionTTL, metrics: metrics, blasThreads: blasThreads)
             follower?.attach(batcher)
             var http = ServeHTTPOptions()
             http.host = host

@@ -15,6 +15,9 @@ final class AgentBatchScorer {
     private var rowsFed: [Int] = []
     private(set) var logits: [Float] = []
 
+    /// Batches of at most this many rows get their logits by sgemv (see `run`).
+    static let gemvRows = 2
+
     /// One row's input: its starting state (nil: zero) and the items to feed.
     struct Row {
         var h: [Float]?
@@ -76,7 +79,17 @@ final class AgentBatchScorer {
                     }
                 }
                 logits.withUnsafeMutableBufferPointer { z in
-                    LSTMKernels.logits(pp, rows: B, h: hb, out: z.baseAddress!)
+                    if B <= Self.gemvRows {
+                        // Few rows: sgemv per row streams W_p once per row; sgemm would first
+                        // pack all of W_p (N x H), which costs more than the product itself.
+                        for r in 0..<B {
+                            let row = z.baseAddress! + r * N
+                            BLAS.gemv(rows: N, cols: H, a: pp.policyWeights, lda: H, x: hb + r * H, beta: 0, y: row)
+                            for j in 0..<N { row[j] += pp.policyBias[j] }
+                        }
+                    } else {
+                        LSTMKernels.logits(pp, rows: B, h: hb, out: z.baseAddress!)
+                    }
                     for r in 0..<B {
                         guard let prefix = rows[r].prefix else { continue }
                         let gate = RepeatGate.value(pp, head: p.shape.head, h: hb + r * H)

@@ -23,9 +23,10 @@ public final class Batcher: @unchecked Sendable {
     // Only the scoring thread touches these:
     private let engine: ScoringEngine
     private let sessions: SessionStore
+    private var lastBatch = 0
 
     public init(model: ServingModel, window: Double, maxBatch: Int = 256, maxSessions: Int, sessionTTL: Double,
-                metrics: ServingMetrics) {
+                metrics: ServingMetrics, blasThreads: Int = 1) {
         self.model = model
         self.window = max(0, window)
         self.maxBatch = max(1, maxBatch)
@@ -33,8 +34,8 @@ public final class Batcher: @unchecked Sendable {
         sessions = SessionStore(capacity: maxSessions, ttl: sessionTTL)
         engine = ScoringEngine(sessions: sessions)
         metrics.setModel(version: model.version)
-        // One BLAS thread: the other core serves HTTP; a batch is one product anyway.
-        BLAS.setThreads(1)
+        // One BLAS thread by default: the other core serves HTTP.
+        BLAS.setThreads(max(1, blasThreads))
         let t = Thread { [unowned self] in self.loop() }
         t.name = "irn-serve-batcher"
         t.qualityOfService = .userInteractive
@@ -77,7 +78,9 @@ public final class Batcher: @unchecked Sendable {
                     cond.lock()
                 }
             }
-            let deadline = queue[0].enqueued + window
+            // A lone request right after a lone batch is scored at once (a single client pays
+            // no window); otherwise wait for company: each batch pays one pass over W_p.
+            let deadline = queue[0].enqueued + (queue.count == 1 && lastBatch == 1 ? 0 : window)
             while queue.count < maxBatch {
                 let wait = deadline - monotonicSeconds()
                 if wait <= 0 { break }
@@ -99,8 +102,10 @@ public final class Batcher: @unchecked Sendable {
             let m = model
             cond.unlock()
 
-            let results = engine.run(batch.map(\.job), model: m, now: monotonicSeconds())
-            metrics.observeBatch(size: batch.count)
+            let t0 = monotonicSeconds()
+            let results = engine.run(batch.map(\.job), model: m, now: t0)
+            metrics.observeBatch(size: batch.count, seconds: monotonicSeconds() - t0)
+            lastBatch = batch.count
             publishSessionCounts()
             for (p, r) in zip(batch, results) { p.done.resume(returning: r) }
             cond.lock()

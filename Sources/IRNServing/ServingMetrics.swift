@@ -26,6 +26,7 @@ public final class ServingMetrics: Sendable {
         var batch = Histogram(batchBuckets)
         var modelVersion: UInt64 = 0
         var swaps: UInt64 = 0
+        var scoringSeconds = 0.0
         var live = 0, expired = 0, evicted = 0
     }
 
@@ -40,7 +41,9 @@ public final class ServingMetrics: Sendable {
         }
     }
 
-    func observeBatch(size: Int) { state.withLock { $0.batch.observe(Double(size)) } }
+    func observeBatch(size: Int, seconds: Double) {
+        state.withLock { $0.batch.observe(Double(size)); $0.scoringSeconds += seconds }
+    }
 
     func setModel(version: UInt64) {
         state.withLock { s in
@@ -67,6 +70,7 @@ public final class ServingMetrics: Sendable {
         for route in s.latency.keys.sorted() { out += Self.histogram("irn_serve_request_seconds", s.latency[route]!, label: "route=\"\(route)\"") }
         out += "# HELP irn_serve_batch_size Jobs scored together by one matrix product.\n# TYPE irn_serve_batch_size histogram\n"
         out += Self.histogram("irn_serve_batch_size", s.batch, label: nil)
+        out += "# HELP irn_serve_scoring_seconds_total Time the scoring thread spent on batches (LSTM steps, logits, top-K).\n# TYPE irn_serve_scoring_seconds_total counter\nirn_serve_scoring_seconds_total \(s.scoringSeconds)\n"
         out += "# HELP irn_serve_model_version Weight version being served (the cluster's step in follow mode).\n# TYPE irn_serve_model_version gauge\nirn_serve_model_version \(s.modelVersion)\n"
         out += "# HELP irn_serve_model_swaps_total Times a new weight version was swapped in.\n# TYPE irn_serve_model_swaps_total counter\nirn_serve_model_swaps_total \(s.swaps)\n"
         out += "# HELP irn_serve_sessions_live Stateful sessions held.\n# TYPE irn_serve_sessions_live gauge\nirn_serve_sessions_live \(s.live)\n"
