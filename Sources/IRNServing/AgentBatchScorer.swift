@@ -28,7 +28,7 @@ final class AgentBatchScorer {
 
     /// Runs the rows; afterwards `logits[r * N ..< (r + 1) * N]` are row r's scores, and
     /// `state(r)` its new (h, c). Rows' prefix trackers are fed in place.
-    func run(_ p: NetworkParameters, rows: inout [Row]) {
+    func run(_ p: NetworkParameters, policyTransposed: [Float]? = nil, rows: inout [Row]) {
         let B = rows.count, H = p.shape.hidden, N = p.shape.items
         Self.grow(&h, B * H); Self.grow(&c, B * H); Self.grow(&nh, B * H); Self.grow(&nc, B * H)
         Self.grow(&gates, B * 5 * H); Self.grow(&logits, B * N)
@@ -85,6 +85,14 @@ final class AgentBatchScorer {
                         for r in 0..<B {
                             let row = z.baseAddress! + r * N
                             BLAS.gemv(rows: N, cols: H, a: pp.policyWeights, lda: H, x: hb + r * H, beta: 0, y: row)
+                            for j in 0..<N { row[j] += pp.policyBias[j] }
+                        }
+                    } else if let wt = policyTransposed {
+                        wt.withUnsafeBufferPointer { w in
+                            BLAS.gemm(m: B, n: N, k: H, a: hb, lda: H, b: w.baseAddress!, ldb: N, beta: 0, c: z.baseAddress!, ldc: N)
+                        }
+                        for r in 0..<B {
+                            let row = z.baseAddress! + r * N
                             for j in 0..<N { row[j] += pp.policyBias[j] }
                         }
                     } else {

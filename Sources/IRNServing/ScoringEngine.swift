@@ -23,7 +23,7 @@ final class ScoringEngine {
         }
         var results = [ServeResult](repeating: ServeResult(), count: jobs.count)
         switch model.kind {
-        case .agent(let p): runAgent(p, jobs, entries, &results)
+        case .agent(let p): runAgent(p, model.policyTransposed, jobs, entries, &results)
         case .generic(let r): runGeneric(r, jobs, entries, &results)
         }
         for i in jobs.indices {
@@ -39,7 +39,7 @@ final class ScoringEngine {
         e.seen = []; e.length = 0
     }
 
-    private func runAgent(_ p: NetworkParameters, _ jobs: [ServeJob], _ entries: [SessionEntry?], _ results: inout [ServeResult]) {
+    private func runAgent(_ p: NetworkParameters, _ wt: [Float]?, _ jobs: [ServeJob], _ entries: [SessionEntry?], _ results: inout [ServeResult]) {
         let H = p.shape.hidden, N = p.shape.items, head = p.shape.head
         var rows: [AgentBatchScorer.Row] = []
         rows.reserveCapacity(jobs.count)
@@ -54,7 +54,7 @@ final class ScoringEngine {
                 e.prefix = nil  // the row owns it while scored (no copy-on-write of the tracker)
             }
         }
-        agent.run(p, rows: &rows)
+        agent.run(p, policyTransposed: wt, rows: &rows)
         for (i, job) in jobs.enumerated() {
             var excluded: Set<Int32>? = nil
             if let e = entries[i] {

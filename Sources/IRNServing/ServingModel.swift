@@ -18,10 +18,26 @@ public final class ServingModel: Sendable {
     /// Human-readable name, e.g. "irn-p, repeat head" or "baseline".
     public let name: String
 
+    /// Agents: W_p transposed to H x N, so the batch product reads it without a transpose
+    /// (OpenBLAS then packs it with plain copies instead of a strided transposing copy).
+    let policyTransposed: [Float]?
+
     public init(kind: Kind, version: UInt64, name: String) {
         self.kind = kind
         self.version = version
         self.name = name
+        if case .agent(let p) = kind {
+            let N = p.shape.items, H = p.shape.hidden
+            var t = [Float](repeating: 0, count: N * H)
+            p.tensors[ParameterGroup.policyWeights.rawValue].withUnsafeBufferPointer { w in
+                t.withUnsafeMutableBufferPointer { o in
+                    for j in 0..<N { for i in 0..<H { o[i * N + j] = w[j * H + i] } }
+                }
+            }
+            policyTransposed = t
+        } else {
+            policyTransposed = nil
+        }
     }
 
     /// Wraps a Recommender; agents get the batched path.

@@ -68,11 +68,14 @@ final class ServeEvalEquivalenceTests: XCTestCase {
     private func check(_ model: any Recommender, modelFile: URL, data: URL, dataset: PreparedDataset, dir: URL) throws {
         let ref = reference(model, dataset.test, count: Self.prefixCount)
         XCTAssertEqual(ref.count, Self.prefixCount, "the test split has enough prefixes")
-        let server = try ServeProcessHandle(["--model", modelFile.path, "--data", data.path], log: dir.appendingPathComponent("serve-\(modelFile.lastPathComponent).log"))
+        // A 20 ms window and 32 clients: batches of many rows (the sgemm path) as well as
+        // the lone requests at the start and end (the sgemv path).
+        let server = try ServeProcessHandle(["--model", modelFile.path, "--data", data.path, "--batch-window-us", "20000"],
+                                            log: dir.appendingPathComponent("serve-\(modelFile.lastPathComponent).log"))
         defer { server.stop() }
         let served = ConcurrentResults(count: ref.count)
-        let workers = 8
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        let workers = 32
+        onThreads(workers) { w in
             guard let conn = try? server.connection() else { return }
             for i in stride(from: w, to: ref.count, by: workers) {
                 let ids = ref[i].0.map { dataset.itemIds[Int($0)] }
@@ -81,6 +84,11 @@ final class ServeEvalEquivalenceTests: XCTestCase {
                 served.set(i, ints(obj?["items"]))
             }
         }
+        // Both scoring paths ran: sgemv (batches of 1-2) and the batch sgemm (3 or more).
+        let metrics = try server.call(RawHTTPConnection.get("/metrics")).body
+        let upTo2 = metrics.split(separator: "\n").first { $0.hasPrefix("irn_serve_batch_size_bucket{le=\"2.0\"}") }
+            .flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
+        XCTAssertLessThan(upTo2, try server.metric("irn_serve_batch_size_count") ?? 0, "some batch had 3 or more rows")
         var mismatches: [String] = []
         for (i, (prefix, top)) in ref.enumerated() where served.values[i] != top.map({ dataset.itemIds[Int($0)] }) {
             mismatches.append("prefix \(prefix): served \(served.values[i]) expected \(top.map { dataset.itemIds[Int($0)] })")

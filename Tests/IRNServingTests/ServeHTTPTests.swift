@@ -138,7 +138,7 @@ final class ServeHTTPTests: XCTestCase {
         let bodies = (0..<40).map { i in "{\"session\": [\(i % 50), \((i * 7) % 50)], \"k\": 6}" }
         let alone = try bodies.map { ints(try server.post("/v1/recommend", $0).json?["items"]) }
         let results = ConcurrentResults(count: bodies.count)
-        DispatchQueue.concurrentPerform(iterations: bodies.count) { i in
+        onThreads(bodies.count) { i in
             results.set(i, (try? server.post("/v1/recommend", bodies[i]).json).map { ints($0?["items"]) } ?? [])
         }
         XCTAssertEqual(results.values, alone)

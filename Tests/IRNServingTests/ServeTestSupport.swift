@@ -116,3 +116,13 @@ func waitFor(_ seconds: Double, _ what: String, _ cond: () throws -> Bool) throw
 }
 
 func ints(_ v: Any?) -> [Int64] { (v as? [Any])?.compactMap { ($0 as? NSNumber)?.int64Value } ?? [] }
+
+/// Runs `body(0..<n)` on n threads at once (concurrentPerform would cap them at the cores).
+func onThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    for w in 0..<n {
+        group.enter()
+        Thread { body(w); group.leave() }.start()
+    }
+    group.wait()
+}
