@@ -2,8 +2,8 @@
 /// the binary (no build step, nothing from a CDN). Type or click items into a session and
 /// the recommendations (ids, scores, repeat-feature share) update; in follow mode the
 /// cluster's curves are drawn as SVG from `GET /v1/cluster`.
-/// `/?session=1,2` adds those items through the same code path a click takes (used by the
-/// headless-browser test and handy for sharing a session).
+/// `/?session=1,2` starts the session with those items, as two clicks would (used by the
+/// headless-browser test, and handy for sharing a session).
 enum WebPage {
     static let html = """
     <!doctype html>
