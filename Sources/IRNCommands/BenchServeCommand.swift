@@ -57,6 +57,7 @@ struct BenchServeCommand: ParsableCommand {
         BLAS.setThreads(1)
         let sessions: [[Int32]] = (0..<512).map { _ in (0..<(1 + Int(rng.next() % UInt64(maxLength)))).map { _ in Int32(rng.next() % UInt64(items)) } }
         let model = ServingModel(recommender: AgentRecommender(checkpoint: try AgentCheckpoint.read(from: modelURL)), name: "bench")
+        let swap = try ScoringBench.swapSeconds(model: model)
         let perBatch = ScoringBench.secondsPerBatch(model: model, sizes: [1, 8, 32, 64, 128], sessions: sessions)
         let scoring = perBatch.keys.sorted().map { "\"\($0)\": {\"ms_per_batch\": \(String(format: "%.3f", perBatch[$0]! * 1000)), \"us_per_request\": \(Int(perBatch[$0]! * 1e6 / Double($0)))}" }.joined(separator: ", ")
         _ = HTTPLoad.run(port: server.port, clients: 4, seconds: 1, requests: raw)  // warm-up
@@ -87,6 +88,7 @@ struct BenchServeCommand: ParsableCommand {
           "model": {"items": \(items), "hidden": \(hidden), "head": "\(head)"},
           "machine": "\(ProcessInfo.processInfo.activeProcessorCount) cores, shared with the load generator (and possibly other work): noisy",
           "scoring_only_by_batch_size": {\(scoring)},
+          "follow_swap_ms_all_tensors_changed": \(String(format: "%.2f", swap * 1000)),
           "own_load_generator": {"single_client": \(own(single)), "concurrent_\(clients)": \(own(many))},
           "wrk": {"binary": \(jsonString(wrkNote)), "single_connection": \(fromWrk(wrkSingle)), "concurrent_\(clients)": \(fromWrk(wrkMany))},
           "server": {"mean_batch_size": \(String(format: "%.2f", batches.meanBatch)), "scoring_ms_per_request": \(String(format: "%.3f", batches.scoringPerRequest * 1000)), "note": "over all phases, warm-up included"},
