@@ -75,6 +75,7 @@ public final class ClusterFollower: Sendable {
         var shape: NetworkShape?
         var name = "agent"
         var params: NetworkParameters?
+        var previous: ServingModel?
         var awaitingCopy = false
         var lastAsk = -1e9
         var lastStats = -1e9
@@ -131,12 +132,20 @@ public final class ClusterFollower: Sendable {
             if dirty, let shape, !awaitingCopy {
                 dirty = false
                 let changes = replica.takeChanges().weights
+                var policyRows: Set<Int32>? = nil
                 if params == nil || changes == nil {
                     params = try NetworkParameters(shape: shape, wireParts: replica.weights)
+                    previous = nil
                 } else {
                     try params!.assign(from: replica.weights, changes: changes)  // copy-on-write: old snapshot untouched
+                    switch changes?[ParameterGroup.policyWeights.name] {
+                    case nil: policyRows = []
+                    case .rows(let r)?: policyRows = r
+                    case .all?: policyRows = nil
+                    }
                 }
-                let m = ServingModel(kind: .agent(params!), version: replica.version, name: name)
+                let m = ServingModel(agent: params!, version: replica.version, name: name, previous: previous, changedPolicyRows: policyRows)
+                previous = m
                 first(m)
                 batcher.withLock { $0 }?.swap(m)
             }

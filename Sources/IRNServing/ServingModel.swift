@@ -27,24 +27,46 @@ public final class ServingModel: Sendable {
         self.version = version
         self.name = name
         if case .agent(let p) = kind {
-            let N = p.shape.items, H = p.shape.hidden
-            var t = [Float](repeating: 0, count: N * H)
-            p.tensors[ParameterGroup.policyWeights.rawValue].withUnsafeBufferPointer { w in
-                t.withUnsafeMutableBufferPointer { o in
-                    // 32 x 32 tiles: both sides stay in cache (a plain loop writes with stride N).
-                    for j0 in stride(from: 0, to: N, by: 32) {
-                        for i0 in stride(from: 0, to: H, by: 32) {
-                            for j in j0..<min(j0 + 32, N) {
-                                for i in i0..<min(i0 + 32, H) { o[i * N + j] = w[j * H + i] }
-                            }
+            policyTransposed = Self.transposePolicy(p, into: nil, rows: nil)
+        } else {
+            policyTransposed = nil
+        }
+    }
+
+    /// Follow mode: the next snapshot, re-transposing only the W_p rows that changed since
+    /// `previous` (nil: all of them), so a patch of a few items costs a few columns.
+    init(agent p: NetworkParameters, version: UInt64, name: String, previous: ServingModel?, changedPolicyRows: Set<Int32>?) {
+        kind = .agent(p)
+        self.version = version
+        self.name = name
+        if let prev = previous?.policyTransposed, case .agent(let old)? = previous?.kind, old.shape == p.shape {
+            policyTransposed = Self.transposePolicy(p, into: prev, rows: changedPolicyRows)
+        } else {
+            policyTransposed = Self.transposePolicy(p, into: nil, rows: nil)
+        }
+    }
+
+    /// W_p (N x H) as H x N; `rows` nil: all (in 32 x 32 tiles, both sides stay in cache).
+    static func transposePolicy(_ p: NetworkParameters, into previous: [Float]?, rows: Set<Int32>?) -> [Float] {
+        let N = p.shape.items, H = p.shape.hidden
+        var t = previous ?? [Float](repeating: 0, count: N * H)
+        if let rows, rows.isEmpty { return t }
+        p.tensors[ParameterGroup.policyWeights.rawValue].withUnsafeBufferPointer { w in
+            t.withUnsafeMutableBufferPointer { o in
+                if let rows, previous != nil {
+                    for r in rows { let j = Int(r); for i in 0..<H { o[i * N + j] = w[j * H + i] } }
+                    return
+                }
+                for j0 in stride(from: 0, to: N, by: 32) {
+                    for i0 in stride(from: 0, to: H, by: 32) {
+                        for j in j0..<min(j0 + 32, N) {
+                            for i in i0..<min(i0 + 32, H) { o[i * N + j] = w[j * H + i] }
                         }
                     }
                 }
             }
-            policyTransposed = t
-        } else {
-            policyTransposed = nil
         }
+        return t
     }
 
     /// Wraps a Recommender; agents get the batched path.

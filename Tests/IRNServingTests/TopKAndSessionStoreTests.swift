@@ -1,5 +1,6 @@
 import XCTest
 @testable import IRNServing
+import IRNNumerics
 
 final class TopKAndSessionStoreTests: XCTestCase {
     /// Partial selection gives exactly the head of a full sort (score desc, index asc).
@@ -40,5 +41,21 @@ final class TopKAndSessionStoreTests: XCTestCase {
         s.sweep(now: 100)
         XCTAssertEqual(s.count, 0)
         XCTAssertEqual(s.expired, 3)
+    }
+}
+
+final class ServingModelTests: XCTestCase {
+    /// Follow mode re-transposes only the changed W_p rows: same result as a full transpose.
+    func testIncrementalPolicyTransposeEqualsAFullOne() {
+        let shape = NetworkShape(items: 70, hidden: 40)
+        var p = NetworkParameters(shape: shape, seed: 3)
+        let first = ServingModel(kind: .agent(p), version: 1, name: "t")
+        let w = ParameterGroup.policyWeights.rawValue
+        for r in [0, 13, 69] { for i in 0..<40 { p.tensors[w][r * 40 + i] += Float(i + 1) } }
+        let next = ServingModel(agent: p, version: 2, name: "t", previous: first, changedPolicyRows: [0, 13, 69])
+        XCTAssertEqual(next.policyTransposed, ServingModel(kind: .agent(p), version: 2, name: "t").policyTransposed)
+        XCTAssertNotEqual(next.policyTransposed, first.policyTransposed, "the previous snapshot is untouched")
+        let same = ServingModel(agent: p, version: 3, name: "t", previous: next, changedPolicyRows: [])
+        XCTAssertEqual(same.policyTransposed, next.policyTransposed)
     }
 }
