@@ -47,10 +47,17 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "IRNActor", dependencies: ["IRNSupport", "IRNData", "IRNNumerics", "IRNAgents", "IRNWire", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        // Serving the policy over HTTP (Hummingbird): batched scoring, sessions, live weights.
+        .target(name: "IRNServing", dependencies: [
+            "IRNSupport", "IRNData", "IRNNumerics", "IRNEvaluation", "IRNBaselines", "IRNAgents",
+            "IRNWire", "ZeroMQ",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Command-line commands, one small type each; the executables below are thin shells.
         .target(name: "IRNCommands", dependencies: [
             "IRNSupport", "IRNData", "IRNNumerics", "IRNEvaluation", "IRNBaselines", "IRNAgents",
-            "IRNWire", "IRNServer", "IRNActor", "ZeroMQ",
+            "IRNWire", "IRNServer", "IRNActor", "ZeroMQ", "IRNServing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -68,6 +75,7 @@ let package = Package(
             "IRNCommands", "IRNAgents", "IRNData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .testTarget(name: "IRNServingTests", dependencies: ["IRNServing", "IRNEvaluation", "IRNData", "IRNNumerics", "IRNAgents", "IRNBaselines", "IRNSupport"]),
         .testTarget(name: "IRNClusterTests", dependencies: ["IRNWire", "IRNServer", "IRNActor", "ZeroMQ", "IRNNumerics", "IRNData", "IRNAgents", "IRNSupport"]),
     ]
 )

@@ -5,6 +5,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks; build with -c release before trusting a figure.",
-        subcommands: [BenchStepCommand.self, BenchTrainCommand.self, BaselineBenchCommand.self, BenchServerCommand.self]
+        subcommands: [BenchStepCommand.self, BenchTrainCommand.self, BaselineBenchCommand.self, BenchServerCommand.self, BenchServeCommand.self]
     )
 }

@@ -49,6 +49,11 @@ extension ParameterServer {
         case .statsRequest:
             reply(identity, .statsReply(json: statsJSON()))
             return
+        case .weightsRequest where registry[identity] == nil:
+            // A read-only subscriber (`irn serve --follow`): a copy of the weights, no lease.
+            flushBroadcast()
+            reply(identity, welcome(lease: nil))
+            return
         default:
             break
         }

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import IRNAgents
+import IRNNumerics
+import IRNServing
+import IRNSupport
+
+/// `irn bench serve`: latency and throughput of `irn serve` at paper scale, measured by this
+/// command's own closed-loop load generator and, where installed, by `wrk`.
+struct BenchServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Latency and requests/s of `irn serve` (the real binary over loopback HTTP).",
+        discussion: """
+        Writes an agent model of the given scale (default the paper's: 9167 items, 256 units; \
+        random weights: the work per request does not depend on their values), starts \
+        `irn serve` on it as a separate process, and measures POST /v1/recommend with \
+        sessions of 1 to --max-length random items: one client in a loop (latency), then \
+        --clients concurrent keep-alive clients (throughput and latency). The same two \
+        phases are repeated with `wrk` (Lua script cycling the same bodies) when it is on \
+        the PATH (scripts/bench-serve installs it). Prints JSON. Build with -c release; the \
+        load generator shares the machine's cores with the server.
+        """
+    )
+
+    @Option(help: "Number of items N.") var items = 9167
+    @Option(help: "LSTM units H.") var hidden = 256
+    @Option(help: "Policy head: plain or repeat.") var head = "plain"
+    @Option(help: "Concurrent clients in the throughput phase.") var clients = 64
+    @Option(help: "Seconds of each measured phase.") var seconds = 10.0
+    @Option(name: .customLong("max-length"), help: "Sessions have 1 to this many items.") var maxLength = 5
+    @Option(name: .customLong("batch-window-us"), help: "The server's --batch-window-us.") var batchWindowUs = 1000
+    @Option(name: .customLong("blas-threads"), help: "The server's --blas-threads.") var blasThreads = 1
+    @Option(help: "wrk executable (skipped when not found).") var wrk = "wrk"
+    @Option(help: "The irn executable to start (default: this one).") var irn: String?
+
+    func run() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("irn-bench-serve-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var config = AgentConfig(algorithm: .irnP, items: items)
+        config.hidden = hidden
+        if head == "repeat" { config.head = .repeatAware() }
+        let modelURL = dir.appendingPathComponent("model.safetensors")
+        try AgentCheckpoint(config: config, parameters: NetworkParameters(shape: config.shape, seed: 1), epoch: 0).write(to: modelURL)
+
+        let server = try ServeProcess(irn: irn ?? CommandLine.arguments[0],
+                                      arguments: ["serve", "--model", modelURL.path, "--port", "0", "--batch-window-us", "\(batchWindowUs)", "--blas-threads", "\(blasThreads)"])
+        defer { server.stop() }
+        var rng = RandomSource(seed: 7)
+        let bodies: [String] = (0..<512).map { _ in
+            let n = 1 + Int(rng.next() % UInt64(maxLength))
+            return "{\"session\":[\((0..<n).map { _ in String(rng.next() % UInt64(items)) }.joined(separator: ","))],\"k\":10}"
+        }
+        let raw = bodies.map { RawHTTPConnection.post("/v1/recommend", json: $0) }
+        // The scoring thread's work alone, in this process (one BLAS thread, as the server).
+        BLAS.setThreads(1)
+        let sessions: [[Int32]] = (0..<512).map { _ in (0..<(1 + Int(rng.next() % UInt64(maxLength)))).map { _ in Int32(rng.next() % UInt64(items)) } }
+        let model = ServingModel(recommender: AgentRecommender(checkpoint: try AgentCheckpoint.read(from: modelURL)), name: "bench")
+        let swap = try ScoringBench.swapSeconds(model: model)
+        let perBatch = ScoringBench.secondsPerBatch(model: model, sizes: [1, 8, 32, 64, 128], sessions: sessions)
+        let scoring = perBatch.keys.sorted().map { "\"\($0)\": {\"ms_per_batch\": \(String(format: "%.3f", perBatch[$0]! * 1000)), \"us_per_request\": \(Int(perBatch[$0]! * 1e6 / Double($0)))}" }.joined(separator: ", ")
+        _ = HTTPLoad.run(port: server.port, clients: 4, seconds: 1, requests: raw)  // warm-up
+        let single = HTTPLoad.run(port: server.port, clients: 1, seconds: seconds / 2, requests: raw)
+        let many = HTTPLoad.run(port: server.port, clients: clients, seconds: seconds, requests: raw)
+        let batches = Self.serverFigures(port: server.port)
+        var wrkSingle: WrkRun.Result?, wrkMany: WrkRun.Result?
+        var wrkNote = "not found on PATH (scripts/bench-serve installs it)"
+        if let w = WrkRun.find(wrk) {
+            let script = dir.appendingPathComponent("bodies.lua")
+            try WrkRun.writeScript(bodies, to: script)
+            wrkSingle = try WrkRun.run(w, port: server.port, threads: 1, connections: 1, seconds: seconds / 2, script: script)
+            wrkMany = try WrkRun.run(w, port: server.port, threads: 2, connections: clients, seconds: seconds, script: script)
+            wrkNote = w
+        }
+        func ms(_ s: Double) -> String { String(format: "%.3f", s * 1000) }
+        func own(_ r: HTTPLoad.Result) -> String {
+            "{\"requests\": \(r.requests), \"errors\": \(r.errors), \"requests_per_s\": \(Int(r.perSecond)), \"p50_ms\": \(ms(r.quantile(0.5))), \"p90_ms\": \(ms(r.quantile(0.9))), \"p99_ms\": \(ms(r.quantile(0.99)))}"
+        }
+        func fromWrk(_ r: WrkRun.Result?) -> String {
+            guard let r else { return "null" }
+            return "{\"requests_per_s\": \(Int(r.perSecond)), \"p50_ms\": \(ms(r.p50)), \"p90_ms\": \(ms(r.p90)), \"p99_ms\": \(ms(r.p99)), \"non_2xx\": \(r.errors)}"
+        }
+        let wrkOK = wrkMany.map { $0.perSecond >= 10_000 && $0.p99 < 0.020 }
+        let json = """
+        {
+          "what": "POST /v1/recommend, sessions of 1..\(maxLength) random items, k 10, irn serve --batch-window-us \(batchWindowUs) --blas-threads \(blasThreads)",
+          "model": {"items": \(items), "hidden": \(hidden), "head": "\(head)"},
+          "machine": "\(ProcessInfo.processInfo.activeProcessorCount) cores, shared with the load generator (and possibly other work): noisy",
+          "scoring_only_by_batch_size": {\(scoring)},
+          "follow_swap_ms_all_tensors_changed": \(String(format: "%.2f", swap * 1000)),
+          "own_load_generator": {"single_client": \(own(single)), "concurrent_\(clients)": \(own(many))},
+          "wrk": {"binary": \(jsonString(wrkNote)), "single_connection": \(fromWrk(wrkSingle)), "concurrent_\(clients)": \(fromWrk(wrkMany))},
+          "server": {"mean_batch_size": \(String(format: "%.2f", batches.meanBatch)), "scoring_ms_per_request": \(String(format: "%.3f", batches.scoringPerRequest * 1000)), "note": "over all phases, warm-up included"},
+          "targets": {"single_p50_under_1ms": \(single.quantile(0.5) < 0.001), "own_10k_per_s_p99_under_20ms": \(many.perSecond >= 10_000 && many.quantile(0.99) < 0.020), "wrk_10k_per_s_p99_under_20ms": \(wrkOK.map { "\($0)" } ?? "null")}
+        }
+        """
+        print(json)
+    }
+
+    /// Mean jobs per batch and scoring-thread seconds per job, from the server's metrics.
+    static func serverFigures(port: Int) -> (meanBatch: Double, scoringPerRequest: Double) {
+        guard let conn = try? RawHTTPConnection(port: port), let r = try? conn.send(RawHTTPConnection.get("/metrics")) else { return (.nan, .nan) }
+        var sum = 0.0, count = 0.0, scoring = 0.0
+        for line in r.body.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count == 2, let v = Double(f[1]) else { continue }
+            if f[0] == "irn_serve_batch_size_sum" { sum = v }
+            if f[0] == "irn_serve_batch_size_count" { count = v }
+            if f[0] == "irn_serve_scoring_seconds_total" { scoring = v }
+        }
+        return (count > 0 ? sum / count : .nan, sum > 0 ? scoring / sum : .nan)
+    }
+}

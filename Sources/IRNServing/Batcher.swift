@@ -1,0 +1,118 @@
+import Foundation
+import IRNNumerics
+import IRNSupport
+
+/// Dynamic batching: HTTP handlers submit jobs; one scoring thread waits up to `window`
+/// seconds after the first queued job (or until `maxBatch` are queued), then scores every
+/// queued job against one model snapshot with one matrix product. Under load the queue fills
+/// while a batch is scored, so batches grow without any extra wait.
+public final class Batcher: @unchecked Sendable {
+    private struct Pending {
+        var job: ServeJob
+        var done: CheckedContinuation<ServeResult, Never>
+        var enqueued: Double
+    }
+
+    public let window: Double
+    public let maxBatch: Int
+    public let metrics: ServingMetrics
+    private let cond = NSCondition()
+    // Guarded by `cond`:
+    private var queue: [Pending] = []
+    private var model: ServingModel
+    // Only the scoring thread touches these:
+    private let engine: ScoringEngine
+    private let sessions: SessionStore
+    private var lastBatch = 0
+
+    public init(model: ServingModel, window: Double, maxBatch: Int = 256, maxSessions: Int, sessionTTL: Double,
+                metrics: ServingMetrics, blasThreads: Int = 1) {
+        self.model = model
+        self.window = max(0, window)
+        self.maxBatch = max(1, maxBatch)
+        self.metrics = metrics
+        sessions = SessionStore(capacity: maxSessions, ttl: sessionTTL)
+        engine = ScoringEngine(sessions: sessions)
+        metrics.setModel(version: model.version)
+        // One BLAS thread by default: the other core serves HTTP.
+        BLAS.setThreads(max(1, blasThreads))
+        let t = Thread { [unowned self] in self.loop() }
+        t.name = "irn-serve-batcher"
+        t.qualityOfService = .userInteractive
+        t.start()
+    }
+
+    /// The snapshot new batches use.
+    public var currentModel: ServingModel {
+        cond.lock(); defer { cond.unlock() }
+        return model
+    }
+
+    /// Atomically replaces the model: batches already running finish on the old one.
+    public func swap(_ m: ServingModel) {
+        cond.lock()
+        model = m
+        cond.unlock()
+        metrics.setModel(version: m.version)
+    }
+
+    /// Scores `job` in the next batch.
+    public func submit(_ job: ServeJob) async -> ServeResult {
+        await withCheckedContinuation { (c: CheckedContinuation<ServeResult, Never>) in
+            cond.lock()
+            queue.append(Pending(job: job, done: c, enqueued: monotonicSeconds()))
+            if queue.count == 1 || queue.count >= maxBatch { cond.signal() }
+            cond.unlock()
+        }
+    }
+
+    private func loop() {
+        cond.lock()
+        while true {
+            while queue.isEmpty {
+                // Idle: wake once a second to expire idle sessions.
+                if !cond.wait(until: Date(timeIntervalSinceNow: 1)) && queue.isEmpty {
+                    cond.unlock()
+                    sessions.sweep(now: monotonicSeconds())
+                    publishSessionCounts()
+                    cond.lock()
+                }
+            }
+            // A lone request right after a lone batch is scored at once (a single client pays
+            // no window); otherwise wait for company: each batch pays one pass over W_p.
+            let deadline = queue[0].enqueued + (queue.count == 1 && lastBatch == 1 ? 0 : window)
+            while queue.count < maxBatch {
+                let wait = deadline - monotonicSeconds()
+                if wait <= 0 { break }
+                _ = cond.wait(until: Date(timeIntervalSinceNow: wait))
+            }
+            // At most one event per session in a batch: a second one waits for the next batch.
+            var batch: [Pending] = []
+            var rest: [Pending] = []
+            var inBatch = Set<String>()
+            for p in queue {
+                if batch.count >= maxBatch { rest.append(p); continue }
+                if let id = p.job.sessionId {
+                    if inBatch.contains(id) { rest.append(p); continue }
+                    inBatch.insert(id)
+                }
+                batch.append(p)
+            }
+            queue = rest
+            let m = model
+            cond.unlock()
+
+            let t0 = monotonicSeconds()
+            let results = engine.run(batch.map(\.job), model: m, now: t0)
+            metrics.observeBatch(size: batch.count, seconds: monotonicSeconds() - t0)
+            lastBatch = batch.count
+            publishSessionCounts()
+            for (p, r) in zip(batch, results) { p.done.resume(returning: r) }
+            cond.lock()
+        }
+    }
+
+    private func publishSessionCounts() {
+        metrics.setSessions(live: sessions.count, expired: sessions.expired, evicted: sessions.evicted)
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import XCTest
+import IRNServing
+
+/// The real `irn serve` binary over real HTTP: every endpoint, every kind of bad input,
+/// stateful sessions (same answers as the stateless route), TTL expiry and LRU eviction.
+final class ServeHTTPTests: XCTestCase {
+    private var dir: URL!
+    private var server: ServeProcessHandle!
+
+    private func start(_ extra: [String] = [], repeatHead: Bool = true) throws {
+        dir = try serveTempDirectory("http-\(name.filter { $0.isLetter })")
+        let model = dir.appendingPathComponent("model.safetensors")
+        _ = try writeRandomAgent(items: 50, hidden: 8, repeatHead: repeatHead, to: model)
+        server = try ServeProcessHandle(["--model", model.path] + extra, log: dir.appendingPathComponent("serve.log"))
+    }
+
+    override func tearDown() {
+        server?.stop()
+        if let dir { try? FileManager.default.removeItem(at: dir) }
+    }
+
+    func testEveryEndpoint() throws {
+        try start()
+        let health = try server.call(RawHTTPConnection.get("/healthz"))
+        XCTAssertEqual(health.status, 200)
+        XCTAssertEqual(health.json?["status"] as? String, "ok")
+
+        let r = try server.post("/v1/recommend", #"{"session": [3, 7, 3, 999], "k": 5}"#)
+        XCTAssertEqual(r.status, 200, r.body)
+        XCTAssertEqual(ints(r.json?["items"]).count, 5)
+        XCTAssertEqual((r.json?["scores"] as? [Any])?.count, 5)
+        XCTAssertEqual((r.json?["repeat_scores"] as? [Any])?.count, 5)
+        XCTAssertEqual(ints(r.json?["unknown_items"]), [999])
+        XCTAssertEqual((r.json?["model_version"] as? NSNumber)?.intValue, 0)
+        let scores = (r.json?["scores"] as? [NSNumber])?.map(\.doubleValue) ?? []
+        XCTAssertEqual(scores, scores.sorted(by: >), "best first")
+
+        let excl = try server.post("/v1/recommend", #"{"session": [3, 7], "k": 48, "exclude_seen": true}"#)
+        XCTAssertEqual(excl.status, 200)
+        XCTAssertFalse(ints(excl.json?["items"]).contains(3) || ints(excl.json?["items"]).contains(7))
+        XCTAssertEqual(ints(excl.json?["items"]).count, 48)
+
+        let e = try server.post("/v1/sessions/s1/events", #"{"item": 3}"#)
+        XCTAssertEqual(e.status, 200, e.body)
+        XCTAssertEqual((e.json?["session_length"] as? NSNumber)?.intValue, 1)
+        XCTAssertEqual(ints(e.json?["items"]).count, 10, "k defaults to 10")
+
+        let metrics = try server.call(RawHTTPConnection.get("/metrics"))
+        XCTAssertEqual(metrics.status, 200)
+        for name in ["irn_serve_requests_total{route=\"recommend\",code=\"200\"}", "irn_serve_request_seconds_bucket",
+                     "irn_serve_batch_size_bucket", "irn_serve_model_version", "irn_serve_sessions_live 1"] {
+            XCTAssertTrue(metrics.body.contains(name), "metrics lack \(name)")
+        }
+        let page = try server.call(RawHTTPConnection.get("/"))
+        XCTAssertEqual(page.status, 200)
+        XCTAssertTrue(page.body.contains("<script src=\"/app.js\">"))
+        XCTAssertEqual(try server.call(RawHTTPConnection.get("/app.js")).status, 200)
+        let info = try server.call(RawHTTPConnection.get("/v1/info"))
+        XCTAssertEqual((info.json?["items"] as? NSNumber)?.intValue, 50)
+        XCTAssertEqual(info.json?["repeat_head"] as? Bool, true)
+        XCTAssertEqual(try server.call(RawHTTPConnection.get("/v1/cluster")).status, 200)
+    }
+
+    /// Feeding a session event by event gives what the stateless route gives for the prefix.
+    func testStatefulSessionEqualsStatelessPrefix() throws {
+        try start()
+        let session: [Int64] = [5, 9, 5, 12, 40, 9]
+        for t in 1...session.count {
+            let ev = try server.post("/v1/sessions/eq/events", "{\"item\": \(session[t - 1]), \"k\": 8}")
+            let st = try server.post("/v1/recommend", "{\"session\": \(session.prefix(t).map { Int($0) }), \"k\": 8}")
+            XCTAssertEqual(ints(ev.json?["items"]), ints(st.json?["items"]), "prefix \(t)")
+            XCTAssertEqual((ev.json?["session_length"] as? NSNumber)?.intValue, t)
+        }
+    }
+
+    func testBadInputGets4xxWithAOneLineReasonAndNeverStopsTheServer() throws {
+        try start(["--max-body", "1024"])
+        let cases: [(String, [UInt8], Int)] = [
+            ("malformed JSON", RawHTTPConnection.post("/v1/recommend", json: #"{"session": [1, 2"#), 400),
+            ("not an object", RawHTTPConnection.post("/v1/recommend", json: "[1, 2]"), 400),
+            ("empty body", RawHTTPConnection.post("/v1/recommend", json: ""), 400),
+            ("missing field", RawHTTPConnection.post("/v1/recommend", json: #"{"k": 3}"#), 400),
+            ("session not an array", RawHTTPConnection.post("/v1/recommend", json: #"{"session": "1,2"}"#), 400),
+            ("item not an integer", RawHTTPConnection.post("/v1/recommend", json: #"{"session": ["a"]}"#), 400),
+            ("fractional item", RawHTTPConnection.post("/v1/recommend", json: #"{"session": [1.5]}"#), 400),
+            ("k a string", RawHTTPConnection.post("/v1/recommend", json: #"{"session": [1], "k": "5"}"#), 400),
+            ("exclude_seen a number", RawHTTPConnection.post("/v1/recommend", json: #"{"session": [1], "exclude_seen": 1}"#), 400),
+            ("k zero", RawHTTPConnection.post("/v1/recommend", json: #"{"session": [1], "k": 0}"#), 400),
+            ("k over the items", RawHTTPConnection.post("/v1/recommend", json: #"{"session": [1], "k": 51}"#), 400),
+            ("k negative", RawHTTPConnection.post("/v1/recommend", json: #"{"session": [1], "k": -3}"#), 400),
+            ("event without item", RawHTTPConnection.post("/v1/sessions/x/events", json: #"{"k": 3}"#), 400),
+            ("event item null", RawHTTPConnection.post("/v1/sessions/x/events", json: #"{"item": null}"#), 400),
+            ("session id too long", RawHTTPConnection.post("/v1/sessions/\(String(repeating: "x", count: 200))/events", json: #"{"item": 1}"#), 400),
+            ("oversized body", RawHTTPConnection.post("/v1/recommend", json: "{\"session\": [\(Array(repeating: "1", count: 1000).joined(separator: ","))]}"), 413),
+            ("unknown route", RawHTTPConnection.get("/v2/nothing"), 404),
+            ("wrong method", RawHTTPConnection.get("/v1/recommend"), 404),
+        ]
+        for (what, raw, status) in cases {
+            let r = try server.call(raw)
+            XCTAssertEqual(r.status, status, "\(what): \(r.body)")
+            let reason = r.json?["error"] as? String
+            XCTAssertNotNil(reason, "\(what): no reason in \(r.body)")
+            XCTAssertFalse(reason?.contains("\n") ?? true, what)
+            XCTAssertFalse(reason?.isEmpty ?? true, what)
+        }
+        // A client that sends half a request and stalls blocks nobody.
+        let stalled = try server.connection()
+        let half = Array(RawHTTPConnection.post("/v1/recommend", json: #"{"session": [1, 2, 3]}"#).dropLast(5))
+        try stalled.write(half)
+        let ok = try server.post("/v1/recommend", #"{"session": [1], "k": 2}"#)
+        XCTAssertEqual(ok.status, 200)
+        XCTAssertTrue(server.isRunning)
+        XCTAssertEqual(try server.call(RawHTTPConnection.get("/healthz")).status, 200)
+    }
+
+    func testIdleSessionsExpireAndTheLeastRecentlyUsedIsEvicted() throws {
+        try start(["--max-sessions", "3", "--session-ttl", "2"])
+        for s in ["a", "b", "c"] { XCTAssertEqual(try server.post("/v1/sessions/\(s)/events", #"{"item": 1}"#).status, 200) }
+        XCTAssertEqual(try server.post("/v1/sessions/a/events", #"{"item": 2}"#).status, 200)  // a is recent again
+        let d = try server.post("/v1/sessions/d/events", #"{"item": 1}"#)  // evicts b
+        XCTAssertEqual((d.json?["session_length"] as? NSNumber)?.intValue, 1)
+        XCTAssertEqual(try server.metric("irn_serve_sessions_evicted_total"), 1)
+        XCTAssertEqual(try server.metric("irn_serve_sessions_live"), 3)
+        // a kept its state (length 3 after this event); b starts over.
+        XCTAssertEqual((try server.post("/v1/sessions/a/events", #"{"item": 3}"#).json?["session_length"] as? NSNumber)?.intValue, 3)
+        XCTAssertEqual((try server.post("/v1/sessions/b/events", #"{"item": 3}"#).json?["session_length"] as? NSNumber)?.intValue, 1)
+        // Idle for over 2 s: all expire (the scorer sweeps once a second even with no traffic).
+        try waitFor(30, "idle sessions to expire") { try server.metric("irn_serve_sessions_live") == 0 }
+        XCTAssertGreaterThanOrEqual(try server.metric("irn_serve_sessions_expired_total") ?? 0, 3)
+        XCTAssertEqual((try server.post("/v1/sessions/a/events", #"{"item": 3}"#).json?["session_length"] as? NSNumber)?.intValue, 1)
+    }
+
+    /// Many concurrent clients: every answer is right (same as alone) and batches form.
+    func testConcurrentRequestsAreBatchedAndAnsweredCorrectly() throws {
+        try start(["--batch-window-us", "2000"], repeatHead: false)
+        let server = self.server!
+        let bodies = (0..<40).map { i in "{\"session\": [\(i % 50), \((i * 7) % 50)], \"k\": 6}" }
+        let alone = try bodies.map { ints(try server.post("/v1/recommend", $0).json?["items"]) }
+        let results = ConcurrentResults(count: bodies.count)
+        onThreads(bodies.count) { i in
+            results.set(i, (try? server.post("/v1/recommend", bodies[i]).json).map { ints($0?["items"]) } ?? [])
+        }
+        XCTAssertEqual(results.values, alone)
+        let sum = try server.metric("irn_serve_batch_size_sum") ?? 0, count = try server.metric("irn_serve_batch_size_count") ?? 0
+        XCTAssertLessThan(count, sum, "some batch held more than one request")
+    }
+}
+
+final class ConcurrentResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var values: [[Int64]]
+    init(count: Int) { values = Array(repeating: [], count: count) }
+    func set(_ i: Int, _ v: [Int64]) { lock.lock(); values[i] = v; lock.unlock() }
+}
