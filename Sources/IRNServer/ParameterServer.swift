@@ -303,7 +303,7 @@ public final class ParameterServer: @unchecked Sendable {
             reply(identity, .statsReply(json: statsJSON()))
             return
         }
-        if case .weightsRequest = env.message, actors[identity] == nil {
+        if case .weightsRequest = env.message, env.flags & WireEnvelope.readOnlySubscriberFlag != 0, actors[identity] == nil {
             // A read-only subscriber (`irn serve --follow`): a copy of the weights, no lease.
             flushBroadcast()
             reply(identity, welcome(lease: nil))
