@@ -49,7 +49,7 @@ extension ParameterServer {
         case .statsRequest:
             reply(identity, .statsReply(json: statsJSON()))
             return
-        case .weightsRequest where registry[identity] == nil:
+        case .weightsRequest where env.flags & WireEnvelope.readOnlySubscriberFlag != 0 && registry[identity] == nil:
             // A read-only subscriber (`irn serve --follow`): a copy of the weights, no lease.
             flushBroadcast()
             reply(identity, welcome(lease: nil))

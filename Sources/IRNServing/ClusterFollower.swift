@@ -85,7 +85,7 @@ public final class ClusterFollower: Sendable {
         func ask(_ now: Double) {
             lastAsk = now
             awaitingCopy = true
-            _ = try? dealer.send(WireFormat.encode(.weightsRequest, senderRunId: myRun), dontWait: true)
+            _ = try? dealer.send(WireFormat.encode(.weightsRequest, senderRunId: myRun, flags: WireEnvelope.readOnlySubscriberFlag), dontWait: true)
         }
 
         while !stop.withLock({ $0 }) {
