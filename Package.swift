@@ -14,6 +14,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libzmq3-dev, libopenblas-dev, zlib1g-dev).
@@ -36,9 +38,14 @@ let package = Package(
         // A3C-F/P, IRN-F/P, PRN-P: compute-gradient and apply-gradient, single-process trainer.
         .target(name: "IRNAgents", dependencies: ["IRNSupport", "IRNData", "IRNNumerics", "IRNEvaluation"]),
         // Cluster: a thin Swift layer over libzmq, the wire format, the server and the actor.
-        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "IRNSupport"]),
         .target(name: "IRNWire", dependencies: ["IRNSupport", "IRNNumerics"]),
-        .target(name: "IRNServer", dependencies: ["IRNSupport", "IRNData", "IRNNumerics", "IRNAgents", "IRNEvaluation", "IRNWire", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "IRNServer", dependencies: [
+            "IRNSupport", "IRNData", "IRNNumerics", "IRNAgents", "IRNEvaluation", "IRNWire", "ZeroMQ",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .target(name: "IRNActor", dependencies: ["IRNSupport", "IRNData", "IRNNumerics", "IRNAgents", "IRNWire", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         // Command-line commands, one small type each; the executables below are thin shells.
         .target(name: "IRNCommands", dependencies: [
@@ -57,6 +64,10 @@ let package = Package(
         .testTarget(name: "IRNEvaluationTests", dependencies: ["IRNEvaluation", "IRNData"]),
         .testTarget(name: "IRNBaselinesTests", dependencies: ["IRNBaselines", "IRNEvaluation", "IRNData", "IRNNumerics"]),
         .testTarget(name: "IRNAgentsTests", dependencies: ["IRNAgents", "IRNData", "IRNNumerics", "IRNEvaluation"]),
+        .testTarget(name: "IRNCommandsTests", dependencies: [
+            "IRNCommands", "IRNAgents", "IRNData",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "IRNClusterTests", dependencies: ["IRNWire", "IRNServer", "IRNActor", "ZeroMQ", "IRNNumerics", "IRNData", "IRNAgents", "IRNSupport"]),
     ]
 )

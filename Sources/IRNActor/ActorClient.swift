@@ -43,29 +43,20 @@ public final class ActorClient: @unchecked Sendable {
 
     public let config: ActorConfig
     public var logger: Logger
-    private let producer: any GradientProducer
-    private let context: Context
-    private let dealer: Socket
-    private let sub: Socket
-    private let runId: UInt64
+    let producer: any GradientProducer
+    let context: Context
+    let dealer: Socket
+    let sub: Socket
+    let runId: UInt64
 
-    private var replica = WeightReplica()
-    private var joined = false
-    private var serverRunId: UInt64 = 0
-    private var lastHello = -1e9
-    private var lastHeard = 0.0
-    private var lastHeartbeat = 0.0
-    private var lease: Lease?
-    private var awaitingGrant = false
-    private var nextLeaseAsk = 0.0
-    private var awaitingSync = false
-    private var buffered: [WireEnvelope] = []
-    private var inFlight = 0
-    private var ackedVersion: UInt64 = 0
-    private var ackedTargetVersion: UInt64 = 0
-    private var oldestUnacked: Double?
-    private var sequence: UInt64 = 0
-    private var outcome: Outcome?
+    var replica = WeightReplica()
+    var state = ActorState.initial
+    /// Not before this time: the server answered "wait". Not part of the session, so the
+    /// back-off also holds for the first request after a rejoin.
+    var nextLeaseAsk = 0.0
+    /// Numbers our gradient pushes over the whole process, across joins.
+    var sequence: UInt64 = 0
+    var outcome: Outcome?
     private let stop = Locked<Outcome?>(nil)
     private let shared = Locked(Counts())
 
@@ -108,57 +99,66 @@ public final class ActorClient: @unchecked Sendable {
         stop.withLock { $0 = graceful ? .stopped : .abandoned }
     }
 
+    /// The joined session, nil while joining. Writes through `session?.x = ...` only take
+    /// effect while joined, which is the only time session data exists.
+    var session: Session? {
+        get {
+            if case .joined(let s) = state { return s }
+            return nil
+        }
+        set {
+            guard let s = newValue, case .joined = state else { return }
+            state = .joined(s)
+        }
+    }
+
     // MARK: sending
 
-    private func send(_ m: WireMessage, weightVersion: UInt64? = nil) {
+    func send(_ m: WireMessage, weightVersion: UInt64? = nil) {
         let frames = WireFormat.encode(m, senderRunId: runId, weightVersion: weightVersion ?? replica.version)
         _ = try? dealer.send(frames, dontWait: true)
     }
 
-    private func sendHello(_ now: Double) {
-        lastHello = now
-        send(.hello(Hello(actorId: config.actorId, host: config.host, threads: config.threads, knownRunId: serverRunId)))
-    }
-
-    private func bump(_ f: (inout Counts) -> Void) { shared.withLock(f) }
+    func bump(_ f: (inout Counts) -> Void) { shared.withLock(f) }
 
     // MARK: loop
 
     public func run() throws -> Outcome {
         while outcome == nil {
-            if let s = stop.current {
-                leave(s)
+            if let how = stop.current {
+                leave(how)
                 break
             }
             let now = monotonicSeconds()
-            if !joined && now - lastHello >= config.helloRetry { sendHello(now) }
-            let canWork = joined && lease != nil && readyToCompute
+            if case .joining(let lastHello, let known) = state, now - lastHello >= config.helloRetry {
+                state = .joining(lastHello: now, knownRunId: known)
+                send(.hello(Hello(actorId: config.actorId, host: config.host, threads: config.threads, knownRunId: known)))
+            }
+            let canWork = session?.lease != nil && readyToCompute
             let ready = try poll([dealer, sub], timeoutMs: canWork ? 0 : 20)
             if ready[1] { drain(sub, broadcast: true) }
             if ready[0] { drain(dealer, broadcast: false) }
             if outcome != nil { break }
-            guard joined else { continue }
+            guard let s = session else { continue }
             let t = monotonicSeconds()
-            if t - lastHeard > config.serverSilenceTimeout {
-                logger.warning("server silent; rejoining", metadata: ["seconds": "\(Int(t - lastHeard))"])
+            if t - s.lastHeard > config.serverSilenceTimeout {
+                logger.warning("server silent; rejoining", metadata: ["seconds": "\(Int(t - s.lastHeard))"])
                 rejoin()
                 continue
             }
-            if let o = oldestUnacked, t - o > config.ackTimeout {
-                // An ack can be lost (dropped reply, connection reset): don't wait forever.
-                logger.warning("pushes not acknowledged; continuing", metadata: ["in_flight": "\(inFlight)"])
-                inFlight = 0
-                oldestUnacked = nil
+            if let o = s.oldestUnacked, t - o > config.ackTimeout {
+                logger.warning("pushes not acknowledged; continuing", metadata: ["in_flight": "\(s.inFlight)"])
+                session?.forgetUnacked()
             }
-            if t - lastHeartbeat >= config.heartbeatInterval {
-                lastHeartbeat = t
-                send(.heartbeat(leaseId: lease?.leaseId ?? 0, progress: lease == nil ? [] : producer.progress))
+            if t - s.lastHeartbeat >= config.heartbeatInterval {
+                session?.lastHeartbeat = t
+                send(.heartbeat(leaseId: s.lease?.leaseId ?? 0, progress: s.lease == nil ? [] : producer.progress))
             }
-            if lease == nil && !awaitingGrant && t >= nextLeaseAsk {
-                awaitingGrant = true
+            if s.lease == nil && !s.awaitingGrant && t >= nextLeaseAsk {
+                session?.awaitingGrant = true
                 send(.leaseRequest(maxShards: config.shardsPerLease))
             }
-            if let l = lease, readyToCompute {
+            if let l = s.lease, readyToCompute {
                 do {
                     try work(on: l)
                 } catch {
@@ -182,207 +182,31 @@ public final class ActorClient: @unchecked Sendable {
     /// so the counts are complete.
     private func collectLastAcks() {
         let end = monotonicSeconds() + 0.5
-        while inFlight > 0 && monotonicSeconds() < end {
+        while let s = session, s.inFlight > 0, monotonicSeconds() < end {
             guard (try? poll([dealer], timeoutMs: 20))?.first == true,
                   let frames = try? dealer.receive(dontWait: true),
                   let env = try? WireFormat.decode(frames) else { continue }
-            if case .ack = env.message, env.senderRunId == serverRunId { handle(env, broadcast: false) }
+            if case .ack = env.message, env.senderRunId == s.serverRunId { handle(env, broadcast: false) }
         }
     }
 
     private var readyToCompute: Bool {
-        guard !awaitingSync, inFlight < config.maxInFlight, replica.loaded else { return false }
-        if config.syncWeights {
-            return inFlight == 0 && replica.version >= ackedVersion && replica.targetVersion >= ackedTargetVersion
-        }
-        return true
+        session?.readyToCompute(replica: replica, config: config) ?? false
     }
 
-    private func work(on l: Lease) throws {
-        guard let g = try producer.nextGradient(replica: &replica) else {
-            send(.leaseComplete(leaseId: l.leaseId, progress: producer.progress))
-            logger.info("lease complete", metadata: ["lease": "\(l.leaseId)", "shards": "\(l.shards.map(\.shard))"])
-            lease = nil
-            return
-        }
-        sequence += 1
-        inFlight += 1
-        if oldestUnacked == nil { oldestUnacked = monotonicSeconds() }
-        send(.gradient(GradientPush(sequence: sequence, envSteps: g.envSteps, leaseId: l.leaseId,
-                                    progress: g.progress, stats: g.stats, parts: g.parts)))
-        bump { $0.pushes += 1 }
+    /// Leaves the server run we are joined to (if any) and says hello again.
+    func rejoin() {
+        if session?.lease != nil { producer.abandon() }
+        state = .joining(lastHello: ActorState.longAgo, knownRunId: state.knownRunId)
     }
 
     private func leave(_ how: Outcome) {
         outcome = how
-        guard how == .stopped, joined else { return }
-        if let l = lease { send(.leaseReturn(leaseId: l.leaseId, progress: producer.progress)) }
+        guard how == .stopped, let s = session else { return }
+        if let l = s.lease { send(.leaseReturn(leaseId: l.leaseId, progress: producer.progress)) }
         send(.bye(.leaving))
         // Let the goodbye leave before the socket closes.
         try? dealer.setLinger(1000)
-        logger.info("left the cluster", metadata: ["returned_lease": "\(lease?.leaseId ?? 0)"])
-    }
-
-    private func rejoin() {
-        if lease != nil { producer.abandon() }
-        lease = nil
-        joined = false
-        awaitingGrant = false
-        awaitingSync = false
-        inFlight = 0
-        oldestUnacked = nil
-        ackedVersion = 0
-        ackedTargetVersion = 0
-        buffered = []
-        lastHello = -1e9
-    }
-
-    private func drain(_ s: Socket, broadcast: Bool) {
-        for _ in 0..<256 {
-            guard let frames = try? s.receive(dontWait: true) else { return }
-            let env: WireEnvelope
-            do { env = try WireFormat.decode(frames) } catch {
-                logger.warning("bad message from server", metadata: ["reason": "\(error)"])
-                continue
-            }
-            handle(env, broadcast: broadcast)
-            if outcome != nil { return }
-        }
-    }
-
-    private func handle(_ env: WireEnvelope, broadcast: Bool) {
-        if case .welcome(let w) = env.message {
-            lastHeard = monotonicSeconds()
-            takeWelcome(w)
-            return
-        }
-        // A server (possibly a restarted one) that does not know us: say hello again.
-        if !broadcast, case .bye(.unknownActor) = env.message {
-            // (While not joined, these are answers to messages sent before our Hello.)
-            if joined {
-                logger.info("server does not know us (restarted?); rejoining")
-                rejoin()
-            }
-            return
-        }
-        // Anything from another server run is stale (the server restarted): ignore it, our next
-        // message to the new server gets us a "say hello again".
-        guard joined, env.senderRunId == serverRunId else { return }
-        lastHeard = monotonicSeconds()
-        switch env.message {
-        case .weights(let u):
-            if awaitingSync { buffer(env); return }
-            switch replica.apply(u) {
-            case .applied, .old: break
-            case .gap: requestSync(); buffer(env)
-            case .mismatch(let why):
-                logger.error("weight update does not match the model", metadata: ["reason": "\(why)"])
-                requestSync()
-            }
-            publishVersions()
-        case .targetRefresh(let r):
-            if awaitingSync || !replica.refreshTarget(r) {
-                buffer(env)
-                if !awaitingSync && r.weightVersion < replica.version { requestSync() }
-            }
-            publishVersions()
-        case .ack(let a):
-            inFlight = max(0, inFlight - 1)
-            oldestUnacked = inFlight == 0 ? nil : monotonicSeconds()
-            ackedVersion = max(ackedVersion, a.weightVersion)
-            ackedTargetVersion = max(ackedTargetVersion, a.targetVersion)
-            bump {
-                switch a.status {
-                case .applied: $0.applied += 1
-                case .stale: $0.stale += 1
-                case .rejected, .unknownActor, .finished: $0.rejected += 1
-                }
-            }
-        case .leaseGrant(let g):
-            awaitingGrant = false
-            switch g.status {
-            case .granted:
-                if let l = g.lease { start(l) }
-            case .wait:
-                nextLeaseAsk = monotonicSeconds() + 0.2
-            case .finished:
-                outcome = .finished
-            }
-        case .bye(let reason):
-            switch reason {
-            case .finished:
-                outcome = .finished
-            case .serverShutdown:
-                logger.info("server asks us to rejoin", metadata: ["reason": "\(reason)"])
-                rejoin()
-            case .leaving, .unknownActor:
-                break
-            }
-        default:
-            break
-        }
-    }
-
-    private func buffer(_ env: WireEnvelope) {
-        buffered.append(env)
-        if buffered.count > 64 { buffered.removeFirst() }
-    }
-
-    private func requestSync() {
-        guard !awaitingSync else { return }
-        awaitingSync = true
-        bump { $0.resyncs += 1 }
-        send(.weightsRequest)
-    }
-
-    private func takeWelcome(_ w: Welcome) {
-        let newRun = w.runId != serverRunId
-        if !joined || newRun {
-            // A (re)join: the server's state is authoritative.
-            if lease != nil { producer.abandon() }
-            lease = nil
-            serverRunId = w.runId
-            joined = true
-            inFlight = 0
-            oldestUnacked = nil
-            ackedVersion = w.weightVersion
-            ackedTargetVersion = w.targetVersion
-            lastHeartbeat = 0
-            do {
-                try producer.configure(settingsJSON: w.settingsJSON)
-            } catch {
-                logger.error("cannot use the server's settings", metadata: ["reason": "\(error)"])
-                // Give back the shards the Welcome granted and leave, so the server hands them
-                // to another actor now rather than after our heartbeat timeout.
-                if let l = w.lease { send(.leaseReturn(leaseId: l.leaseId, progress: l.shards)) }
-                send(.bye(.leaving))
-                try? dealer.setLinger(1000)
-                outcome = .refusedSettings("\(error)")
-                return
-            }
-            bump { $0.joins += 1; $0.serverRunId = w.runId }
-            logger.info("joined", metadata: ["run_id": "\(String(w.runId, radix: 16))", "step": "\(w.weightVersion)"])
-        }
-        replica.load(version: w.weightVersion, weights: w.weights, targetVersion: w.targetVersion, target: w.target)
-        awaitingSync = false
-        if let l = w.lease { start(l) }
-        // Replay broadcasts that arrived while we waited for this copy.
-        let replay = buffered
-        buffered = []
-        for env in replay where env.senderRunId == serverRunId { handle(env, broadcast: true) }
-        publishVersions()
-    }
-
-    private func start(_ l: Lease) {
-        lease = l
-        producer.begin(lease: l)
-        bump { $0.leases += 1 }
-        logger.info("lease granted", metadata: ["lease": "\(l.leaseId)", "epoch": "\(l.epoch)",
-                                               "shards": "\(l.shards.map { "\($0.shard)@\($0.done)/\($0.total)" })"])
-    }
-
-    private func publishVersions() {
-        let v = replica.version, t = replica.targetVersion
-        bump { $0.weightVersion = v; $0.targetVersion = t }
+        logger.info("left the cluster", metadata: ["returned_lease": "\(s.lease?.leaseId ?? 0)"])
     }
 }

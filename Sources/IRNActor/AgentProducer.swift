@@ -42,7 +42,7 @@ public final class AgentProducer: GradientProducer {
         guard s.items == dataset.itemCount, s.shardCount == dataset.shardCount else {
             throw IRNError("the server's data set has \(s.items) items in \(s.shardCount) shards, ours \(dataset.itemCount) in \(dataset.shardCount): not the same prepared data")
         }
-        guard let set = dataset.split(named: s.trainSplit) else { throw IRNError("unknown training split \(s.trainSplit)") }
+        let set = dataset.sessions(of: s.trainSplit)
         let sizes = (0..<dataset.shardCount).map { sh in dataset.sessionIndices(of: set, shards: [sh]).count }
         guard s.shardSizes.isEmpty || sizes == s.shardSizes else {
             throw IRNError("the server's shard sizes differ from this data set's (same directory on every host?)")
@@ -64,8 +64,7 @@ public final class AgentProducer: GradientProducer {
         let order = ClusterEpochOrder(dataset: dataset, set: trainSet, lease: l.shards.map { (Int($0.shard), Int($0.done)) },
                                       seed: agent.seed, epoch: Int(l.epoch))
         tracker = ClusterProgressTracker(order: order)
-        // Same density seed as single-process training (Trainer), so both see the same rewards.
-        feeder = SessionWindowFeeder(sessions: trainSet, order: order.feederOrder, config: agent, density: s.density, seed: agent.seed ^ 0xD3_5171)
+        feeder = SessionWindowFeeder(sessions: trainSet, order: order.feederOrder, config: agent, density: s.density)
         worker?.resetState()
     }
 

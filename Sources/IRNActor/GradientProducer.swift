@@ -1,3 +1,4 @@
+import IRNNumerics
 import IRNWire
 
 /// One gradient computed by a producer, with what it covers.

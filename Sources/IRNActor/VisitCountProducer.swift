@@ -2,7 +2,7 @@ import Foundation
 import IRNSupport
 import IRNWire
 
-/// Actor side of the cluster self-test (`--algo visit-count`, see `VisitCountStore`): walks its
+/// Actor side of the cluster self-test (`irn-server --self-test`, see `VisitCountStore`): walks its
 /// lease's shards session by session and pushes +1 on each session's row. Shard sizes come from
 /// the server's settings ({"shard_sizes": [...]}); `delay` seconds per session simulate work.
 public final class VisitCountProducer: GradientProducer {
@@ -17,7 +17,7 @@ public final class VisitCountProducer: GradientProducer {
     public func configure(settingsJSON: String) throws {
         guard let obj = try? JSONSerialization.jsonObject(with: Data(settingsJSON.utf8)) as? [String: Any],
               let sizes = obj["shard_sizes"] as? [Int], sizes.allSatisfy({ $0 >= 0 }) else {
-            throw IRNError("server settings carry no shard_sizes: is the server running --algo visit-count?")
+            throw IRNError("server settings carry no shard_sizes: is the server running --self-test?")
         }
         offsets = []
         total = 0

@@ -1,16 +1,13 @@
 import IRNNumerics
 import IRNSupport
 
-/// One agent in one process: parameters, target network, Adam, the gradient worker and the
-/// target schedule. `iterate` = compute a gradient, apply it, refresh the target when due.
-/// The cluster splits the same pieces: actors call `GradientWorker.computeGradient`, the
+/// One agent in one process: the model state (parameters, target network, Adam), the
+/// gradient worker and the target schedule. `iterate` = compute a gradient, apply it,
+/// refresh the target when due. The cluster splits the same pieces: actors call `GradientWorker.computeGradient`, the
 /// server `apply` and `refreshTarget`.
 public final class Agent {
     public let config: AgentConfig
-    public private(set) var parameters: NetworkParameters
-    /// The frozen copy pi_hat / theta^-.
-    public private(set) var target: NetworkParameters
-    public private(set) var optimizer: Adam
+    public private(set) var model: ModelState
     public let worker: GradientWorker
     public private(set) var schedule: TargetSchedule
     private var gradient: NetworkGradient
@@ -18,13 +15,16 @@ public final class Agent {
     public init(config: AgentConfig) throws {
         try config.validate()
         self.config = config
-        parameters = config.initialParameters()
-        target = parameters
-        optimizer = Adam(shape: config.shape, config: config.adam)
+        model = ModelState(config: config)
         worker = try GradientWorker(config: config)
         schedule = TargetSchedule(every: config.targetEvery, unit: config.targetUnit)
         gradient = NetworkGradient(shape: config.shape)
     }
+
+    public var parameters: NetworkParameters { model.parameters }
+    /// The frozen copy pi_hat / theta^-.
+    public var target: NetworkParameters { model.target }
+    public var optimizer: Adam { model.optimizer }
 
     /// dL/dtheta for the window at the current parameters (advances the slots' states).
     public func computeGradient(_ window: RolloutWindow, into g: inout NetworkGradient) throws -> IterationStats {
@@ -32,19 +32,13 @@ public final class Agent {
     }
 
     /// One Adam step.
-    public func apply(_ g: NetworkGradient) {
-        optimizer.apply(g, to: &parameters)
-    }
+    public func apply(_ g: NetworkGradient) { model.apply(g) }
 
     /// theta^- <- theta.
-    public func refreshTarget() { target = parameters }
+    public func refreshTarget() { model.refreshTarget() }
 
     /// Replaces the parameters (e.g. a loaded checkpoint); the target follows.
-    public func load(_ p: NetworkParameters) throws {
-        guard p.shape == config.shape else { throw IRNError("model has \(p.shape.items) items x \(p.shape.hidden) units, config \(config.items) x \(config.hidden)") }
-        parameters = p
-        target = p
-    }
+    public func load(_ p: NetworkParameters) throws { try model.load(p) }
 
     public func resetState() { worker.resetState() }
 

@@ -1,6 +1,6 @@
 import IRNNumerics
 
-/// The five agents of IRN.md (Table 1).
+/// The five agents of the paper's Table 1 (docs/algorithm.md#loss-combination).
 public enum Algorithm: String, CaseIterable, Sendable, Codable {
     case a3cF = "a3c-f", a3cP = "a3c-p", irnF = "irn-f", irnP = "irn-p", prnP = "prn-p"
 
@@ -22,7 +22,7 @@ public enum LossReduction: String, CaseIterable, Sendable, Codable { case mean, 
 /// `--target-unit`: what `--target-every` counts.
 public enum TargetUnit: String, CaseIterable, Sendable, Codable { case steps, updates }
 
-/// Every constant of the agents' training iteration, with IRN.md's defaults.
+/// Every constant of the agents' training iteration, with the paper's defaults (docs/algorithm.md).
 public struct AgentConfig: Sendable, Codable, Equatable {
     public var algorithm: Algorithm
     /// Number of items N.
@@ -42,11 +42,11 @@ public struct AgentConfig: Sendable, Codable, Equatable {
     public var clickRewardOverride: Float? = nil
     public var criticSteps: CriticSteps = .all
     public var baseline: Baseline = .value
-    /// Lower bound on the advantage (`--advantage-floor`); nil (default): IRN.md as written.
+    /// Lower bound on the advantage (`--advantage-floor`); nil (default): the paper's reading.
     /// Off-policy on logged sessions, a negative A pushes the logged item down without bound;
-    /// a floor of 0 keeps only "better than expected" logged actions (beyond IRN.md).
+    /// a floor of 0 keeps only "better than expected" logged actions (beyond the paper).
     public var advantageFloor: Float? = nil
-    /// Weight of the value term in L (`--value-weight`); nil (default): 1, as IRN.md.
+    /// Weight of the value term in L (`--value-weight`); nil (default): 1, the paper's reading.
     public var valueWeight: Float? = nil
     /// Entropy bonus weight beta (`--entropy`).
     public var entropy: Float = 0
@@ -62,7 +62,7 @@ public struct AgentConfig: Sendable, Codable, Equatable {
     public var adam: AdamConfig = AdamConfig()
     public var seed: UInt64 = 1
     /// Policy head (`--head`, `--repeat-features`, `--repeat-gate`): the paper's plain head,
-    /// or REPEAT.md's repeat-aware head. Recorded with a model: scoring needs the same head.
+    /// or the repeat-aware head (docs/algorithm.md#repeat-head). Recorded with a model: scoring needs the same head.
     public var head: PolicyHead = .plain
     /// Initial b_g of the repeat head's gate (`--repeat-gate-init`), one value per prefix feature.
     public var repeatGateInit: [Float] = [0, 0, 0, 0]
@@ -73,6 +73,10 @@ public struct AgentConfig: Sendable, Codable, Equatable {
     }
 
     public var shape: NetworkShape { NetworkShape(items: items, hidden: hidden, head: head) }
+
+    /// Seed of the reward-density draws. Every feeder of this agent (single process, every
+    /// actor) takes it from here, so all of them keep and drop the same purchases.
+    public var rewardSeed: UInt64 { seed ^ 0xD3_5171 }
 
     /// The initial parameters: Glorot with the seed, forget bias, and for the repeat head
     /// W_g = 0, b_g = `repeatGateInit`.

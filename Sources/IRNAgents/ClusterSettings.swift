@@ -1,16 +1,17 @@
 import Foundation
+import IRNData
 import IRNSupport
 
 /// What the server tells every actor in its Welcome (as JSON), so that all agree on the
 /// algorithm, the network and the data: the full agent configuration (head included), the
 /// training split and its shape, the reward density.
 public struct ClusterSettings: Codable, Sendable, Equatable {
-    /// "visit-count" (self-test) or an `Algorithm` raw value.
+    /// "visit-count" (`irn-server --self-test`) or an `Algorithm` raw value.
     public var algo: String
     public var agent: AgentConfig?
-    /// Split the actors train on ("train" or "train_tr").
-    public var trainSplit: String = "train"
-    /// Reward density d (IRN.md Table 2), seeded by the agent seed.
+    /// Split the actors train on.
+    public var trainSplit: TrainSplit = .train
+    /// Reward density d, drawn with the agent's `rewardSeed`.
     public var density: Double = 1
     /// Item and shard counts of the server's data set: actors check theirs match.
     public var items: Int = 0
@@ -32,7 +33,7 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         algo = try c.decode(String.self, forKey: .algo)
         agent = try c.decodeIfPresent(AgentConfig.self, forKey: .agent)
-        trainSplit = try c.decodeIfPresent(String.self, forKey: .trainSplit) ?? "train"
+        trainSplit = try c.decodeIfPresent(TrainSplit.self, forKey: .trainSplit) ?? .train
         density = try c.decodeIfPresent(Double.self, forKey: .density) ?? 1
         items = try c.decodeIfPresent(Int.self, forKey: .items) ?? 0
         shardCount = try c.decodeIfPresent(Int.self, forKey: .shardCount) ?? 0

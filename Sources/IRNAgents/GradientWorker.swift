@@ -3,9 +3,9 @@ import IRNSupport
 
 /// The "compute a gradient" half of a training iteration (what a cluster actor runs): given
 /// a rollout window, the current parameters and the target network, it builds the loss of
-/// IRN.md's algorithm and returns its gradient. It keeps the per-slot recurrent states
-/// (online and target) across windows and zeroes them at resets. It never changes the
-/// parameters: applying the gradient (Adam) is the caller's (server's) step.
+/// the configured algorithm (its `LossTerm`s) and returns its gradient. It keeps the per-slot
+/// recurrent states (online and target) across windows and zeroes them at resets. It never
+/// changes the parameters: applying the gradient (Adam) is the caller's (server's) step.
 public final class GradientWorker {
     public let config: AgentConfig
     public let backprop: WindowBackprop
@@ -21,15 +21,20 @@ public final class GradientWorker {
         didSet { backprop.recorder = recorder; trajectories?.recorder = recorder }
     }
 
+    private let terms: [any LossTerm]
+    /// What the terms need from the target network, every window.
+    private let targetUse: TargetUse
+    private let context: LossContext
     private var losses = WindowLosses()
-    private var returns: [Float] = []
-    private var gammaPowers: [Float] = []
 
     public init(config: AgentConfig) throws {
         try config.validate()
         self.config = config
         let shape = config.shape, M = config.slots, k = config.window
-        let imagine = config.algorithm.usesImagination && config.irnWeight > 0
+        terms = config.algorithm.lossTerms(config)
+        targetUse = terms.reduce(TargetUse()) { $0.union($1.targetUse) }
+        precondition(targetUse.isEmpty || config.usesTarget, "\(config.algorithm): a loss term needs the target network the agent does not keep")
+        let imagine = targetUse.contains(.sample)
         backprop = WindowBackprop(shape: shape, slots: M, maxSteps: k,
                                   maxBranches: imagine ? k * M * config.breadth : 0, maxDepth: imagine ? config.depth : 0)
         if config.usesTarget {
@@ -41,12 +46,7 @@ public final class GradientWorker {
         onlineH = [Float](repeating: 0, count: M * config.hidden)
         onlineC = onlineH
         prefix = config.head.isRepeat ? PrefixTracker(slots: M, head: config.head) : nil
-        returns = [Float](repeating: 0, count: k * M)
-        gammaPowers = (0...max(config.nStep, config.depth)).map { j in
-            var g: Float = 1
-            for _ in 0..<j { g *= config.gamma }
-            return g
-        }
+        context = LossContext(config: config, online: backprop, target: trajectories)
     }
 
     /// Zeroes every slot's recurrent state (online and target).
@@ -70,85 +70,19 @@ public final class GradientWorker {
     /// Fills `gradient` (storage reused) with dL/dtheta for the window; advances the slots'
     /// recurrent states to the end of the window.
     public func computeGradient(_ w: RolloutWindow, parameters: NetworkParameters, target: NetworkParameters, into gradient: inout NetworkGradient) throws -> IterationStats {
-        let M = config.slots, k = w.steps
-        guard w.slots == M, k <= config.window, k >= 1, w.lookahead == config.nStep else {
+        guard w.slots == config.slots, w.steps <= config.window, w.steps >= 1, w.lookahead == config.nStep else {
             throw IRNError("rollout window is \(w.steps) steps x \(w.slots) slots with lookahead \(w.lookahead); the agent expects up to \(config.window) x \(config.slots) with lookahead \(config.nStep)")
         }
         try w.validate(items: config.items)
-        let algo = config.algorithm
-        let imagine = algo.usesImagination && config.irnWeight > 0
-        let bootstrap = algo.usesClickReward
 
-        // Online forward over the window (gives V(s_t) for the advantages).
-        w.inputs.withUnsafeBufferPointer { inp in
-            w.resets.withUnsafeBufferPointer { rst in
-                onlineH.withUnsafeBufferPointer { h in
-                    onlineC.withUnsafeBufferPointer { c in
-                        backprop.forward(parameters, steps: k, inputs: inp, resets: rst, initialH: h, initialC: c)
-                    }
-                }
-            }
+        forwardOnline(w, parameters)
+        if let tm = trajectories, !targetUse.isEmpty {
+            tm.run(target: target, window: w, sample: targetUse.contains(.sample), bootstrap: targetUse.contains(.bootstrap))
         }
-        // Target network: imagination samples and/or bootstrap values.
-        if let tm = trajectories, imagine || bootstrap {
-            tm.run(target: target, window: w, sample: imagine, bootstrap: bootstrap)
-        }
-
-        var stats = IterationStats()
+        var stats = windowStatistics(w)
         losses.removeAll()
-        computeReturns(w, bootstrap: bootstrap)
-
-        // A3C terms.
-        var sumA = 0.0, sumAbsA = 0.0, sumV = 0.0
-        for i in 0..<(k * M) where w.active[i] {
-            stats.activeSteps += 1
-            let purchase = w.targetIsPurchase[i]
-            if purchase { stats.purchaseSteps += 1 }
-            let v = backprop.value(at: i)
-            sumV += Double(v)
-            let G = returns[i]
-            if config.criticSteps == .all || purchase {
-                losses.value.append(.init(index: Int32(i), target: G, weight: config.valueWeight ?? 1))
-            }
-            if bootstrap || purchase {
-                var A = config.baseline == .value ? G - v : G
-                if let floor = config.advantageFloor { A = max(A, floor) }
-                sumA += Double(A); sumAbsA += Double(abs(A))
-                losses.policy.append(.init(index: Int32(i), action: w.targets[i], coefficient: A, entropy: config.entropy))
-            }
-        }
-        let mean = config.lossReduction == .mean
-        if mean {
-            let P = Float(max(losses.policy.count, 1)), V = Float(max(losses.value.count, 1))
-            for j in losses.policy.indices { losses.policy[j].coefficient /= P; losses.policy[j].entropy /= P }
-            for j in losses.value.indices { losses.value[j].weight /= V }
-        }
-
+        for term in terms { term.append(w, context, to: &losses, stats: &stats) }
         if prefix != nil { attachPrefixes(w) }
-
-        // Reconstruction terms (base logits only, also with the repeat head).
-        if algo.reconstructsPrevious && config.irnWeight > 0 {
-            for i in 0..<(k * M) where w.active[i] {
-                losses.logit.append(.init(index: Int32(i), item: w.inputs[i], weight: config.irnWeight))
-            }
-            if mean, !losses.logit.isEmpty {
-                let n = Float(losses.logit.count)
-                for j in losses.logit.indices { losses.logit[j].weight /= n }
-            }
-            stats.reconstructionTerms = losses.logit.count
-        }
-        if imagine, let tm = trajectories, !tm.roots.isEmpty {
-            let D = config.depth
-            losses.branchDepth = D
-            losses.branchRoots.append(contentsOf: tm.roots)
-            losses.branchItems.append(contentsOf: tm.items)
-            let terms = tm.roots.count * D
-            let scale = mean ? config.irnWeight / Float(terms) : config.irnWeight
-            for _ in 0..<tm.roots.count {
-                for tau in 1...D { losses.branchWeights.append(scale * gammaPowers[tau]) }
-            }
-            stats.reconstructionTerms = terms
-        }
 
         let lb = backprop.backward(parameters, losses: losses, into: &gradient)
         backprop.copyFinalStateInto(&onlineH, &onlineC)
@@ -160,9 +94,31 @@ public final class GradientWorker {
         stats.valueLoss = lb.value
         stats.reconstructionLoss = config.irnWeight > 0 ? (lb.logit + lb.branch) / Double(config.irnWeight) : 0
         stats.totalLoss = lb.total
-        if stats.policyTerms > 0 {
-            stats.meanAdvantage = sumA / Double(stats.policyTerms)
-            stats.meanAbsAdvantage = sumAbsA / Double(stats.policyTerms)
+        return stats
+    }
+
+    /// The online network's forward over the window, from the slots' carried states (gives
+    /// V(s_t) for the advantages).
+    private func forwardOnline(_ w: RolloutWindow, _ parameters: NetworkParameters) {
+        w.inputs.withUnsafeBufferPointer { inp in
+            w.resets.withUnsafeBufferPointer { rst in
+                onlineH.withUnsafeBufferPointer { h in
+                    onlineC.withUnsafeBufferPointer { c in
+                        backprop.forward(parameters, steps: w.steps, inputs: inp, resets: rst, initialH: h, initialC: c)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Active steps, purchase targets and the mean online V(s_t) over active steps.
+    private func windowStatistics(_ w: RolloutWindow) -> IterationStats {
+        var stats = IterationStats()
+        var sumV = 0.0
+        for i in 0..<(w.steps * w.slots) where w.active[i] {
+            stats.activeSteps += 1
+            if w.targetIsPurchase[i] { stats.purchaseSteps += 1 }
+            sumV += Double(backprop.value(at: i))
         }
         if stats.activeSteps > 0 { stats.meanValue = sumV / Double(stats.activeSteps) }
         return stats
@@ -181,42 +137,6 @@ public final class GradientWorker {
             while r < losses.policy.count && Int(losses.policy[r].index) == i {
                 losses.appendPolicyPrefix(from: prefix!, slot: m)
                 r += 1
-            }
-        }
-    }
-
-    /// G per active (t, m): -P the immediate reward; -F the n-step return
-    /// sum_{j<n} gamma^j r_{t+j} + gamma^n V(s_{t+n}; theta^-), V = 0 past the session's end.
-    private func computeReturns(_ w: RolloutWindow, bootstrap: Bool) {
-        let M = config.slots, k = w.steps, n = config.nStep
-        for i in 0..<(k * M) { returns[i] = w.active[i] ? w.rewards[i] : 0 }
-        guard bootstrap, let tm = trajectories else { return }
-        for m in 0..<M {
-            for t in 0..<k where w.active[t * M + m] {
-                // Walk the slot's session forward from step t: events e_0 = target(t), e_1, ...
-                var G: Float = 0
-                var exists = true
-                var j = 0
-                while j <= n {
-                    let s = t + j
-                    if j > 0 {
-                        if s < k {
-                            exists = w.active[s * M + m] && !w.resets[s * M + m]
-                        } else {
-                            exists = w.lookaheadItems[m * w.lookahead + (s - k)] >= 0
-                        }
-                    }
-                    if !exists { break }
-                    if j == n {
-                        // e_n exists: s_{t+n} (after feeding e_{n-1}) is not terminal.
-                        G += gammaPowers[n] * tm.values[s * M + m]
-                    } else {
-                        let r = s < k ? w.rewards[s * M + m] : w.lookaheadRewards[m * w.lookahead + (s - k)]
-                        G += gammaPowers[j] * r
-                    }
-                    j += 1
-                }
-                returns[t * M + m] = G
             }
         }
     }

@@ -1,7 +1,7 @@
 import IRNData
 import IRNSupport
 
-/// Session-parallel mini-batches (IRN.md "Environment", after Hidasi et al. 2016) cut into
+/// Session-parallel mini-batches (docs/algorithm.md#environment, after Hidasi et al. 2016) cut into
 /// rollout windows. The data module's `SessionEnvironment` decides which session each slot
 /// holds, in which order, and when a slot resets; the data module's `RewardModel` decides
 /// each event's reward, with reward density d drawn per event from (seed, event index), so
@@ -39,10 +39,12 @@ public final class SessionWindowFeeder {
         totalTransitions = kept.reduce(0) { $0 + sessions.length(of: $1) - 1 }
     }
 
-    /// A feeder configured from an agent's rewards and sizes.
-    public convenience init(sessions: SessionSet, order: [Int]? = nil, config: AgentConfig, density: Double = 1, seed: UInt64) {
+    /// A feeder configured from an agent's rewards and sizes; the density draws use
+    /// `config.rewardSeed` unless a test gives its own `seed`.
+    public convenience init(sessions: SessionSet, order: [Int]? = nil, config: AgentConfig, density: Double = 1, seed: UInt64? = nil) {
         self.init(sessions: sessions, order: order, slots: config.slots, steps: config.window, lookahead: config.nStep,
-                  purchaseReward: config.purchaseReward, clickReward: config.clickReward, density: density, seed: seed)
+                  purchaseReward: config.purchaseReward, clickReward: config.clickReward, density: density,
+                  seed: seed ?? config.rewardSeed)
     }
 
     /// True once every session has been fed to its end.

@@ -41,8 +41,8 @@ public final class Trainer {
         self.config = config
         self.options = options
         self.dataset = dataset
-        trainSet = options.trainOn == "train" ? dataset.train : dataset.trainTr
-        guard trainSet.count > 0 else { throw IRNError("training part \(options.trainOn) holds no sessions") }
+        trainSet = dataset.sessions(of: options.trainSplit)
+        guard trainSet.count > 0 else { throw IRNError("training split \(options.trainSplit.rawValue) holds no sessions") }
         agent = try Agent(config: config)
         window = RolloutWindow(steps: config.window, slots: config.slots, lookahead: config.nStep)
         log = TrainingLog(config: config, options: options)
@@ -52,7 +52,7 @@ public final class Trainer {
     public func startEpoch(_ epoch: Int) {
         let order = dataset.epochOrder(of: trainSet, shards: 0..<dataset.shardCount, seed: config.seed, epoch: epoch)
         // The density draw is per event and the same every epoch (a purchase "not kept" stays a click).
-        feeder = SessionWindowFeeder(sessions: trainSet, order: order, config: config, density: options.density, seed: config.seed ^ 0xD3_5171)
+        feeder = SessionWindowFeeder(sessions: trainSet, order: order, config: config, density: options.density)
         agent.resetState()
     }
 
@@ -126,8 +126,8 @@ public final class Trainer {
             if options.keepLast || best == nil || value > best!.validValue! {
                 best = AgentCheckpoint(config: config, parameters: agent.parameters, epoch: e + 1,
                                        validMetric: options.validMetric.description, validValue: value,
-                                       note: options.keepLast ? "last epoch of the run on \(options.trainOn)"
-                                                              : "best of the epochs run on \(options.trainOn), validated on valid")
+                                       note: options.keepLast ? "last epoch of the run on \(options.trainSplit.rawValue)"
+                                                              : "best of the epochs run on \(options.trainSplit.rawValue), validated on valid")
                 record.improved = true
                 sinceBest = 0
                 if let url = modelURL { try best!.write(to: url) }

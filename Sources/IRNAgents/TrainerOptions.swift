@@ -1,4 +1,5 @@
 import Foundation
+import IRNData
 import IRNEvaluation
 import IRNSupport
 
@@ -43,8 +44,8 @@ public struct TrainerOptions: Sendable, Codable, Equatable {
     public var epochs: Int = 20
     /// Reward density d: each training purchase stays a purchase with probability d.
     public var density: Double = 1
-    /// Training part: "train_tr" (train minus validation, default) or "train".
-    public var trainOn: String = "train_tr"
+    /// Training split (default train_tr: train minus validation).
+    public var trainSplit: TrainSplit = .trainTr
     /// Early stopping: stop after this many epochs without a better validation figure
     /// (nil: run every epoch, still keeping the best).
     public var patience: Int? = 5
@@ -62,8 +63,7 @@ public struct TrainerOptions: Sendable, Codable, Equatable {
 
     public func validate() throws {
         guard epochs >= 1 else { throw IRNError("--epochs must be at least 1") }
-        guard density >= 0 && density <= 1 else { throw IRNError("--d (reward density) must be in [0, 1], got \(density)") }
-        guard trainOn == "train" || trainOn == "train_tr" else { throw IRNError("--train-on must be train or train_tr, got '\(trainOn)'") }
+        try RewardModel.validate(density: density)
         if let p = patience { guard p >= 1 else { throw IRNError("--patience must be at least 1") } }
         guard !(keepLast && patience != nil) else { throw IRNError("--keep last runs every epoch: use it with --patience 0") }
         guard evalThreads >= 1, evalSlots >= 1 else { throw IRNError("evaluation threads and slots must be at least 1") }
@@ -73,40 +73,32 @@ public struct TrainerOptions: Sendable, Codable, Equatable {
 /// Set by a test or another thread (`request`), or by a watched signal (see
 /// TrainerSignalHandler); read by the training loop after each iteration.
 public final class StopFlag: @unchecked Sendable {
-    private let lock = NSLockShim()
-    private var requested = false
-    private var reason = ""
-    private var signals: [Int32] = []
+    private struct State {
+        var requested = false
+        var reason = ""
+        var signals: [Int32] = []
+    }
+    private let state = Locked(State())
 
     public init() {}
 
     public func request(_ why: String) {
-        lock.withLock { if !requested { requested = true; reason = why } }
+        state.withLock { if !$0.requested { $0.requested = true; $0.reason = why } }
     }
 
     /// Also count as requested once signal `sig` has been received by the handler.
-    func watch(signal sig: Int32) { lock.withLock { signals.append(sig) } }
+    func watch(signal sig: Int32) { state.withLock { $0.signals.append(sig) } }
 
-    private func signalled() -> Int32? {
-        signals.first { SignalCounters.counts[Int($0)] > 0 }
+    private static func signalled(_ s: State) -> Int32? {
+        s.signals.first { SignalCounters.counts[Int($0)] > 0 }
     }
 
-    public var isRequested: Bool { lock.withLock { requested || signalled() != nil } }
+    public var isRequested: Bool { state.withLock { $0.requested || Self.signalled($0) != nil } }
     public var why: String {
-        lock.withLock {
-            if requested { return reason }
-            if let s = signalled() { return s == SIGINT ? "SIGINT" : "signal \(s)" }
+        state.withLock {
+            if $0.requested { return $0.reason }
+            if let s = Self.signalled($0) { return s == SIGINT ? "SIGINT" : "signal \(s)" }
             return ""
         }
-    }
-}
-
-/// NSLock with a closure helper (keeps StopFlag's locking in one place).
-final class NSLockShim: @unchecked Sendable {
-    private let l = NSLock()
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        l.lock()
-        defer { l.unlock() }
-        return try body()
     }
 }

@@ -6,7 +6,7 @@ import IRNSupport
 /// own per-slot recurrent state, and
 /// - samples, for every active (step, slot), `breadth` trajectories of `depth` items:
 ///   the first item from pi_hat(.|s_t), each next one after feeding the previous item to the
-///   target LSTM (IRN.md "Trajectory manager");
+///   target LSTM (docs/algorithm.md#imagination-reconstruction);
 /// - computes target values V(s; theta^-) on window states and on the lookahead states
 ///   after the window, for the -F n-step returns.
 /// Sampling draws from a seeded `RandomSource`, so runs repeat bit for bit.

@@ -8,7 +8,7 @@ extension Baseline: ExpressibleByArgument {}
 extension LossReduction: ExpressibleByArgument {}
 extension TargetUnit: ExpressibleByArgument {}
 
-/// The agents' flags (IRN.md defaults), shared by every command that builds an agent.
+/// The agents' flags (defaults and readings: docs/algorithm.md), shared by every command that builds an agent.
 struct AgentOptions: ParsableArguments {
     @Option(help: "Algorithm: a3c-f, a3c-p, irn-f, irn-p or prn-p.")
     var algo: Algorithm = .irnP
@@ -30,9 +30,9 @@ struct AgentOptions: ParsableArguments {
     var criticSteps: CriticSteps = .all
     @Option(help: "Advantage baseline: value (A = G - V) or none (A = G).")
     var baseline: Baseline = .value
-    @Option(name: .customLong("advantage-floor"), help: "Clip the advantage from below at this value (default: no clipping, as IRN.md). 0 keeps logged actions from being pushed down (beyond the paper). On the real sample the -F variants learned only with both --advantage-floor 0 and --value-weight 0.05.")
+    @Option(name: .customLong("advantage-floor"), help: "Clip the advantage from below at this value (default: no clipping, the paper's reading). 0 keeps logged actions from being pushed down (beyond the paper). On the real sample the -F variants learned only with both --advantage-floor 0 and --value-weight 0.05.")
     var advantageFloor: Float?
-    @Option(name: .customLong("value-weight"), help: "Weight of the value term 0.5 (G - V)^2 in the loss (default 1, as IRN.md). The -F returns are large (about 16), and at weight 1 their value term dominates the shared LSTM.")
+    @Option(name: .customLong("value-weight"), help: "Weight of the value term 0.5 (G - V)^2 in the loss (default 1, the paper's reading). The -F returns are large (about 16), and at weight 1 their value term dominates the shared LSTM.")
     var valueWeight: Float?
     @Option(help: "Entropy bonus weight.")
     var entropy: Float = 0

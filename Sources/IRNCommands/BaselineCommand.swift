@@ -30,8 +30,8 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "Baseline: pop, spop, bpr, cknn or gru4rec.")
     var method: Method
 
-    @Option(name: .customLong("train-on"), help: "Training part: train or train_tr (train minus validation). Default: train for --split test, train_tr for --split valid.")
-    var trainOn: String?
+    @Option(name: .customLong("train-split"), help: "Training split: train_tr (train minus the validation sessions) or train. Default: train_tr for --split valid, train for --split test.")
+    var trainSplit: TrainSplit?
 
     @Option(help: "Write the trained model to this file.")
     var save: String?
@@ -86,13 +86,8 @@ struct BaselineCommand: ParsableCommand {
             let options = try eval.options(progress: !eval.json)
             let dataset = try PreparedDataset.load(from: URL(fileURLWithPath: data))
             let sessions = try eval.sessions(of: dataset)
-            let part = trainOn ?? (eval.split == "valid" ? "train_tr" : "train")
-            let train: SessionSet
-            switch part {
-            case "train": train = dataset.train
-            case "train_tr": train = dataset.trainTr
-            default: throw ValidationError("--train-on must be train or train_tr, got '\(part)'")
-            }
+            let part = trainSplit ?? .forEvaluation(on: eval.split)
+            let train = dataset.sessions(of: part)
             let start = monotonicSeconds()
             let model = try self.train(on: train, itemCount: dataset.itemCount, progress: !eval.json)
             let trainSeconds = monotonicSeconds() - start
@@ -102,7 +97,7 @@ struct BaselineCommand: ParsableCommand {
             }
             let result = try Evaluator.evaluate(model, on: sessions, options: options)
             eval.report(result, extra: [("method", jsonString(method.rawValue)), ("split", jsonString(eval.split)),
-                                        ("train_on", jsonString(part)), ("train_seconds", String(format: "%.3f", trainSeconds))])
+                                        ("train_split", jsonString(part.rawValue)), ("train_seconds", String(format: "%.3f", trainSeconds))])
         } catch let e as IRNError {
             printError("error: \(e)")
             throw ExitCode.failure

@@ -109,8 +109,7 @@ struct BenchServerCommand: ParsableCommand {
         sc.broadcastInterval = broadcastInterval
         sc.broadcastEvery = broadcastEvery
         sc.maxStaleness = maxStaleness
-        sc.targetEvery = UInt64(config.targetEvery)
-        sc.targetUnit = config.targetUnit == .steps ? .envSteps : .updates
+        sc.useTargetSchedule(of: config)
         sc.settingsJSON = ClusterSettings(algo: "bench", agent: config).json()
         let store = AgentStore(config: config)
         let server = try ParameterServer(config: sc, store: store, logger: quiet)

@@ -67,7 +67,7 @@ struct BenchTrainCommand: ParsableCommand {
         let config = try agent.config(items: dataset.itemCount)
         var options = TrainerOptions()
         options.epochs = 1_000
-        options.trainOn = data == nil ? "train" : "train_tr"
+        options.trainSplit = data == nil ? .train : .trainTr
         let trainer = try Trainer(config: config, options: options, dataset: dataset)
         trainer.showProgress = false
         let bare = try Agent(config: config)
@@ -119,7 +119,7 @@ struct BenchTrainCommand: ParsableCommand {
                                            options: EvaluationOptions(threads: evalThreads, slots: evalSlots))
             evalRate = r.eventsPerSecond; evalEvents = r.purchase.count + r.click.count; evalSeconds = r.seconds
         }
-        let train = options.trainOn == "train" ? dataset.train : dataset.trainTr
+        let train = dataset.sessions(of: options.trainSplit)
         if json {
             let obj: [String: Any] = [
                 "algo": config.algorithm.rawValue, "items": dataset.itemCount, "hidden": config.hidden, "batch": config.slots,

@@ -1,7 +1,7 @@
 import IRNData
 
 /// A paper-scale prepared data set built in memory from the synthetic shop (for speed
-/// benchmarks): every session a buying one (as after IRN.md's purchase filter), clicks and
+/// benchmarks): every session a buying one (as after the purchase filter, docs/algorithm.md#data-and-preprocessing), clicks and
 /// buys merged by time (clicks first on ties), items used as their own dense indices.
 enum BenchTrainSynthetic {
     static func dataset(items: Int, trainSessions: Int, testSessions: Int, seed: UInt64) throws -> PreparedDataset {

@@ -7,7 +7,7 @@ import IRNSupport
 struct DataPrepareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare",
-        abstract: "Preprocess raw sessions into train/test/train_tr/valid splits (IRN.md \"Data\").",
+        abstract: "Preprocess raw sessions into train/test/train_tr/valid splits (docs/algorithm.md, \"Data and preprocessing\").",
         discussion: """
         Sessions are clicks and buys merged by time (ties: clicks first). Then: keep sessions \
         starting within --days of the data's last event; keep sessions with a purchase; drop \

@@ -5,9 +5,9 @@ import IRNNumerics
 extension PolicyHead.Kind: ExpressibleByArgument {}
 extension PolicyHead.Gate: ExpressibleByArgument {}
 
-/// The policy-head flags (REPEAT.md), shared by every command that builds an agent.
+/// The policy-head flags (docs/algorithm.md#repeat-head), shared by every command that builds an agent.
 struct HeadOptions: ParsableArguments {
-    @Option(help: "Policy head: plain (the paper's) or repeat (REPEAT.md: the session's own items get g(h) . phi added to their logits, phi = 4 prefix features, g(h) = W_g h + b_g).")
+    @Option(help: "Policy head: plain (the paper's) or repeat (ours, docs/algorithm.md: the session's own items get g(h) . phi added to their logits, phi = 4 prefix features, g(h) = W_g h + b_g).")
     var head: PolicyHead.Kind = .plain
     @Option(name: .customLong("repeat-features"), help: "Repeat head: prefix features used, comma-separated from session,count,recency,last (default all four; leave some out for ablations).")
     var repeatFeatures: String?

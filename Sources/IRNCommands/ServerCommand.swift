@@ -37,40 +37,22 @@ public struct ServerCommand: ParsableCommand {
         every max(1, S/2) updates under --max-staleness S (every update with S = 0, the \
         synchronous check: one actor with --sync).
 
-        `--algo visit-count` is the cluster self-test (synthetic shards from --sessions and \
-        --shards; each session's counter must end at exactly --epochs; exit 3 otherwise).
+        `--self-test` runs the cluster on a model that only counts visits instead of an agent \
+        (synthetic shards from --sessions and --shards, no --data): each session's counter must \
+        end at exactly --epochs (exit 3 otherwise). Actors need no flag: they learn it from \
+        the server.
         """
     )
-
-    /// `--algo visit-count` is not an agent algorithm: it is turned into --self-test here, so
-    /// the agent flags can keep their one definition (AgentOptions).
-    public static func main() {
-        var args = Array(CommandLine.arguments.dropFirst())
-        var i = 0
-        while i < args.count {
-            if args[i] == "--algo=visit-count" {
-                args[i] = "--self-test"
-            } else if args[i] == "--algo", i + 1 < args.count, args[i + 1] == "visit-count" {
-                args.replaceSubrange(i...(i + 1), with: ["--self-test"])
-            }
-            i += 1
-        }
-        main(args)
-    }
 
     @Option(help: "Prepared data directory (for the learning algorithms; the actors need the same data).")
     var data: String?
 
-    @OptionGroup(title: "Agent") var agent: AgentOptions
-
-    @Flag(help: .hidden)
+    @Flag(help: "Run the cluster self-test (a visit-counting model, no --data) instead of an agent.")
     var selfTest = false
 
-    @Option(help: "Training split: train or train_tr (default: train_tr with --eval-split valid, else train).")
-    var trainSplit: String?
+    @OptionGroup(title: "Agent") var agent: AgentOptions
 
-    @Option(help: "Reward density d: each training purchase stays a purchase with probability d (seeded).")
-    var rewardDensity: Double = 1
+    @OptionGroup(title: "Training set") var trainingSet: TrainingSetOptions
 
     @Option(help: "Interface to bind (127.0.0.1, 0.0.0.0, *).")
     var host = "127.0.0.1"
@@ -129,10 +111,10 @@ public struct ServerCommand: ParsableCommand {
     @Option(help: "File of allowed actor public keys, one per line (default with CURVE: any actor knowing the server key).")
     var curveAllowedKeys: String?
 
-    @Option(help: "visit-count: number of synthetic sessions.")
+    @Option(help: "--self-test: number of synthetic sessions.")
     var sessions = 1000
 
-    @Option(help: "visit-count: number of shards.")
+    @Option(help: "--self-test: number of shards.")
     var shards = 16
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -150,8 +132,6 @@ public struct ServerCommand: ParsableCommand {
             throw ValidationError("--curve-allowed-keys needs --curve-secret-key")
         }
         guard ["valid", "test"].contains(evalSplit) else { throw ValidationError("--eval-split is valid or test") }
-        if let t = trainSplit, !["train", "train_tr"].contains(t) { throw ValidationError("--train-split is train or train_tr") }
-        guard rewardDensity > 0 && rewardDensity <= 1 else { throw ValidationError("--reward-density must be in (0, 1]") }
         if !selfTest && data == nil { throw ValidationError("--algo \(agent.algo.rawValue) needs --data DIR (a prepared data set)") }
     }
 
@@ -167,8 +147,8 @@ public struct ServerCommand: ParsableCommand {
         config.checkpointDirectory = checkpointDir.map { URL(fileURLWithPath: $0) }
         config.checkpointEvery = checkpointEvery
         config.keepCheckpoints = keepCheckpoints
-        config.targetEvery = UInt64(agent.targetEvery)
-        config.targetUnit = agent.targetUnit == .steps ? .envSteps : .updates
+        config.targetEvery = agent.targetEvery
+        config.targetUnit = agent.targetUnit
         config.broadcastInterval = broadcastInterval ?? (selfTest ? 0 : 0.1)
         config.broadcastEvery = broadcastEvery
         if let f = curveSecretKey {
@@ -207,16 +187,17 @@ public struct ServerCommand: ParsableCommand {
         let dir = URL(fileURLWithPath: data!)
         let dataset = try PreparedDataset.load(from: dir)
         let agentConfig = try agent.config(items: dataset.itemCount)
-        let split = trainSplit ?? (evalSplit == "valid" ? "train_tr" : "train")
-        guard let trainSet = dataset.split(named: split), trainSet.count > 0 else {
-            throw IRNError("training split \(split) of \(dir.path) holds no sessions")
+        let split = trainingSet.split(evaluatingOn: evalSplit)
+        let trainSet = dataset.sessions(of: split)
+        guard trainSet.count > 0 else {
+            throw IRNError("training split \(split.rawValue) of \(dir.path) holds no sessions")
         }
         let sizes = (0..<dataset.shardCount).map { dataset.sessionIndices(of: trainSet, shards: [$0]).count }
         config.shardSizes = sizes.map { UInt64($0) }
         config.shardsPerLease = shardsPerLease == 0 ? dataset.shardCount : shardsPerLease
         var settings = ClusterSettings(algo: agentConfig.algorithm.rawValue, agent: agentConfig)
         settings.trainSplit = split
-        settings.density = rewardDensity
+        settings.density = trainingSet.rewardDensity
         settings.items = dataset.itemCount
         settings.shardCount = dataset.shardCount
         settings.shardSizes = sizes
@@ -236,7 +217,7 @@ public struct ServerCommand: ParsableCommand {
         }
         logger.info("agent", metadata: ["algo": "\(agentConfig.algorithm.rawValue)", "items": "\(dataset.itemCount)",
                                         "hidden": "\(agentConfig.hidden)", "batch": "\(agentConfig.slots)",
-                                        "head": "\(agentConfig.head)", "train_split": "\(split)",
+                                        "head": "\(agentConfig.head)", "train_split": "\(split.rawValue)",
                                         "train_sessions": "\(trainSet.count)", "shards": "\(dataset.shardCount)"])
         try serve(server)
         evaluator.wait()

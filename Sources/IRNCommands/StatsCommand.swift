@@ -8,19 +8,14 @@ struct StatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats",
         abstract: "Show a running irn-server's stats (asks its stats port, P+2).",
-        discussion: """
-        JSON keys (--json): run_id, uptime_s, step (gradient applications), updates_per_s \
-        (last 10 s), env_steps, epoch, epochs, finished, shards_total, shards_done, \
-        sessions_this_epoch, target_version, pushes, applied, dropped_stale, rejected \
-        {reason: count}, rejected_total, refused_curve, refused_keys, bytes_in, bytes_out, \
-        broadcast_bytes, broadcasts, actors_timed_out, staleness {median, p95, max}, \
-        recent_losses, eval {metric: value}, actors [{id, host, threads, shards, pushes, \
-        applied, stale, staleness, last_seen_s, joined_s_ago, bytes_in}].
-        """
+        discussion: "JSON keys (--json):\n" + StatsSchema.helpText
     )
 
+    @Flag(help: "Print the stats keys and their meanings as a Markdown table (what cluster/README.md shows) and exit.")
+    var keys = false
+
     @Option(help: "The server's actor endpoint, tcp://HOST:P (stats are read from P+2).")
-    var server: String
+    var server: String?
 
     @Flag(help: "Print the raw JSON object (one line) instead of a table.")
     var json = false
@@ -34,10 +29,17 @@ struct StatsCommand: ParsableCommand {
     func validate() throws {
         guard watch >= 0 else { throw ValidationError("--watch must be >= 0") }
         guard timeout > 0 else { throw ValidationError("--timeout must be > 0") }
-        _ = try StatsClient.statsEndpoint(forServer: server)
+        if !keys {
+            guard let server else { throw ValidationError("--server tcp://HOST:P is required") }
+            _ = try StatsClient.statsEndpoint(forServer: server)
+        }
     }
 
     func run() throws {
+        guard let server, !keys else {
+            print(StatsSchema.markdownTable)
+            return
+        }
         repeat {
             let text: String
             do {

@@ -11,7 +11,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train an agent (a3c-f, a3c-p, irn-f, irn-p, prn-p) on a prepared data set.",
         discussion: """
-        Each epoch replays the training part (--train-on, default train_tr = train minus the \
+        Each epoch replays the training part (--train-split, default train_tr = train minus the \
         validation sessions) in a shuffled order fixed by --seed and the epoch, through --batch \
         session-parallel slots, one gradient per --window steps. After each epoch the policy \
         ranks the valid split (purchase/click/First Recall@K and MRR@K); the model with the best \
@@ -30,15 +30,12 @@ struct TrainCommand: ParsableCommand {
     var out: String
     @Option(help: "Maximum number of epochs.")
     var epochs: Int = 20
-    @Option(name: .customLong("d"), help: "Reward density d: each training purchase stays a purchase with probability d (seeded per event); 0 = imagination only for irn-p.")
-    var density: Double = 1
     @Option(help: "Stop after this many epochs without a better validation figure (0 = run all epochs, still keeping the best).")
     var patience: Int = 5
-    @Option(name: .customLong("train-on"), help: "Training part: train_tr (train minus validation; default) or train (validation sessions are then also trained on).")
-    var trainOn: String = "train_tr"
+    @OptionGroup(title: "Training set") var trainingSet: TrainingSetOptions
     @Option(name: .customLong("valid-metric"), help: "Early-stopping figure on the valid split: <purchase|click|first>-<recall|mrr>@K.")
     var validMetric: String = "purchase-recall@5"
-    @Option(help: "Which model to keep: best (by --valid-metric on valid) or last (the final epoch; for a retrain on --train-on train for an epoch count picked on validation; needs --patience 0).")
+    @Option(help: "Which model to keep: best (by --valid-metric on valid) or last (the final epoch; for a retrain on --train-split train for an epoch count picked on validation; needs --patience 0).")
     var keep: String = "best"
     @Option(help: "OpenBLAS threads and row-parallel threads (1 = single-threaded, bit-reproducible).")
     var threads: Int = 1
@@ -48,6 +45,7 @@ struct TrainCommand: ParsableCommand {
     var progressEvery: Double = 5
     @Flag(help: "No progress lines (epoch summaries are still printed).")
     var quiet = false
+    @OptionGroup(title: "Online learning") var online: OnlineOptions
     @OptionGroup var agent: AgentOptions
 
     func validate() throws {
@@ -58,6 +56,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
+        if online.online { return try runOnline() }
         let stop = StopFlag()
         let handler = TrainerSignalHandler(flag: stop)
         defer { handler.cancel() }
@@ -66,7 +65,7 @@ struct TrainCommand: ParsableCommand {
             let dataset = try PreparedDataset.load(from: URL(fileURLWithPath: data))
             let config = try agent.config(items: dataset.itemCount)
             var o = TrainerOptions()
-            o.epochs = epochs; o.density = density; o.trainOn = trainOn
+            o.epochs = epochs; o.density = trainingSet.rewardDensity; o.trainSplit = trainingSet.split(evaluatingOn: "valid")
             o.patience = patience == 0 ? nil : patience
             o.validMetric = try ValidationMetric(parsing: validMetric)
             o.keepLast = keep == "last"; o.evalThreads = threads; o.progressInterval = progressEvery
@@ -74,8 +73,8 @@ struct TrainCommand: ParsableCommand {
             trainer.modelURL = URL(fileURLWithPath: out)
             trainer.logURL = URL(fileURLWithPath: self.log ?? out + ".log.json")
             trainer.showProgress = !quiet
-            let part = o.trainOn == "train" ? dataset.train : dataset.trainTr
-            printError("train \(config.algorithm.rawValue): \(dataset.itemCount) items, \(part.count) sessions / \(part.eventCount - part.count) transitions in \(o.trainOn), d = \(density), H = \(config.hidden), M = \(config.slots), k = \(config.window), breadth \(config.breadth), depth \(config.depth), seed \(config.seed), \(threads) thread(s)")
+            let part = dataset.sessions(of: o.trainSplit)
+            printError("train \(config.algorithm.rawValue): \(dataset.itemCount) items, \(part.count) sessions / \(part.eventCount - part.count) transitions in \(o.trainSplit.rawValue), d = \(o.density), H = \(config.hidden), M = \(config.slots), k = \(config.window), breadth \(config.breadth), depth \(config.depth), seed \(config.seed), \(threads) thread(s)")
             log = try trainer.run(stop: stop)
         } catch let e as IRNError {
             printError("error: \(e)")

@@ -1,4 +1,4 @@
-/// The preprocessing knobs of `irn data prepare` (IRN.md "Data"); stored in dataset.json.
+/// The preprocessing knobs of `irn data prepare` (docs/algorithm.md#data-and-preprocessing); stored in dataset.json.
 public struct PrepareOptions: Sendable, Codable, Equatable {
     /// Keep sessions whose first event lies within this many days of the data's last event
     /// (0 = keep all).

@@ -1,6 +1,6 @@
 import IRNSupport
 
-/// The paper's preprocessing (IRN.md "Data"), in order:
+/// The paper's preprocessing (docs/algorithm.md#data-and-preprocessing), in order:
 /// 1. `days`: keep sessions whose first event is within N days of the data's last event;
 /// 2. keep sessions with a purchase (unless `allSessions`);
 /// 3. drop items with < 5 events and sessions with < 2, repeated to a fixed point;

@@ -1,4 +1,4 @@
-/// Rewards of the MDP (IRN.md "MDP"): a purchase earns `purchaseReward` (5), a click
+/// Rewards of the MDP (docs/algorithm.md#rewards-and-reward-density): a purchase earns `purchaseReward` (5), a click
 /// `clickReward` (1 for the -F variants, 0 for -P). With density d < 1 each purchase event
 /// stays a purchase with probability d; the draw is a hash of (seed, event index), so it
 /// is the same whichever slot or actor replays the event.

@@ -1,6 +1,6 @@
 import IRNSupport
 
-/// Session-parallel mini-batches (IRN.md "Environment", after Hidasi et al. 2016): `slots`
+/// Session-parallel mini-batches (docs/algorithm.md#environment, after Hidasi et al. 2016): `slots`
 /// lanes, each replaying one session. A step gives every active slot its input item
 /// (event p) and the logged next event (p + 1) as target; a session of length L yields
 /// L - 1 steps. When a slot's session is used up it takes the next session of `order` and

@@ -2,7 +2,7 @@ import Foundation
 import IRNSupport
 
 /// A synthetic web shop whose logs look like the YooChoose data (see
-/// ../shared/data/README.md and `irn data stats`): Zipf-like item popularity, items grouped
+/// the YooChoose sample's `irn data stats`): Zipf-like item popularity, items grouped
 /// in latent categories that sessions stay in (sequential structure a model can learn),
 /// neighbour-item transitions inside a category, repeated clicks, a small share of buying
 /// sessions that are longer, and purchases of items clicked earlier in the session.

@@ -2,7 +2,7 @@ import Dispatch
 import IRNData
 import IRNSupport
 
-/// How to evaluate: IRN.md "Evaluation".
+/// How to evaluate: docs/algorithm.md#evaluation.
 public struct EvaluationOptions: Sendable {
     /// Cut-offs K of Recall@K and MRR@K.
     public var cutoffs: [Int] = [3, 5, 10, 20]

@@ -1,17 +1,5 @@
 import IRNSupport
 
-/// A named tensor as shipped between processes or written to checkpoints: dense (`rows`
-/// nil) or row-sparse (strictly increasing `rows`, shape[0] is the full row count).
-public struct NamedPart: Sendable, Equatable {
-    public var name: String
-    public var shape: [Int]
-    public var rows: [Int32]?
-    public var values: [Float]
-    public init(name: String, shape: [Int], rows: [Int32]?, values: [Float]) {
-        self.name = name; self.shape = shape; self.rows = rows; self.values = values
-    }
-}
-
 extension ParameterGroup {
     /// The group with checkpoint name `name`.
     public init?(name: String) {
@@ -22,13 +10,13 @@ extension ParameterGroup {
 
 extension NetworkParameters {
     /// Every tensor, dense, under its checkpoint name.
-    public var namedParts: [NamedPart] {
-        shape.parameterGroups.map { NamedPart(name: $0.name, shape: $0.tensorShape(shape), rows: nil, values: tensors[$0.rawValue]) }
+    public var namedParts: [TensorPart] {
+        shape.parameterGroups.map { TensorPart(name: $0.name, shape: $0.tensorShape(shape), rows: nil, values: tensors[$0.rawValue]) }
     }
 
     /// Overwrites the tensors or rows given (dense parts replace a tensor, row-sparse parts
     /// replace those rows): how an actor takes in the server's updates.
-    public mutating func assign(_ parts: [NamedPart]) throws {
+    public mutating func assign(_ parts: [TensorPart]) throws {
         for part in parts {
             guard let g = ParameterGroup(name: part.name) else { throw IRNError("unknown parameter \(part.name)") }
             guard shape.parameterGroups.contains(g) else { throw IRNError("parameter \(part.name) belongs to the repeat head; this network's head is \(shape.head)") }
@@ -51,16 +39,16 @@ extension NetworkParameters {
 
 extension NetworkGradient {
     /// Every part under its parameter's name, row-sparse where the gradient is.
-    public var namedParts: [NamedPart] {
+    public var namedParts: [TensorPart] {
         shape.parameterGroups.map { g in
             let p = parts[g.rawValue]
-            return NamedPart(name: g.name, shape: g.tensorShape(shape), rows: p.isDense ? nil : p.rowIndices, values: p.values)
+            return TensorPart(name: g.name, shape: g.tensorShape(shape), rows: p.isDense ? nil : p.rowIndices, values: p.values)
         }
     }
 
     /// Builds a gradient from named parts (missing parts are zero), checking names, shapes,
     /// row order and sizes.
-    public init(shape: NetworkShape, namedParts: [NamedPart]) throws {
+    public init(shape: NetworkShape, namedParts: [TensorPart]) throws {
         self.init(shape: shape)
         for part in namedParts {
             guard let g = ParameterGroup(name: part.name) else { throw IRNError("unknown gradient part \(part.name)") }

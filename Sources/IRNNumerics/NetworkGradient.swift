@@ -83,60 +83,6 @@ public struct GradientTensor: Sendable, Equatable {
         return out
     }
 
-    /// self *= s
-    public mutating func scale(by s: Float) {
-        values.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] *= s } }
-    }
-
-    /// self += s * other. Dense + anything stays dense; sparse + sparse is the union of rows;
-    /// sparse + dense becomes dense.
-    public mutating func add(_ other: GradientTensor, scale s: Float = 1) {
-        precondition(rows == other.rows && width == other.width, "gradient shapes differ")
-        switch (layout, other.layout) {
-        case (.dense, .dense):
-            values.withUnsafeMutableBufferPointer { y in
-                other.values.withUnsafeBufferPointer { x in
-                    FastMath.axpy(s, x.baseAddress!, y.baseAddress!, count: y.count)
-                }
-            }
-        case (.dense, .rowSparse):
-            let w = width
-            values.withUnsafeMutableBufferPointer { y in
-                other.values.withUnsafeBufferPointer { x in
-                    for (i, r) in other.rowIndices.enumerated() {
-                        FastMath.axpy(s, x.baseAddress! + i * w, y.baseAddress! + Int(r) * w, count: w)
-                    }
-                }
-            }
-        case (.rowSparse, .dense):
-            var d = other
-            d.scale(by: s)
-            d.add(self)
-            self = d
-        case (.rowSparse, .rowSparse):
-            var idx: [Int32] = []
-            var val: [Float] = []
-            idx.reserveCapacity(rowIndices.count + other.rowIndices.count)
-            val.reserveCapacity(values.count + other.values.count)
-            var a = 0, b = 0
-            let w = width
-            while a < rowIndices.count || b < other.rowIndices.count {
-                let ra = a < rowIndices.count ? rowIndices[a] : Int32.max
-                let rb = b < other.rowIndices.count ? other.rowIndices[b] : Int32.max
-                if ra < rb {
-                    idx.append(ra); val.append(contentsOf: values[(a * w)..<((a + 1) * w)]); a += 1
-                } else if rb < ra {
-                    idx.append(rb); for j in 0..<w { val.append(s * other.values[b * w + j]) }; b += 1
-                } else {
-                    idx.append(ra); for j in 0..<w { val.append(values[a * w + j] + s * other.values[b * w + j]) }
-                    a += 1; b += 1
-                }
-            }
-            rowIndices = idx
-            values = val
-        }
-    }
-
     /// Sets to zero, keeping the layout given and the storage capacity (for reuse).
     public mutating func reset(layout newLayout: Layout) {
         layout = newLayout
@@ -205,20 +151,5 @@ public struct NetworkGradient: Sendable, Equatable {
     public subscript(_ g: ParameterGroup) -> GradientTensor {
         get { parts[g.rawValue] }
         set { parts[g.rawValue] = newValue }
-    }
-
-    /// self += s * other (e.g. summing actors' gradients).
-    public mutating func add(_ other: NetworkGradient, scale s: Float = 1) {
-        precondition(shape == other.shape)
-        for i in parts.indices { parts[i].add(other.parts[i], scale: s) }
-    }
-
-    public mutating func scale(by s: Float) {
-        for i in parts.indices { parts[i].scale(by: s) }
-    }
-
-    /// Sum of squares of all entries (for gradient-norm monitoring).
-    public var squaredNorm: Double {
-        parts.reduce(0.0) { acc, p in acc + p.values.reduce(0.0) { $0 + Double($1) * Double($1) } }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The four per-item features of the repeat head (REPEAT.md), for the items of the current
+/// The four per-item features of the repeat head (docs/algorithm.md#repeat-head), for the items of the current
 /// session prefix; every other item has all four 0.
 public enum PrefixFeature: Int, CaseIterable, Sendable, Codable {
     /// 1 (the item is in the session so far).

@@ -2,7 +2,7 @@ import Foundation
 import IRNSupport
 
 /// Which policy head the network has. `plain` is the paper's, z = W_p h + b_p. `repeat` is
-/// REPEAT.md's repeat-aware head: for the items i of the current session prefix,
+/// The repeat-aware head (docs/algorithm.md#repeat-head): for the items i of the current session prefix,
 ///   z_i = w_i . h + b_i + g(h) . phi_i(s),   g(h) = W_g h + b_g (4 outputs),
 /// with the four prefix features of `PrefixTracker`; every other item keeps the plain logit.
 /// Imagination and PRN use the base logits w . h + b only.

@@ -55,6 +55,15 @@ public struct WindowLosses: Sendable {
         policyPrefixOffsets.append(Int32(policyPrefixItems.count))
     }
 
+    /// Calls `body` with the policy terms' prefix offsets, items and features.
+    func withPolicyPrefixes<R>(_ body: (UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Float>) -> R) -> R {
+        policyPrefixOffsets.withUnsafeBufferPointer { off in
+            policyPrefixItems.withUnsafeBufferPointer { items in
+                policyPrefixFeatures.withUnsafeBufferPointer { phi in body(off, items, phi) }
+            }
+        }
+    }
+
     /// Empties every list, keeping capacity.
     public mutating func removeAll() {
         policy.removeAll(keepingCapacity: true)

@@ -10,7 +10,7 @@ public enum ClusterModelFile {
         guard let config = settings.agent else { throw IRNError("no agent settings to write a model for") }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try AgentCheckpoint(config: config, parameters: parameters, epoch: epochs,
-                            note: "irn-server cluster model after \(step) gradient applications (train split \(settings.trainSplit))")
+                            note: "irn-server cluster model after \(step) gradient applications (train split \(settings.trainSplit.rawValue))")
             .write(to: url)
     }
 }

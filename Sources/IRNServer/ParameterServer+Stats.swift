@@ -2,18 +2,16 @@ import Foundation
 import IRNSupport
 import IRNWire
 
-// The server's read-only faces: stats as a dictionary / JSON (REP socket on P+2) and HTTP
-// (STREAM socket on P+3: Prometheus text and JSON).
+// The server's read-only face: its stats as a dictionary, as JSON on the REP socket (P+2),
+// and through the `StatsBoard` for HTTP (P+3). Keys and meanings: `StatsSchema`.
 extension ParameterServer {
-
-    /// The stats as a dictionary (keys documented in `statsJSON`).
     public func statsDictionary() -> [String: Any] {
         let now = monotonicSeconds()
         var rows: [[String: Any]] = []
-        for (identity, a) in actors.sorted(by: { $0.value.id < $1.value.id }) {
+        for (identity, a) in registry.rows.sorted(by: { $0.value.id < $1.value.id }) {
             rows.append([
                 "id": a.id, "host": a.host, "threads": Int(a.threads),
-                "shards": leases.shards(of: key(identity)).map { Int($0) },
+                "shards": leases.shards(of: ActorRegistry.key(identity)).map { Int($0) },
                 "pushes": Int(a.pushes), "applied": Int(a.applied), "stale": Int(a.stale),
                 "staleness": Int(a.lastStaleness), "last_seen_s": (now - a.lastSeen).rounded3,
                 "joined_s_ago": (now - a.joinedAt).rounded3, "bytes_in": Int(a.bytesIn),
@@ -26,7 +24,7 @@ extension ParameterServer {
             "loop_cpu_s": loopCPUSeconds.rounded6,
             "step": Int(store.version),
             "updates_per_s": counters.updatesPerSecond(now: now, start: startTime).rounded3,
-            "env_steps": Int(counters.envSteps),
+            "env_steps": Int(progress.envSteps),
             "epoch": Int(leases.epoch), "epochs": Int(leases.epochs), "finished": leases.finished,
             "shards_total": leases.shardSizes.count, "shards_done": leases.shardsDone,
             "sessions_this_epoch": Int(leases.sessionsThisEpoch),
@@ -51,14 +49,7 @@ extension ParameterServer {
         ]
     }
 
-    /// Stats as one JSON object (sorted keys): run_id, uptime_s, loop_cpu_s (CPU time of the
-    /// serving thread: decoding, Adam, encoding), step, updates_per_s, env_steps,
-    /// epoch, epochs, finished, shards_total, shards_done, sessions_this_epoch, target_version,
-    /// pushes, applied, dropped_stale, rejected {reason: n}, rejected_total, refused_curve,
-    /// refused_keys, bytes_in, bytes_out, broadcast_bytes, broadcasts, actors_timed_out,
-    /// staleness {median, p95, max}, recent_losses [..], sessions_started [per epoch],
-    /// recent_means {stat: mean over the last 100 pushes}, weight_bytes_per_update, eval {metric: value}, actors [{id, host,
-    /// threads, shards, pushes, applied, stale, staleness, last_seen_s, joined_s_ago, bytes_in}].
+    /// The stats as one JSON object with sorted keys.
     public func statsJSON() -> String {
         let data = (try? JSONSerialization.data(withJSONObject: statsDictionary(), options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
@@ -83,47 +74,5 @@ extension ParameterServer {
         let out = WireFormat.encode(.statsReply(json: answer), senderRunId: runId, weightVersion: store.version)
         counters.bytesOut += UInt64(out.reduce(0) { $0 + $1.count })
         try sockets.stats.send(out)
-    }
-
-    func serveHTTP() throws {
-        for _ in 0..<64 {
-            guard let m = try sockets.http.receive(dontWait: true), m.count == 2 else { return }
-            let peer = m[0]
-            if m[1].isEmpty {  // connect / disconnect notice
-                httpBuffers.removeValue(forKey: peer)
-                continue
-            }
-            counters.bytesIn += UInt64(m[1].count)
-            var buf = httpBuffers[peer, default: []] + m[1]
-            guard let end = buf.firstRange(of: Array("\r\n\r\n".utf8)) else {
-                if buf.count > 8192 {
-                    reject("http", "request header over 8 KiB")
-                    httpBuffers.removeValue(forKey: peer)
-                    _ = try? sockets.http.send([peer, []], dontWait: true)
-                } else {
-                    httpBuffers[peer] = buf
-                }
-                continue
-            }
-            buf = Array(buf[..<end.lowerBound])
-            httpBuffers.removeValue(forKey: peer)
-            let firstLine = String(decoding: buf.prefix { $0 != 13 }, as: UTF8.self)
-            let parts = firstLine.split(separator: " ")
-            let (status, type, body): (String, String, String)
-            if parts.count >= 2 && parts[0] == "GET" && parts[1] == "/metrics" {
-                (status, type, body) = ("200 OK", "text/plain; version=0.0.4", PrometheusText.render(statsDictionary()))
-            } else if parts.count >= 2 && parts[0] == "GET" && parts[1] == "/stats" {
-                (status, type, body) = ("200 OK", "application/json", statsJSON())
-            } else {
-                if parts.first != "GET" { reject("http", "not a GET: \(firstLine.prefix(40))") }
-                (status, type, body) = ("404 Not Found", "text/plain", "try GET /metrics or GET /stats\n")
-            }
-            let bodyBytes = Array(body.utf8)
-            let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(bodyBytes.count)\r\nConnection: close\r\n\r\n"
-            let response = Array(head.utf8) + bodyBytes
-            counters.bytesOut += UInt64(response.count)
-            _ = try? sockets.http.send([peer, response], dontWait: true)
-            _ = try? sockets.http.send([peer, []], dontWait: true)
-        }
     }
 }

@@ -1,17 +1,19 @@
 import Foundation
+import IRNAgents
 import IRNNumerics
 import IRNSupport
 import IRNWire
 import Logging
 import ZeroMQ
 
-/// The parameter server: owns the model (through `ParameterStore`), applies gradients as they
-/// arrive, broadcasts weight patches and target refreshes, leases shards, checkpoints and
-/// serves stats. One thread runs `run()`; everything else talks to it through sockets, except
-/// `requestStop` and `setEvalMetrics`, which are thread-safe.
+/// The parameter server. Its loop moves frames (the transport, as ps-lite's van) and hands
+/// them to the parts that decide: the model (`ParameterStore`), the actor registry with its
+/// leases (`ActorRegistry`), the target schedule (`TargetSchedule`, shared with `irn train`),
+/// the broadcaster, the checkpointer and the stats. One thread runs `run()`; everything else
+/// talks to it through sockets, except `requestStop` and `setEvalMetrics` (thread-safe).
 ///
-/// Sockets: ROUTER on P (actors), PUB on P+1 (broadcast), REP on P+2 (stats JSON),
-/// STREAM on P+3 (HTTP `GET /metrics`, Prometheus text; `GET /stats`, JSON).
+/// Ports: ROUTER on P (actors), PUB on P+1 (broadcast), REP on P+2 (stats JSON), HTTP on P+3
+/// (`GET /metrics`, Prometheus text; `GET /stats`, JSON).
 public final class ParameterServer: @unchecked Sendable {
     public let config: ServerConfig
     public let runId: UInt64
@@ -21,23 +23,16 @@ public final class ParameterServer: @unchecked Sendable {
 
     let store: any ParameterStore
     private let context: Context
-    let sockets: BoundSockets
+    let sockets: ServerSockets
     let zap: ZAPHandler?
-    var leases: LeaseManager
-    private let checkpoints: CheckpointStore?
-
-    var actors: [[UInt8]: ActorRow] = [:]
+    var registry: ActorRegistry
+    var progress: ServerProgress
+    private var broadcaster: Broadcaster
+    private var checkpointer: ServerCheckpointer?
     var counters = ServerCounters()
-    var targetVersion: UInt64 = 0
-    private var lastTargetMark: UInt64 = 0
-    private var pending: [String: WeightChange] = [:]
-    private var lastBroadcastVersion: UInt64
-    private var lastBroadcastTime = 0.0
+    let board = StatsBoard()
     /// CPU seconds of the serving thread (the one core the server needs), for the stats.
     private(set) var loopCPUSeconds = 0.0
-    private var lastCheckpointTime: Double
-    private var lastCheckpointKey: (UInt64, UInt64) = (UInt64.max, 0)
-    var httpBuffers: [[UInt8]: [UInt8]] = [:]
     let startTime = monotonicSeconds()
     private let stopFlag = Locked(false)
     let evalMetrics = Locked<[String: Double]>([:])
@@ -47,7 +42,10 @@ public final class ParameterServer: @unchecked Sendable {
     /// Where the server resumed from, if it did.
     public private(set) var resumedFrom: URL?
 
-    /// Binds the sockets and resumes from the newest good checkpoint in
+    var leases: LeaseManager { registry.leases }
+    var targetVersion: UInt64 { UInt64(progress.target.refreshes) }
+
+    /// Binds the ports and resumes from the newest good checkpoint in
     /// `config.checkpointDirectory`, if any.
     public init(config: ServerConfig, store: any ParameterStore, logger: Logger = Logger(label: "irn.server")) throws {
         precondition(!config.shardSizes.isEmpty, "the server needs at least one shard")
@@ -62,29 +60,47 @@ public final class ParameterServer: @unchecked Sendable {
         } else {
             zap = nil
         }
-        // The transport drops (and disconnects) only far larger messages; the decoder rejects
-        // and counts everything over maxMessageBytes.
-        let maxBytes = Int64(config.maxMessageBytes) * 2
-        sockets = try BoundSockets.bind(context: context, host: config.host, port: config.port) { [zap] s, index in
-            if index == 0 {
+        let board = self.board
+        sockets = try ServerSockets.bind(context: context, host: config.host, port: config.port, configure: { [zap] s, role in
+            switch role {
+            case .actors:
                 try s.setRouterMandatory(false)
                 try s.setRouterHandover(true)
-                try s.setMaxMessageSize(maxBytes)
+                // The transport drops (and disconnects) only far larger messages; the decoder
+                // rejects and counts everything over maxMessageBytes.
+                try s.setMaxMessageSize(Int64(config.maxMessageBytes) * 2)
                 try s.setHeartbeat(intervalMs: 1000, timeoutMs: 5000)
+            case .broadcast:
+                try s.setSendHighWaterMark(100)
+            case .stats:
+                try s.setMaxMessageSize(1 << 20)
             }
-            if index == 1 { try s.setSendHighWaterMark(100) }
-            if index <= 1, zap != nil, let secret = config.curveSecretKey {
+            if role != .stats, zap != nil, let secret = config.curveSecretKey {
                 try s.makeCurveServer(secretKey: secret)
             }
-            if index == 2 { try s.setMaxMessageSize(1 << 20) }
-        }
+        }, startHTTP: { httpPort in
+            try StatsHTTPServer(host: config.host, port: httpPort, board: board, logger: logger)
+        })
         port = sockets.basePort
-        leases = LeaseManager(shardSizes: config.shardSizes, epochs: config.epochs, shardsPerLease: config.shardsPerLease)
-        checkpoints = config.checkpointDirectory.map { CheckpointStore(directory: $0, keep: config.keepCheckpoints) }
-        lastBroadcastVersion = 0
-        lastCheckpointTime = monotonicSeconds()
-        try resume()
-        lastBroadcastVersion = store.version
+        let leases = LeaseManager(shardSizes: config.shardSizes, epochs: config.epochs, shardsPerLease: config.shardsPerLease)
+        registry = ActorRegistry(leases: leases, heartbeatTimeout: config.heartbeatTimeout)
+        progress = ServerProgress(leases: leases, target: TargetSchedule(every: config.targetEvery, unit: config.targetUnit))
+        var checkpointer = config.checkpointDirectory.map {
+            ServerCheckpointer(store: CheckpointStore(directory: $0, keep: config.keepCheckpoints),
+                               every: config.checkpointEvery, now: monotonicSeconds())
+        }
+        resumedFrom = try checkpointer?.resume(model: store, progress: &progress, logger: logger)
+        self.checkpointer = checkpointer
+        registry.leases = progress.leases
+        counters.sessionsStarted = progress.sessionsStarted
+        broadcaster = Broadcaster(interval: config.broadcastInterval, every: config.broadcastEvery,
+                                  maxStaleness: config.maxStaleness, version: store.version)
+        if let url = resumedFrom {
+            logger.info("resumed from checkpoint", metadata: [
+                "file": "\(url.path)", "step": "\(store.version)", "epoch": "\(leases.epoch)",
+                "target_version": "\(targetVersion)",
+            ])
+        }
         logger.info("server listening", metadata: [
             "run_id": "\(String(runId, radix: 16))", "actors": "tcp://\(config.host):\(port)",
             "broadcast": "\(port + 1)", "stats": "\(port + 2)", "metrics": "\(port + 3)",
@@ -108,57 +124,12 @@ public final class ParameterServer: @unchecked Sendable {
     /// The current weights (dense). Only from the server's thread (e.g. in `onUpdate`).
     public func currentWeights() -> [TensorPart] { store.weights(nil) }
 
-    // MARK: resume / checkpoint
-
-    private func resume() throws {
-        guard let checkpoints else { return }
-        let found = checkpoints.loadNewest { url, error in
-            logger.error("skipping unreadable checkpoint", metadata: ["file": "\(url.path)", "reason": "\(error)"])
-        }
-        guard let (url, file) = found else {
-            logger.info("no checkpoint to resume from", metadata: ["dir": "\(checkpoints.directory.path)"])
-            return
-        }
-        let t = file.tensors
-        try store.restore(from: t.filter { !$0.key.hasPrefix("server.") })
-        try leases.restore(from: t)
-        func i64(_ name: String) throws -> UInt64 { UInt64(max(0, try t[name]?.int64s().first ?? 0)) }
-        counters.envSteps = try i64("server.env_steps")
-        targetVersion = try i64("server.target_version")
-        lastTargetMark = try i64("server.target_mark")
-        counters.sessionsStarted = try (t["server.sessions_started"]?.int64s() ?? []).map { UInt64(max(0, $0)) }
-        resumedFrom = url
-        lastCheckpointKey = (store.version, leases.progress.reduce(0, +))
-        logger.info("resumed from checkpoint", metadata: [
-            "file": "\(url.path)", "step": "\(store.version)", "epoch": "\(leases.epoch)",
-            "target_version": "\(targetVersion)",
-        ])
-    }
-
     /// Writes a checkpoint now (if a directory is configured and anything changed).
     @discardableResult
     public func checkpoint(force: Bool = false) -> URL? {
-        guard let checkpoints else { return nil }
-        let key = (store.version, leases.progress.reduce(0, +) + UInt64(leases.epoch) << 40)
-        if !force && key == lastCheckpointKey { return nil }
-        var t = store.checkpointTensors()
-        for (k, v) in leases.checkpointTensors() { t[k] = v }
-        t["server.env_steps"] = SafetensorsTensor(int64s: [Int64(counters.envSteps)], shape: [1])
-        t["server.target_version"] = SafetensorsTensor(int64s: [Int64(targetVersion)], shape: [1])
-        t["server.target_mark"] = SafetensorsTensor(int64s: [Int64(lastTargetMark)], shape: [1])
-        if !counters.sessionsStarted.isEmpty {
-            t["server.sessions_started"] = SafetensorsTensor(int64s: counters.sessionsStarted.map { Int64($0) }, shape: [counters.sessionsStarted.count])
-        }
-        do {
-            let url = try checkpoints.save(t, version: store.version, metadata: ["settings": config.settingsJSON])
-            lastCheckpointKey = key
-            lastCheckpointTime = monotonicSeconds()
-            logger.info("checkpoint written", metadata: ["file": "\(url.path)", "step": "\(store.version)"])
-            return url
-        } catch {
-            logger.error("checkpoint failed", metadata: ["reason": "\(error)"])
-            return nil
-        }
+        progress.leases = registry.leases
+        progress.sessionsStarted = counters.sessionsStarted
+        return checkpointer?.write(model: store, progress: progress, settingsJSON: config.settingsJSON, force: force, logger: logger)
     }
 
     // MARK: the loop
@@ -180,12 +151,12 @@ public final class ParameterServer: @unchecked Sendable {
                 }
                 if monotonicSeconds() - finishedAt! >= config.finishGrace { break }
             }
-            let ready = try poll([sockets.router, sockets.stats, sockets.http], timeoutMs: 50)
+            let ready = try poll([sockets.router, sockets.stats], timeoutMs: board.wanted ? 0 : 50)
             if ready[0] { try drainRouter() }
             if ready[1] { try serveStats() }
-            if ready[2] { try serveHTTP() }
             periodic()
             loopCPUSeconds = threadCPUSeconds() - loopCPUStart
+            if board.wanted { board.publish(json: statsJSON(), prometheus: PrometheusText.render(statsDictionary())) }
         }
         flushBroadcast()
         checkpoint()
@@ -201,36 +172,29 @@ public final class ParameterServer: @unchecked Sendable {
     private func periodic() {
         let now = monotonicSeconds()
         counters.sampleRate(at: now)
-        // Actors that stopped heartbeating lose their leases.
-        for (identity, row) in actors where now - row.lastSeen > config.heartbeatTimeout {
-            let shards = leases.release(actor: key(identity))
-            actors.removeValue(forKey: identity)
+        for (row, shards) in registry.expire(now: now) {
             counters.actorsTimedOut += 1
             if !shards.isEmpty { counters.leasesReassigned += 1 }
             logger.warning("actor timed out; shards returned", metadata: ["actor": "\(row.id)", "shards": "\(shards)"])
         }
-        if config.broadcastInterval > 0 && now - lastBroadcastTime >= config.broadcastInterval { flushBroadcast() }
-        if now - lastCheckpointTime >= config.checkpointEvery { checkpoint() }
+        if broadcaster.dueByTime(now) { flushBroadcast() }
+        if checkpointer?.due(now) == true { checkpoint() }
     }
 
-    func key(_ identity: [UInt8]) -> String {
-        identity.map { String(format: "%02x", $0) }.joined()
-    }
-
-    func reject(_ label: String, _ detail: String, from identity: [UInt8]? = nil) {
+    func reject(_ label: String, _ detail: String) {
         counters.rejected[label, default: 0] += 1
         logger.debug("message rejected", metadata: ["reason": "\(label)", "detail": "\(detail)"])
     }
 
     // MARK: sending
 
-    private func reply(_ identity: [UInt8], _ m: WireMessage) {
+    func reply(_ identity: [UInt8], _ m: WireMessage) {
         let frames = WireFormat.encode(m, senderRunId: runId, weightVersion: store.version)
         counters.bytesOut += UInt64(frames.reduce(0) { $0 + $1.count })
         _ = try? sockets.router.send([identity] + frames, dontWait: true)
     }
 
-    private func publish(_ m: WireMessage) {
+    func publish(_ m: WireMessage) {
         let frames = WireFormat.encode(m, senderRunId: runId, weightVersion: store.version)
         let n = UInt64(frames.reduce(0) { $0 + $1.count })
         counters.bytesOut += n
@@ -239,172 +203,33 @@ public final class ParameterServer: @unchecked Sendable {
         _ = try? sockets.pub.send(frames, dontWait: true)
     }
 
-    private func flushBroadcast() {
-        lastBroadcastTime = monotonicSeconds()
-        guard !pending.isEmpty else { return }
-        let parts = store.weights(pending)
-        publish(.weights(WeightUpdate(fromVersion: lastBroadcastVersion, toVersion: store.version, full: false, parts: parts)))
-        lastBroadcastVersion = store.version
-        pending = [:]
+    func flushBroadcast() {
+        guard let patch = broadcaster.take(version: store.version, now: monotonicSeconds()) else { return }
+        publish(.weights(WeightUpdate(fromVersion: patch.from, toVersion: store.version, full: false,
+                                      parts: store.weights(patch.changes))))
     }
 
-    private func welcome(lease: Lease?) -> WireMessage {
+    func welcome(lease: Lease?) -> WireMessage {
         .welcome(Welcome(runId: runId, weightVersion: store.version, targetVersion: targetVersion,
                          weights: store.weights(nil), target: store.target(),
                          settingsJSON: config.settingsJSON, lease: lease))
     }
 
-    // MARK: actors
-
-    private func drainRouter() throws {
-        // A time budget, so that under a stream of gradients the stats, HTTP and periodic
-        // work (heartbeat timeouts, checkpoints, broadcasts) still get their turn.
-        let until = monotonicSeconds() + 0.05
-        for _ in 0..<256 {
-            if monotonicSeconds() > until { return }
-            // Frames stay in libzmq's buffers: the decoder reads tensors from there directly.
-            guard let frames = try sockets.router.receiveFrames(dontWait: true) else { return }
-            let size = frames.reduce(0) { $0 + $1.count }
-            counters.bytesIn += UInt64(size)
-            guard frames.count >= 2 else {
-                reject("framing", "message without payload")
-                continue
-            }
-            let identity = frames[0].bytes
-            let payload = Array(frames.dropFirst())
-            let env: WireEnvelope, tensors: [TensorPartView]
-            do {
-                (env, tensors) = try WireFormat.decodeBorrowingTensors(payload, maxBytes: config.maxMessageBytes)
-            } catch {
-                reject(error.label, error.description, from: identity)
-                continue
-            }
-            // A gradient's tensors point into `payload`: keep it alive until it is applied.
-            withExtendedLifetime(payload) { handle(env, tensors: tensors, from: identity, bytes: size) }
-        }
+    /// Records the changes of an applied gradient and broadcasts when due.
+    func noteApplied(_ changes: [String: WeightChange]) {
+        broadcaster.record(changes)
+        if broadcaster.dueAfterUpdate(version: store.version) { flushBroadcast() }
     }
 
-    private func handle(_ env: WireEnvelope, tensors: [TensorPartView], from identity: [UInt8], bytes: Int) {
-        let now = monotonicSeconds()
-        if case .hello(let h) = env.message {
-            if actors[identity] != nil { leases.release(actor: key(identity)) }
-            actors[identity] = ActorRow(id: h.actorId, host: h.host, threads: h.threads, joinedAt: now, lastSeen: now)
-            let grant = leases.grant(to: key(identity), maxShards: config.shardsPerLease)
-            flushBroadcast()
-            reply(identity, welcome(lease: grant.lease))
-            logger.info("actor joined", metadata: [
-                "actor": "\(h.actorId)", "host": "\(h.host)", "threads": "\(h.threads)",
-                "rejoin": "\(h.knownRunId != 0 && h.knownRunId != runId)",
-                "shards": "\(grant.lease?.shards.map(\.shard) ?? [])",
-            ])
-            return
-        }
-        if case .statsRequest = env.message {
-            reply(identity, .statsReply(json: statsJSON()))
-            return
-        }
-        guard var row = actors[identity] else {
-            // Unknown (timed out, or we restarted): tell it to say hello again.
-            counters.rejected["unknown_actor", default: 0] += 1
-            reply(identity, .bye(.unknownActor))
-            return
-        }
-        row.lastSeen = now
-        row.bytesIn += UInt64(bytes)
-        actors[identity] = row
-        let actorKey = key(identity)
-        switch env.message {
-        case .gradient(let g):
-            handleGradient(g, tensors: tensors, baseVersion: env.weightVersion, identity: identity, actorKey: actorKey)
-        case .heartbeat(let id, let p):
-            leases.commit(leaseId: id, actor: actorKey, progress: p)
-        case .leaseRequest(let n):
-            reply(identity, .leaseGrant(leases.grant(to: actorKey, maxShards: n == 0 ? config.shardsPerLease : Int(n))))
-        case .leaseComplete(let id, let p), .leaseReturn(let id, let p):
-            leases.commit(leaseId: id, actor: actorKey, progress: p)
-            if leases.isHeld(leaseId: id, by: actorKey) { leases.end(leaseId: id) }
-        case .weightsRequest:
-            flushBroadcast()
-            reply(identity, welcome(lease: nil))
-        case .bye:
-            let shards = leases.release(actor: actorKey)
-            actors.removeValue(forKey: identity)
-            logger.info("actor left", metadata: ["actor": "\(row.id)", "returned_shards": "\(shards)"])
-        default:
-            reject("unexpected_kind", "\(env.message.kind) from an actor")
-        }
-    }
-
-    private func handleGradient(_ g: GradientPush, tensors: [TensorPartView], baseVersion: UInt64, identity: [UInt8], actorKey: String) {
-        counters.pushes += 1
-        actors[identity]?.pushes += 1
-        // Progress is committed with the push even when the gradient is dropped as stale:
-        // the sessions were visited; only their (too old) gradient is discarded.
-        let epochBefore = Int(leases.epoch)
-        let held = leases.isHeld(leaseId: g.leaseId, by: actorKey)
-        leases.commit(leaseId: g.leaseId, actor: actorKey, progress: g.progress)
-        if held, let n = g.stats["sessions"], n > 0 {
-            while counters.sessionsStarted.count <= epochBefore { counters.sessionsStarted.append(0) }
-            counters.sessionsStarted[epochBefore] += UInt64(n)
-        }
-        counters.noteStats(g.stats)
-        counters.envSteps += g.envSteps
-        let version = store.version
-        guard baseVersion <= version else {
-            reject("version_ahead", "gradient on version \(baseVersion) > \(version)")
-            reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: version, targetVersion: targetVersion)))
-            return
-        }
-        let staleness = version - baseVersion
-        counters.noteStaleness(staleness)
-        actors[identity]?.lastStaleness = staleness
-        if let loss = g.stats["loss"] { counters.noteLoss(loss) }
-        if let bound = config.maxStaleness, staleness > bound {
-            counters.droppedStale += 1
-            actors[identity]?.stale += 1
-            reply(identity, .ack(Ack(sequence: g.sequence, status: .stale, weightVersion: version, targetVersion: targetVersion)))
-            maybeRefreshTarget()
-            return
-        }
-        do {
-            let changed = try store.apply(views: tensors)
-            for (name, c) in changed { pending[name] = pending[name].map { $0.merged(with: c) } ?? c }
-        } catch {
-            reject("model", "\(error)")
-            reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: version, targetVersion: targetVersion)))
-            return
-        }
-        counters.applied += 1
-        actors[identity]?.applied += 1
-        if broadcastDue { flushBroadcast() }
-        maybeRefreshTarget()
-        onUpdate?(self, store.version)
-        reply(identity, .ack(Ack(sequence: g.sequence, status: .applied, weightVersion: store.version, targetVersion: targetVersion)))
-    }
-
-    /// After an update: every update without an interval, else when the unbroadcast updates
-    /// reach `broadcastEvery` or half the staleness bound (every update with bound 0).
-    private var broadcastDue: Bool {
-        if config.broadcastInterval <= 0 { return true }
-        let behind = store.version - lastBroadcastVersion
-        if config.broadcastEvery > 0 && behind >= config.broadcastEvery { return true }
-        if let s = config.maxStaleness, behind >= max(1, s / 2) { return true }
-        return false
-    }
-
-    private func maybeRefreshTarget() {
-        guard config.targetEvery > 0 else { return }
-        let now = config.targetUnit == .envSteps ? counters.envSteps : store.version
-        guard now - lastTargetMark >= config.targetEvery else { return }
-        lastTargetMark = now - (now - lastTargetMark) % config.targetEvery
+    /// Counts an applied gradient's work in the target schedule and refreshes when due.
+    func advanceTargetSchedule(envSteps: UInt64) {
+        guard progress.target.record(steps: Int(envSteps), updates: 1) else { return }
         // Actors copy their own weights at this version, so send the patch that reaches it first.
         flushBroadcast()
         store.refreshTarget()
-        targetVersion += 1
         publish(.targetRefresh(TargetRefresh(targetVersion: targetVersion, weightVersion: store.version)))
         logger.info("target refreshed", metadata: ["target_version": "\(targetVersion)", "step": "\(store.version)"])
     }
-
 }
 
 extension Double {

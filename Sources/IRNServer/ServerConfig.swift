@@ -1,9 +1,8 @@
 import Foundation
+import IRNAgents
 
-/// Settings of a parameter server. Defaults follow CLUSTER.md / IRN.md.
+/// Settings of a parameter server.
 public struct ServerConfig: Sendable {
-    public enum TargetUnit: String, Sendable { case envSteps = "steps", updates }
-
     /// Interface to bind ("127.0.0.1", "0.0.0.0", "*").
     public var host = "127.0.0.1"
     /// Base port P: actors on P, broadcast on P+1, stats on P+2, HTTP /metrics on P+3.
@@ -20,10 +19,10 @@ public struct ServerConfig: Sendable {
     public var checkpointDirectory: URL?
     public var checkpointEvery: Double = 600
     public var keepCheckpoints = 3
-    /// Target network refresh period (0: never), in `targetUnit`s (environment steps summed
-    /// over all actors, or gradient applications).
-    public var targetEvery: UInt64 = 500
-    public var targetUnit: TargetUnit = .envSteps
+    /// Target network refresh period (0: never), in `targetUnit`s (environment steps of the
+    /// applied gradients summed over all actors, or gradient applications): `TargetSchedule`.
+    public var targetEvery = 500
+    public var targetUnit: TargetUnit = .steps
     /// Minimum seconds between weight broadcasts (0: after every update). Patches in between
     /// are merged, so a broadcast carries each changed row once.
     public var broadcastInterval: Double = 0
@@ -43,4 +42,10 @@ public struct ServerConfig: Sendable {
     public var finishGrace: Double = 0.5
 
     public init() {}
+
+    /// Takes the agent's target schedule (`--target-every`, `--target-unit`).
+    public mutating func useTargetSchedule(of agent: AgentConfig) {
+        targetEvery = agent.targetEvery
+        targetUnit = agent.targetUnit
+    }
 }

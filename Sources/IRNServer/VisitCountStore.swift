@@ -2,7 +2,7 @@ import IRNNumerics
 import IRNSupport
 import IRNWire
 
-/// The cluster's self-test model (`--algo visit-count`): one Float per training session,
+/// The cluster's self-test model (`irn-server --self-test`): one Float per training session,
 /// counting how often the session was visited. Actors running `VisitCountProducer` push +1 on
 /// each session they walk, so after E epochs every entry must be exactly E: a check, through
 /// real processes and sockets, of "every session once per epoch, nothing lost" across actor
@@ -18,7 +18,8 @@ public final class VisitCountStore: ParameterStore {
         targetVisits = visits
     }
 
-    public func apply(_ gradient: [TensorPart]) throws -> [String: WeightChange] {
+    public func apply(views: [TensorPartView]) throws -> [String: WeightChange] {
+        let gradient = views.map(\.part)
         guard gradient.count == 1, let g = gradient.first, g.name == Self.parameterName, g.shape == [visits.count] else {
             throw IRNError("visit-count gradients are one part \"visits\" of shape [\(visits.count)]")
         }

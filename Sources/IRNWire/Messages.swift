@@ -1,3 +1,5 @@
+import IRNNumerics
+
 /// Progress of one shard within a lease: `done` of its `total` sessions (in the shard's fixed
 /// order) are finished.
 public struct ShardProgress: Sendable, Equatable, Hashable {

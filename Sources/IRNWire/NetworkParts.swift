@@ -51,9 +51,9 @@ extension NetworkParameters {
 
     /// Copies (into storage this value owns, never sharing the replica's buffers) the
     /// tensors or rows listed in `changes` (nil: everything) from dense wire parts.
-    public mutating func assign(from parts: [String: TensorPart], changes: [String: WeightChangeSet]?) throws {
+    public mutating func assign(from parts: [String: TensorPart], changes: [String: WeightChange]?) throws {
         for g in shape.parameterGroups {
-            let change: WeightChangeSet
+            let change: WeightChange
             if let changes {
                 guard let c = changes[g.name] else { continue }
                 change = c

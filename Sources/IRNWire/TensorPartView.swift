@@ -1,3 +1,5 @@
+import IRNNumerics
+
 /// A received tensor part whose values are read where they arrived (a frame in libzmq's
 /// buffer) instead of being copied out first: the server's Adam step reads gradients this way.
 /// Valid only while the frames it came from are alive; checked like `TensorPart` (shape,

@@ -1,3 +1,5 @@
+import IRNNumerics
+
 /// An actor's copy of the server's weights and target network, kept in step by Welcome
 /// (full), WeightUpdate (patches: whole parameters or rows, exact values, so the replica is
 /// bit-identical to the server at the same version) and TargetRefresh messages.
@@ -9,7 +11,7 @@ public struct WeightReplica: Sendable {
     /// Dense target network by name.
     public private(set) var target: [String: TensorPart] = [:]
     /// What changed since `takeChanges()` was last called (nil: everything, e.g. a full load).
-    public private(set) var changes: [String: WeightChangeSet]? = nil
+    public private(set) var changes: [String: WeightChange]? = nil
     public private(set) var targetChanged = true
     public private(set) var loaded = false
 
@@ -55,8 +57,7 @@ public struct WeightReplica: Sendable {
                 weights[p.name] = p.densified()
             }
             if changes != nil {
-                let c: WeightChangeSet = p.rows.map { .rows(Set($0)) } ?? .all
-                changes![p.name] = changes![p.name].map { $0.union(c) } ?? c
+                changes!.merge(p.name, WeightChange(of: p))
             }
         }
         if u.full { changes = nil }
@@ -79,24 +80,11 @@ public struct WeightReplica: Sendable {
     }
 
     /// Returns and clears the change record (for producers that copy weights incrementally).
-    public mutating func takeChanges() -> (weights: [String: WeightChangeSet]?, target: Bool) {
+    public mutating func takeChanges() -> (weights: [String: WeightChange]?, target: Bool) {
         defer {
             changes = [:]
             targetChanged = false
         }
         return (changes, targetChanged)
-    }
-}
-
-/// Changed rows of one parameter, as a set (for merging many patches).
-public enum WeightChangeSet: Sendable, Equatable {
-    case all
-    case rows(Set<Int32>)
-
-    public func union(_ o: WeightChangeSet) -> WeightChangeSet {
-        switch (self, o) {
-        case (.all, _), (_, .all): return .all
-        case let (.rows(a), .rows(b)): return .rows(a.union(b))
-        }
     }
 }

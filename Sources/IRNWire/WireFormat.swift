@@ -1,3 +1,5 @@
+import IRNNumerics
+
 /// Limits that bound what a message may make the receiver allocate.
 public enum WireLimits {
     public static let maxFrames = 4096

@@ -1,5 +1,6 @@
 import Foundation
 import CZeroMQ
+import IRNSupport
 
 /// Checks CURVE clients against a list of allowed public keys (ZeroMQ Authentication Protocol,
 /// RFC 27) on a thread of its own. Start it before binding any CURVE server socket of the same

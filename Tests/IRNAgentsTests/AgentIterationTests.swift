@@ -263,8 +263,8 @@ final class AgentIterationTests: XCTestCase {
             let theta = NetworkParameters(shape: config.shape, seed: 1, forgetBias: 1)
             let (g, s) = try worker.computeGradient(w, parameters: theta, target: theta)
             XCTAssertEqual(s.activeSteps, 6)
-            XCTAssertGreaterThan(g.squaredNorm, 0, "\(algo)")
-            XCTAssertTrue(g.squaredNorm.isFinite)
+            XCTAssertTrue(g.parts.contains { $0.values.contains { $0 != 0 } }, "\(algo)")
+            XCTAssertTrue(g.parts.allSatisfy { $0.values.allSatisfy(\.isFinite) })
             var bad = w
             bad.targets[2] = 6
             XCTAssertThrowsError(try worker.computeGradient(bad, parameters: theta, target: theta)) { e in

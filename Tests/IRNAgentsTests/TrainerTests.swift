@@ -74,7 +74,7 @@ final class TrainerTests: XCTestCase {
         o.epochs = 3
         o.patience = nil
         o.keepLast = true
-        o.trainOn = "train"
+        o.trainSplit = .train
         let trainer = try Trainer(config: tinyTrainerConfig(.a3cP), options: o, dataset: tinyPrepared())
         trainer.showProgress = false; trainer.showEpochSummaries = false
         trainer.modelURL = dir.appendingPathComponent("m.safetensors")
@@ -177,7 +177,7 @@ final class TrainerTests: XCTestCase {
         var o = TrainerOptions()
         o.density = 1.5
         XCTAssertThrowsError(try Trainer(config: tinyTrainerConfig(.irnP), options: o, dataset: data)) {
-            XCTAssertTrue("\($0)".contains("--d"))
+            XCTAssertTrue("\($0)".contains("--reward-density"))
         }
         XCTAssertThrowsError(try Trainer(config: tinyTrainerConfig(.irnP, items: 13), options: TrainerOptions(), dataset: data)) {
             XCTAssertTrue("\($0)".contains("13 items"))

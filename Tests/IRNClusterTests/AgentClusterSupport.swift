@@ -55,8 +55,7 @@ func agentServerConfig(_ dataset: PreparedDataset, agent: AgentConfig, epochs: U
     c.epochs = epochs
     c.heartbeatTimeout = clusterTestHeartbeatTimeout
     c.finishGrace = 0.3
-    c.targetEvery = UInt64(agent.targetEvery)
-    c.targetUnit = agent.targetUnit == .steps ? .envSteps : .updates
+    c.useTargetSchedule(of: agent)
     let sizes = (0..<dataset.shardCount).map { dataset.sessionIndices(of: dataset.train, shards: [$0]).count }
     c.shardSizes = sizes.map { UInt64($0) }
     c.shardsPerLease = shardsPerLease

@@ -46,7 +46,7 @@ final class AgentClusterTests: XCTestCase {
                 let clusterOrder = ClusterEpochOrder(dataset: dataset, set: dataset.train,
                                                      lease: (0..<dataset.shardCount).map { ($0, 0) }, seed: agent.seed, epoch: epoch)
                 XCTAssertEqual(clusterOrder.sessions, global, "a lease of every shard replays the global order")
-                let feeder = SessionWindowFeeder(sessions: dataset.train, order: global, config: agent, density: 1, seed: agent.seed ^ 0xD3_5171)
+                let feeder = SessionWindowFeeder(sessions: dataset.train, order: global, config: agent, density: 1)
                 single.resetState()
                 while feeder.next(into: &window) {
                     try single.iterate(window)
@@ -56,7 +56,7 @@ final class AgentClusterTests: XCTestCase {
             // And `irn train`'s Trainer (epochs by startEpoch + trainIteration, no validation).
             var options = TrainerOptions()
             options.epochs = 2
-            options.trainOn = "train"
+            options.trainSplit = .train
             let trainer = try Trainer(config: agent, options: options, dataset: dataset)
             trainer.showProgress = false
             for epoch in 0..<2 {
@@ -70,12 +70,12 @@ final class AgentClusterTests: XCTestCase {
             }
 
             XCTAssertEqual(store.version, UInt64(iterations), "\(algo): one update per window")
-            XCTAssertEqual(store.optimizer.step, single.optimizer.step)
+            XCTAssertEqual(store.model.optimizer.step, single.optimizer.step)
             XCTAssertGreaterThan(single.schedule.refreshes, 2)
             for g in agent.shape.parameterGroups {
                 let d = maxRelativeDifference(store.parameters[g], single.parameters[g])
                 XCTAssertLessThanOrEqual(d, 1e-5, "\(algo) \(g.name): relative difference \(d)")
-                let dt = maxRelativeDifference(store.targetParameters[g], single.target[g])
+                let dt = maxRelativeDifference(store.model.target[g], single.target[g])
                 XCTAssertLessThanOrEqual(dt, 1e-5, "\(algo) target \(g.name): relative difference \(dt)")
             }
             XCTAssertNotEqual(store.parameters, agent.initialParameters(), "training moved the weights")
@@ -180,8 +180,8 @@ final class AgentClusterTests: XCTestCase {
         try waitUntil(30, "some training") { store1VersionAtLeast(server1, 12) }
         server1.requestStop()
         XCTAssertNoThrow(try XCTUnwrap(run1.wait(60)).get())
-        let saved = (store1.version, store1.parameters, store1.targetParameters, store1.optimizer.namedMoments().map(\.values),
-                     store1.optimizer.step, server1.statsDictionary()["sessions_this_epoch"] as! Int)
+        let saved = (store1.version, store1.parameters, store1.model.target, store1.model.optimizer.namedMoments().map(\.values),
+                     store1.model.optimizer.step, server1.statsDictionary()["sessions_this_epoch"] as! Int)
         XCTAssertFalse(server1.isFinished)
 
         let store2 = AgentStore(config: agent)
@@ -189,9 +189,9 @@ final class AgentClusterTests: XCTestCase {
         XCTAssertNotNil(server2.resumedFrom)
         XCTAssertEqual(store2.version, saved.0)
         XCTAssertEqual(store2.parameters, saved.1)
-        XCTAssertEqual(store2.targetParameters, saved.2)
-        XCTAssertEqual(store2.optimizer.namedMoments().map(\.values), saved.3)
-        XCTAssertEqual(store2.optimizer.step, saved.4)
+        XCTAssertEqual(store2.model.target, saved.2)
+        XCTAssertEqual(store2.model.optimizer.namedMoments().map(\.values), saved.3)
+        XCTAssertEqual(store2.model.optimizer.step, saved.4)
         XCTAssertEqual(server2.statsDictionary()["sessions_this_epoch"] as? Int, saved.5)
         let run2 = Runner("server2") { try server2.run() }
         XCTAssertEqual(try XCTUnwrap(ra.wait(120)).get(), .finished)

@@ -7,15 +7,6 @@ import IRNServer
 /// The real executables on a tiny prepared data set written by the test: irn-server training
 /// IRN-P, two irn-actor processes, `irn stats --json`, and a kill -9 of one actor mid-epoch.
 final class AgentProcessTests: XCTestCase {
-    private func binDir() throws -> URL {
-        if let dir = ProcessInfo.processInfo.environment["IRN_BIN_DIR"] { return URL(fileURLWithPath: dir) }
-        let bundle = Bundle(for: Self.self).bundleURL
-        for dir in [bundle, bundle.deletingLastPathComponent()] where FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("irn-server").path) {
-            return dir
-        }
-        throw XCTSkip("irn-server / irn-actor not built next to the tests; run swift build first")
-    }
-
     private func start(_ exe: URL, _ args: [String], log: URL) throws -> Process {
         let p = Process()
         p.executableURL = exe
@@ -43,7 +34,7 @@ final class AgentProcessTests: XCTestCase {
     }
 
     func testServerAndTwoActorProcessesTrainIRNPThroughAKill9() throws {
-        let bin = try binDir()
+        let bin = try builtBinaries(self)
         let dir = try freshTempDirectory("agent-proc")
         defer { try? FileManager.default.removeItem(at: dir) }
         let dataset = tinyDataset(sessions: 200, items: 24, shards: 6)
@@ -103,7 +94,7 @@ final class AgentProcessTests: XCTestCase {
     /// irn-actor started on another prepared data set than the server's exits 2 with the
     /// reason on one stderr line (launch scripts see the failure), and the server lets it go.
     func testActorOnOtherDataExitsNonZero() throws {
-        let bin = try binDir()
+        let bin = try builtBinaries(self)
         let dir = try freshTempDirectory("agent-refuse")
         defer { try? FileManager.default.removeItem(at: dir) }
         let data = dir.appendingPathComponent("data"), other = dir.appendingPathComponent("other")

@@ -24,6 +24,17 @@ final class Runner<R: Sendable>: @unchecked Sendable {
     }
 }
 
+/// The directory with the irn, irn-server and irn-actor of this test build (IRN_BIN_DIR, or
+/// next to the test bundle); skips the test when they are not built.
+func builtBinaries(_ test: XCTestCase) throws -> URL {
+    if let dir = ProcessInfo.processInfo.environment["IRN_BIN_DIR"] { return URL(fileURLWithPath: dir) }
+    let bundle = Bundle(for: type(of: test)).bundleURL
+    for dir in [bundle, bundle.deletingLastPathComponent()] where FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("irn-server").path) {
+        return dir
+    }
+    throw XCTSkip("irn, irn-server and irn-actor are not built next to the tests (\(bundle.path)); run swift build first")
+}
+
 /// A fresh empty directory under the temporary directory, named by `tag` and this process.
 func freshTempDirectory(_ tag: String) throws -> URL {
     let d = FileManager.default.temporaryDirectory.appendingPathComponent("irn-\(tag)-\(getpid())")

@@ -8,15 +8,6 @@ import IRNServer
 final class ProcessClusterTests: XCTestCase {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    private func binDir() throws -> URL {
-        if let dir = ProcessInfo.processInfo.environment["IRN_BIN_DIR"] { return URL(fileURLWithPath: dir) }
-        let bundle = Bundle(for: Self.self).bundleURL
-        for dir in [bundle, bundle.deletingLastPathComponent()] where FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("irn-server").path) {
-            return dir
-        }
-        throw XCTSkip("irn-server / irn-actor not built next to the tests; run swift build first")
-    }
-
     @discardableResult
     private func sh(_ command: String, env: [String: String] = [:]) throws -> (Int32, String) {
         let p = Process()
@@ -79,7 +70,7 @@ final class ProcessClusterTests: XCTestCase {
     /// Local cluster from the scripts; scale 2 -> 3; kill -9 one actor mid-epoch; the epoch still
     /// visits every session exactly once, the stats show the actors and the dead one times out.
     func testScriptsLocalClusterSurvivesKill9() throws {
-        let bin = try binDir()
+        let bin = try builtBinaries(self)
         let dir = try freshTempDirectory("proc-kill")
         defer { _ = try? sh("scripts/cluster-stop -c \(dir.path)/test.env"); try? FileManager.default.removeItem(at: dir) }
         let port = freeBasePort()
@@ -110,14 +101,14 @@ final class ProcessClusterTests: XCTestCase {
     /// SIGTERM the server mid-run, start it again: it resumes from its checkpoint (a corrupt
     /// newer one is skipped), the actors rejoin by themselves, training ends normally.
     func testServerSigtermAndRestartResumes() throws {
-        let bin = try binDir()
+        let bin = try builtBinaries(self)
         let dir = try freshTempDirectory("proc-restart")
         let port = freeBasePort() / 20 * 20 + 16
         let ck = dir.appendingPathComponent("ck")
         // 2400 sessions of 3 ms over 2 actors: the SIGTERM below comes well before the end, however
         // late this thread sees step 200 on a loaded machine. A heartbeat timeout of 4 s: a live
         // actor that timed out would rejoin and spoil the count of joins.
-        let serverArgs = ["--algo", "visit-count", "--port", "\(port)", "--sessions", "2400", "--shards", "8",
+        let serverArgs = ["--self-test", "--port", "\(port)", "--sessions", "2400", "--shards", "8",
                           "--epochs", "1", "--heartbeat-timeout", "4", "--checkpoint-dir", ck.path, "--log-level", "info"]
         func startServer(_ log: String) throws -> Process {
             let p = Process()
@@ -166,7 +157,7 @@ final class ProcessClusterTests: XCTestCase {
 
     /// Server and actor in separate network namespaces joined by a veth pair.
     func testAcrossNetworkNamespaces() throws {
-        let bin = try binDir()
+        let bin = try builtBinaries(self)
         guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip") else {
             throw XCTSkip("needs root and iproute2 to create network namespaces")
         }
@@ -185,7 +176,7 @@ final class ProcessClusterTests: XCTestCase {
         defer { _ = try? sh("ip netns del \(a); ip netns del \(b)") }
         guard rc == 0 else { throw XCTSkip("cannot create network namespaces here: \(out)") }
         let (rcRun, runOut) = try sh("""
-        ip netns exec \(a) \(bin.path)/irn-server --algo visit-count --host 10.77.0.1 --port 6000 --sessions 300 --shards 4 --log-level notice &
+        ip netns exec \(a) \(bin.path)/irn-server --self-test --host 10.77.0.1 --port 6000 --sessions 300 --shards 4 --log-level notice &
         spid=$!
         # Stats before the actor starts: the server cannot finish (and exit) without an actor.
         ip netns exec \(b) \(bin.path)/irn stats --server tcp://10.77.0.1:6000 --json --timeout 30 > /dev/null || echo "stats across namespaces failed"
@@ -204,7 +195,7 @@ final class ProcessClusterTests: XCTestCase {
     /// scripts/cluster-ssh against a real sshd on loopback: remote actors start, join, and
     /// scripts/cluster-stop ends them over ssh (they leave cleanly, returning their shards).
     func testSSHLauncherAgainstLoopbackSSHD() throws {
-        let bin = try binDir()
+        let bin = try builtBinaries(self)
         let sshd = "/usr/sbin/sshd"
         guard getuid() == 0, FileManager.default.isExecutableFile(atPath: sshd),
               FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh-keygen") else {

@@ -8,17 +8,8 @@ final class SlurmTests: XCTestCase {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The directory with the debug irn, irn-server and irn-actor of this test build.
-    private func binDir() throws -> URL {
-        if let dir = ProcessInfo.processInfo.environment["IRN_BIN_DIR"] { return URL(fileURLWithPath: dir) }
-        let bundle = Bundle(for: Self.self).bundleURL
-        for dir in [bundle, bundle.deletingLastPathComponent()] where FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("irn-server").path) {
-            return dir
-        }
-        throw XCTSkip("irn-server / irn-actor not built next to the tests; run swift build first")
-    }
-
     func testBatchFileOnSingleNodeSlurm() throws {
-        let bin = try binDir()
+        let bin = try builtBinaries(self)
         guard getuid() == 0 else { throw XCTSkip("Slurm test needs root (it starts slurmctld, slurmd and munged)") }
         let p = Process()
         p.executableURL = Self.packageRoot.appendingPathComponent("scripts/slurm-selftest")

@@ -5,22 +5,9 @@ import IRNServer
 
 /// `irn stats` as a person runs it: the real executable against a live server.
 final class StatsCommandTests: XCTestCase {
-    private func irnBinary() throws -> URL {
-        if let dir = ProcessInfo.processInfo.environment["IRN_BIN_DIR"] {
-            return URL(fileURLWithPath: dir).appendingPathComponent("irn")
-        }
-        // The test bundle sits next to the executables (.build/<config>/).
-        let bundle = Bundle(for: Self.self).bundleURL
-        for dir in [bundle, bundle.deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("irn")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw XCTSkip("irn executable not built next to the tests (\(bundle.path)); run swift build first")
-    }
-
-    private func runIRN(_ args: [String]) throws -> (Int32, String) {
+    func runIRN(_ args: [String]) throws -> (Int32, String) {
         let p = Process()
-        p.executableURL = try irnBinary()
+        p.executableURL = try builtBinaries(self).appendingPathComponent("irn")
         p.arguments = args
         let out = Pipe()
         p.standardOutput = out
@@ -57,6 +44,9 @@ final class StatsCommandTests: XCTestCase {
         let s1 = try JSONSerialization.jsonObject(with: Data(j1.utf8)) as! [String: Any]
         XCTAssertEqual((s1["actors"] as! [[String: Any]]).map { $0["id"] as! String }, ["one", "two"])
         XCTAssertEqual(s1["eval"] as? [String: Double], evalMetrics)
+        // Every key is documented in the one list, and the list has no key the server lacks.
+        XCTAssertEqual(Set(s1.keys), Set(StatsSchema.keys.map(\.key)))
+        for row in s1["actors"] as! [[String: Any]] { XCTAssertEqual(Set(row.keys), Set(StatsSchema.actorKeys)) }
         // Ask again until the step has risen (a fixed pause could see no update on a loaded machine).
         var s2: [String: Any] = [:]
         try waitUntil(30, "a higher step in `irn stats --json`") {
@@ -98,6 +88,18 @@ final class StatsCommandTests: XCTestCase {
         try waitUntil(30, "leases returned") { ((try? stats(server))?["actors"] as? [Any])?.isEmpty == true }
         server.requestStop()
         XCTAssertNoThrow(try XCTUnwrap(serverRun.wait(60)).get())
+    }
+}
+
+extension StatsCommandTests {
+    /// `irn stats --help` and cluster/README.md show the keys from `StatsSchema`.
+    func testStatsKeysAreDocumentedFromTheSchema() throws {
+        let (rc, help) = try runIRN(["stats", "--help"])
+        XCTAssertEqual(rc, 0)
+        for (key, _) in StatsSchema.keys { XCTAssertTrue(help.contains("\(key):"), "--help lacks \(key)") }
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../cluster/README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        XCTAssertTrue(text.contains(StatsSchema.markdownTable), "cluster/README.md's stats table differs from `irn stats --keys`")
     }
 }
 

@@ -22,7 +22,8 @@ final class ToyStore: ParameterStore {
         self.lr = lr
     }
 
-    func apply(_ gradient: [TensorPart]) throws -> [String: WeightChange] {
+    func apply(views: [TensorPartView]) throws -> [String: WeightChange] {
+        let gradient = views.map(\.part)
         for g in gradient {
             guard let p = params[g.name], p.shape == g.shape else { throw IRNError("unknown part \(g.name) \(g.shape)") }
         }

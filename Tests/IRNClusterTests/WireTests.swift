@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import IRNNumerics
 import IRNSupport
 @testable import IRNWire
 
@@ -112,44 +113,130 @@ final class WireTests: XCTestCase {
         XCTAssertThrowsError(try WireFormat.decode(big, maxBytes: 500)) { XCTAssertEqual(($0 as! WireError).label, "oversized") }
     }
 
-    /// Thousands of random, truncated, oversized, wrong-version, bit-flipped and NaN messages:
-    /// each must be decoded or rejected with a WireError, never crash, and nothing accepted may
-    /// carry a non-finite float.
-    func testFuzzNeverCrashesNorAcceptsNonFinite() {
+    /// For each tensor frame of `m` (the payload frames after the body), in order: whether it
+    /// holds row indices (else float values).
+    static func tensorFramesHoldRows(_ m: WireMessage) -> [Bool] {
+        parts(of: m).flatMap { $0.rows == nil ? [false] : [true, false] }
+    }
+
+    /// The tensors of `m`, in the order their frames travel.
+    static func parts(of m: WireMessage) -> [TensorPart] {
+        switch m {
+        case .welcome(let w): return w.weights + w.target
+        case .gradient(let g): return g.parts
+        case .weights(let u): return u.parts
+        case .targetRefresh(let t): return t.parts
+        default: return []
+        }
+    }
+
+    /// The error a single flipped bit in byte `b` of a valid header gives (`header` is the
+    /// header after the flip): the decoder checks magic, version, kind, frame count, frame
+    /// lengths, then the checksum (which covers the flags, run id, weight version).
+    static func labelForHeaderFlip(at b: Int, header: [UInt8]) -> String {
+        switch b {
+        case 0..<4: return "magic"
+        case 4..<6: return "version"
+        case 6..<8: return WireKind(rawValue: UInt16(header[6]) | UInt16(header[7]) << 8) == nil ? "kind" : "checksum"
+        case 12..<16: return "malformed"  // the header's size no longer fits its frame count
+        case 8..<40: return "checksum"
+        default: return "framing"  // a frame length
+        }
+    }
+
+    /// What decoding a mutated message must give.
+    enum FuzzExpectation {
+        /// The mutation left the message as it was: decodes to the original.
+        case unchanged
+        case rejected(String)
+        /// A re-sealed body or tensor frame with random bytes: either a message that survives
+        /// every check, or one of the body's errors.
+        case bodyDefect
+    }
+
+    /// Thousands of random, truncated, oversized, wrong-version, bit-flipped and NaN messages.
+    /// Each mutation knows what the decoder must say: the original message back, or a
+    /// rejection with the label of the check that catches it. Whatever is accepted re-encodes
+    /// to the very bytes received and carries no non-finite float.
+    func testFuzzGivesTheRightVerdict() {
         var rng = RandomSource(seed: 2024)
-        let seeds = Self.allMessages().map { WireFormat.encode($0, senderRunId: 3, weightVersion: 4) }
-        var rejected = 0, accepted = 0
-        func check(_ frames: [[UInt8]]) {
+        let messages = Self.allMessages()
+        let seeds = messages.map { WireFormat.encode($0, senderRunId: 3, weightVersion: 4) }
+        for (m, frames) in zip(messages, seeds) {
+            XCTAssertEqual(Self.tensorFramesHoldRows(m).count, frames.count - 2, "\(m.kind)")
+        }
+        var labels: [String: Int] = [:]
+        var accepted = 0, unchanged = 0
+        func check(_ frames: [[UInt8]], original: Int, expected: FuzzExpectation, _ what: String) {
+            let env: WireEnvelope
             do {
-                let env = try WireFormat.decode(frames, maxBytes: 1 << 20)
-                accepted += 1
-                if case .gradient(let g) = env.message {
-                    XCTAssertTrue(g.parts.allSatisfy { $0.values.allSatisfy(\.isFinite) })
-                }
+                env = try WireFormat.decode(frames, maxBytes: 1 << 20)
             } catch {
-                rejected += 1
+                labels[error.label, default: 0] += 1
+                switch expected {
+                case .unchanged:
+                    XCTFail("\(what): rejected an intact \(messages[original].kind) (\(error))")
+                case .rejected(let label):
+                    XCTAssertEqual(error.label, label, "\(what): \(error)")
+                case .bodyDefect:
+                    XCTAssert(["malformed", "tensor", "non_finite"].contains(error.label), "\(what): \(error)")
+                }
+                return
+            }
+            accepted += 1
+            switch expected {
+            case .unchanged:
+                unchanged += 1
+                XCTAssertEqual(env.message, messages[original], what)
+            case .rejected(let label):
+                XCTFail("\(what): accepted a \(env.message.kind), expected \(label)")
+            case .bodyDefect:
+                break
+            }
+            XCTAssertEqual(env.senderRunId, 3, what)
+            XCTAssertEqual(env.weightVersion, 4, what)
+            XCTAssert(WireFormat.encode(env) == frames, "\(what): does not re-encode to the bytes received")
+            for p in Self.parts(of: env.message) {
+                XCTAssertTrue(p.values.allSatisfy(\.isFinite), "\(what): \(p.name) has a non-finite value")
             }
         }
         func randomBytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
         for i in 0..<6000 {
-            var frames = seeds[rng.nextInt(below: seeds.count)]
+            let original = rng.nextInt(below: seeds.count)
+            var frames = seeds[original]
+            var expected = FuzzExpectation.unchanged
+            let what: String
             switch i % 8 {
             case 0:  // pure noise
+                what = "noise"
                 frames = (0..<(1 + rng.nextInt(below: 4))).map { _ in randomBytes(rng.nextInt(below: 120)) }
+                expected = .rejected(frames[0].count < WireFormat.fixedHeaderBytes ? "framing" : "magic")
             case 1:  // truncate a frame
                 let f = rng.nextInt(below: frames.count)
-                frames[f] = Array(frames[f].prefix(rng.nextInt(below: frames[f].count + 1)))
+                let keep = rng.nextInt(below: frames[f].count + 1)
+                what = "frame \(f) cut to \(keep) of \(frames[f].count) bytes"
+                if keep < frames[f].count {
+                    // A header too short to read, one too short for its frame lengths, a frame
+                    // shorter than its length in the header.
+                    expected = .rejected(f == 0 && keep >= WireFormat.fixedHeaderBytes ? "malformed" : "framing")
+                }
+                frames[f] = Array(frames[f].prefix(keep))
             case 2:  // drop or add frames
                 if rng.nextInt(below: 2) == 0, frames.count > 1 { frames.removeLast() } else { frames.append(randomBytes(8)) }
-            case 3:  // flip a bit anywhere (checksum must catch it)
+                what = "\(frames.count) frames instead of \(seeds[original].count)"
+                expected = .rejected("framing")
+            case 3:  // flip a bit anywhere: the first check it breaks must say so
                 let f = rng.nextInt(below: frames.count)
+                what = "bit flipped in frame \(f)"
                 if !frames[f].isEmpty {
                     let b = rng.nextInt(below: frames[f].count)
                     frames[f][b] ^= UInt8(1 << rng.nextInt(below: 8))
+                    expected = .rejected(f == 0 ? Self.labelForHeaderFlip(at: b, header: frames[0]) : "checksum")
                 }
             case 4, 5:  // corrupt the payload but re-seal it: reaches the body parser
                 var payload = Array(frames.dropFirst())
                 let f = rng.nextInt(below: payload.count)
+                what = "payload frame \(f) corrupted and re-sealed"
                 if !payload[f].isEmpty {
                     for _ in 0..<(1 + rng.nextInt(below: 4)) {
                         payload[f][rng.nextInt(below: payload[f].count)] = UInt8(truncatingIfNeeded: rng.next())
@@ -158,32 +245,45 @@ final class WireTests: XCTestCase {
                 if rng.nextInt(below: 3) == 0 { payload[f] = Array(payload[f].prefix(rng.nextInt(below: payload[f].count + 1))) }
                 let kind = UInt16(frames[0][6]) | UInt16(frames[0][7]) << 8
                 frames = WireFormat.seal(kind: kind, flags: 0, runId: 3, weightVersion: 4, payload: payload)
+                expected = frames == seeds[original] ? .unchanged : .bodyDefect
             case 6:  // wrong version or oversized
                 let kind = UInt16(frames[0][6]) | UInt16(frames[0][7]) << 8
                 if rng.nextInt(below: 2) == 0 {
+                    let version = UInt16(2 + rng.nextInt(below: 100))
+                    what = "version \(version)"
                     frames = WireFormat.seal(kind: kind, flags: 0, runId: 3, weightVersion: 4,
-                                             payload: Array(frames.dropFirst()), version: UInt16(2 + rng.nextInt(below: 100)))
+                                             payload: Array(frames.dropFirst()), version: version)
+                    expected = .rejected("version")
                 } else {
+                    what = "1 MiB frame added"
                     frames = WireFormat.seal(kind: kind, flags: 0, runId: 3, weightVersion: 4,
                                              payload: Array(frames.dropFirst()) + [[UInt8](repeating: 0, count: 1 << 20)])
+                    expected = .rejected("oversized")
                 }
-            default:  // NaN / Inf written into a float frame of a gradient, re-sealed
+            default:  // NaN / Inf written into a tensor frame, re-sealed
                 var payload = Array(frames.dropFirst())
+                what = "non-finite float written into a tensor frame of a \(messages[original].kind)"
                 if payload.count > 1 {
                     let f = 1 + rng.nextInt(below: payload.count - 1)
                     if payload[f].count >= 4 {
                         let at = rng.nextInt(below: payload[f].count / 4) * 4
                         let bits = [Float.nan, .infinity, -.infinity, .signalingNaN][rng.nextInt(below: 4)].bitPattern
                         for k in 0..<4 { payload[f][at + k] = UInt8((bits >> (8 * UInt32(k))) & 0xFF) }
+                        // As a row index the pattern is out of range; as a value, not finite.
+                        expected = .rejected(Self.tensorFramesHoldRows(messages[original])[f - 1] ? "tensor" : "non_finite")
                     }
                 }
                 let kind = UInt16(frames[0][6]) | UInt16(frames[0][7]) << 8
                 frames = WireFormat.seal(kind: kind, flags: 0, runId: 3, weightVersion: 4, payload: payload)
             }
-            check(frames)
+            check(frames, original: original, expected: expected, "mutation \(i) (\(what))")
         }
-        XCTAssertEqual(accepted + rejected, 6000)
-        XCTAssertGreaterThan(rejected, 4000)
+        // Every check of the decoder was reached, and some mutations left a valid message.
+        for label in ["framing", "magic", "version", "kind", "oversized", "checksum", "malformed", "tensor", "non_finite"] {
+            XCTAssertGreaterThan(labels[label, default: 0], 0, "no rejection labelled \(label): \(labels)")
+        }
+        XCTAssertGreaterThan(unchanged, 0)
+        XCTAssertGreaterThan(accepted, unchanged)
     }
 
     func testChecksumSeesEveryBitFlipAndWordSwap() {

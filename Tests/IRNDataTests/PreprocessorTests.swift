@@ -2,7 +2,7 @@ import XCTest
 @testable import IRNData
 import IRNSupport
 
-/// One hand-built case per preprocessing rule (IRN.md "Data"). Times are in seconds.
+/// One hand-built case per preprocessing rule (docs/algorithm.md#data-and-preprocessing). Times are in seconds.
 final class PreprocessorTests: XCTestCase {
     let day: Int64 = 86_400
 

@@ -3,7 +3,7 @@ import XCTest
 @testable import IRNData
 import IRNSupport
 
-/// The developers' split of the real 1% YooChoose sample (issue 2's check).
+/// The developers' split of the real 1% YooChoose sample: exact counts per split.
 final class RealSampleTests: XCTestCase {
     private func sampleSources() throws -> RawSources {
         let dir = sharedDataDirectory().appendingPathComponent("yoochoose-1pct")

@@ -1,5 +1,5 @@
-import Foundation
 import XCTest
+import Foundation
 import IRNSupport
 @testable import IRNNumerics
 
@@ -114,9 +114,9 @@ final class RepeatHeadPrefixTests: XCTestCase {
         XCTAssertThrowsError(try NetworkParameters(shape: plain, named: named(pr))) { XCTAssertTrue("\($0)".contains("--head repeat"), "\($0)") }
         XCTAssertThrowsError(try NetworkParameters(shape: rep, named: named(pp))) { XCTAssertTrue("\($0)".contains("--head plain"), "\($0)") }
         var q = pp
-        XCTAssertThrowsError(try q.assign([NamedPart(name: "head.gate.bias", shape: [4], rows: nil, values: [1, 1, 1, 1])]))
+        XCTAssertThrowsError(try q.assign([TensorPart(name: "head.gate.bias", shape: [4], rows: nil, values: [1, 1, 1, 1])]))
         var q2 = pr
-        try q2.assign([NamedPart(name: "head.gate.bias", shape: [4], rows: nil, values: [1, 2, 3, 4])])
+        try q2.assign([TensorPart(name: "head.gate.bias", shape: [4], rows: nil, values: [1, 2, 3, 4])])
         XCTAssertEqual(q2[.repeatGateBias], [1, 2, 3, 4])
 
         // Gradients and Adam carry the gate; names round-trip.

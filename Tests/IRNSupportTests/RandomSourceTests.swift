@@ -21,8 +21,30 @@ final class RandomSourceTests: XCTestCase {
     }
 
     func testStableHashIsFixed() {
-        // Pinned values: shard assignment must never change between versions.
+        // Pinned values: shard assignment must never change between versions (a stored data
+        // set records each session's shard).
         XCTAssertEqual(StableHash.fnv1a(0), 0xA8C7F832281A39C5)
-        XCTAssertEqual(StableHash.shard(ofSession: 22, shards: 64), StableHash.shard(ofSession: 22, shards: 64))
+        XCTAssertEqual(StableHash.fnv1a(22), 0x5A7EDAB0C1304793)
+        XCTAssertEqual(StableHash.fnv1a(bytes: Array("actor-1".utf8)), 0x97DEABC8E345CD4C)
+        let pinned: [(session: Int64, shards: Int, shard: Int)] = [
+            (0, 64, 5), (1, 64, 36), (22, 64, 19), (23, 64, 50), (1000, 64, 28),
+            (9_000_000_000, 64, 20), (-1, 64, 61), (22, 7, 1), (123_456_789, 16, 9), (22, 1, 0),
+        ]
+        for p in pinned {
+            XCTAssertEqual(StableHash.shard(ofSession: p.session, shards: p.shards), p.shard, "session \(p.session) of \(p.shards) shards")
+        }
+    }
+
+    func testShardAssignmentSpreadsSessions() {
+        // Consecutive session ids (as data sets number them) land on every shard, evenly: each
+        // of 64 shards gets 100 of 6,400 sessions, give or take a quarter.
+        var perShard = [Int](repeating: 0, count: 64)
+        for id in Int64(1)...6400 {
+            let s = StableHash.shard(ofSession: id, shards: 64)
+            XCTAssert((0..<64).contains(s))
+            perShard[s] += 1
+        }
+        XCTAssertGreaterThan(perShard.min() ?? 0, 75, "\(perShard)")
+        XCTAssertLessThan(perShard.max() ?? .max, 125, "\(perShard)")
     }
 }

@@ -57,7 +57,7 @@ run() {  # name algo seed extra-flags...
 for s in $SEEDS_MAIN; do run a3c-p a3c-p "$s"; run irn-p irn-p "$s"; done
 for s in $SEEDS; do
   run prn-p-w1 prn-p "$s" --irn-weight 1
-  run irn-p-d0 irn-p "$s" --d 0
+  run irn-p-d0 irn-p "$s" --reward-density 0
   run a3c-f a3c-f "$s"
   run irn-f irn-f "$s"
 done

@@ -1,0 +1,88 @@
+import IRNNumerics
+import IRNSupport
+
+/// What training owns besides the data: the parameters theta, the frozen target network
+/// theta^- (the imagination network), Adam and the count of applied updates. The
+/// single-process `Agent` and the cluster's server keep theirs in this one type, so both
+/// apply, refresh, checkpoint and resume the same way.
+public struct ModelState {
+    public let config: AgentConfig
+    public private(set) var parameters: NetworkParameters
+    public private(set) var target: NetworkParameters
+    public private(set) var optimizer: Adam
+    /// Gradient applications so far (the weight version in the cluster).
+    public private(set) var version: UInt64 = 0
+
+    public init(config: AgentConfig) {
+        self.config = config
+        parameters = config.initialParameters()
+        target = parameters
+        optimizer = Adam(shape: config.shape, config: config.adam)
+    }
+
+    /// One Adam step with a gradient computed in this process.
+    public mutating func apply(_ g: NetworkGradient) {
+        optimizer.apply(g, to: &parameters)
+        version += 1
+    }
+
+    /// One Adam step with a gradient given part by part (e.g. read in place from received
+    /// frames): `update` is called once per parameter group with Adam's step constants.
+    public mutating func apply(by update: (inout Adam, AdamStep, inout NetworkParameters) throws -> Void) rethrows {
+        let step = optimizer.beginStep()
+        try update(&optimizer, step, &parameters)
+        version += 1
+    }
+
+    /// theta^- <- theta.
+    public mutating func refreshTarget() { target = parameters }
+
+    /// Replaces the parameters (e.g. a loaded model); the target follows.
+    public mutating func load(_ p: NetworkParameters) throws {
+        guard p.shape == config.shape else {
+            throw IRNError("model has \(p.shape.items) items x \(p.shape.hidden) units, config \(config.items) x \(config.hidden)")
+        }
+        parameters = p
+        target = p
+    }
+
+    /// Weights, target, Adam moments and step, version: all a resumed run needs to continue
+    /// bit for bit.
+    public func checkpointTensors() -> [String: SafetensorsTensor] {
+        var t: [String: SafetensorsTensor] = [:]
+        for g in config.shape.parameterGroups {
+            let s = g.tensorShape(config.shape)
+            t[g.name] = SafetensorsTensor(floats: parameters[g], shape: s)
+            t["target.\(g.name)"] = SafetensorsTensor(floats: target[g], shape: s)
+        }
+        for m in optimizer.namedMoments() { t[m.name] = SafetensorsTensor(floats: m.values, shape: m.shape) }
+        t["adam.step"] = SafetensorsTensor(int64s: [Int64(optimizer.step)], shape: [1])
+        t["version"] = SafetensorsTensor(int64s: [Int64(version)], shape: [1])
+        return t
+    }
+
+    /// Restores what `checkpointTensors` wrote; throws, changing nothing, on a mismatch.
+    public mutating func restore(from t: [String: SafetensorsTensor]) throws {
+        func named(_ prefix: String) throws -> [String: (shape: [Int], values: [Float])] {
+            var out: [String: (shape: [Int], values: [Float])] = [:]
+            for g in config.shape.parameterGroups {
+                guard let x = t[prefix + g.name] else { throw IRNError("checkpoint lacks \(prefix + g.name) (another algorithm, head or size?)") }
+                out[g.name] = (x.shape, try x.floats())
+            }
+            return out
+        }
+        let p = try NetworkParameters(shape: config.shape, named: try named(""))
+        let tp = try NetworkParameters(shape: config.shape, named: try named("target."))
+        var moments: [String: [Float]] = [:]
+        for (k, v) in t where k.hasPrefix("adam.m.") || k.hasPrefix("adam.v.") { moments[k] = try v.floats() }
+        guard let step = try t["adam.step"]?.int64s().first, let ver = try t["version"]?.int64s().first, step >= 0, ver >= 0 else {
+            throw IRNError("checkpoint lacks adam.step / version")
+        }
+        var adam = Adam(shape: config.shape, config: config.adam)
+        try adam.restore(step: Int(step), named: moments)
+        parameters = p
+        target = tp
+        optimizer = adam
+        version = UInt64(ver)
+    }
+}

@@ -1,0 +1,126 @@
+import IRNSupport
+import IRNWire
+
+// What the server does with the actors' messages (port P): joins, leases, heartbeats,
+// gradients, goodbyes.
+extension ParameterServer {
+    func drainRouter() throws {
+        // A time budget, so that under a stream of gradients the stats, HTTP and periodic
+        // work (heartbeat timeouts, checkpoints, broadcasts) still get their turn.
+        let until = monotonicSeconds() + 0.05
+        for _ in 0..<256 {
+            if monotonicSeconds() > until { return }
+            // Frames stay in libzmq's buffers: the decoder reads tensors from there directly.
+            guard let frames = try sockets.router.receiveFrames(dontWait: true) else { return }
+            let size = frames.reduce(0) { $0 + $1.count }
+            counters.bytesIn += UInt64(size)
+            guard frames.count >= 2 else {
+                reject("framing", "message without payload")
+                continue
+            }
+            let identity = frames[0].bytes
+            let payload = Array(frames.dropFirst())
+            let env: WireEnvelope, tensors: [TensorPartView]
+            do {
+                (env, tensors) = try WireFormat.decodeBorrowingTensors(payload, maxBytes: config.maxMessageBytes)
+            } catch {
+                reject(error.label, error.description)
+                continue
+            }
+            // A gradient's tensors point into `payload`: keep it alive until it is applied.
+            withExtendedLifetime(payload) { handle(env, tensors: tensors, from: identity, bytes: size) }
+        }
+    }
+
+    private func handle(_ env: WireEnvelope, tensors: [TensorPartView], from identity: [UInt8], bytes: Int) {
+        let now = monotonicSeconds()
+        switch env.message {
+        case .hello(let h):
+            registry.join(identity, h, now: now)
+            let grant = registry.leases.grant(to: ActorRegistry.key(identity), maxShards: config.shardsPerLease)
+            flushBroadcast()
+            reply(identity, welcome(lease: grant.lease))
+            logger.info("actor joined", metadata: [
+                "actor": "\(h.actorId)", "host": "\(h.host)", "threads": "\(h.threads)",
+                "rejoin": "\(h.knownRunId != 0 && h.knownRunId != runId)",
+                "shards": "\(grant.lease?.shards.map(\.shard) ?? [])",
+            ])
+            return
+        case .statsRequest:
+            reply(identity, .statsReply(json: statsJSON()))
+            return
+        default:
+            break
+        }
+        guard let row = registry.heard(identity, bytes: bytes, now: now) else {
+            // Unknown (timed out, or we restarted): tell it to say hello again.
+            counters.rejected["unknown_actor", default: 0] += 1
+            reply(identity, .bye(.unknownActor))
+            return
+        }
+        let actorKey = ActorRegistry.key(identity)
+        switch env.message {
+        case .gradient(let g):
+            handleGradient(g, tensors: tensors, baseVersion: env.weightVersion, identity: identity, actorKey: actorKey)
+        case .heartbeat(let id, let p):
+            registry.leases.commit(leaseId: id, actor: actorKey, progress: p)
+        case .leaseRequest(let n):
+            reply(identity, .leaseGrant(registry.leases.grant(to: actorKey, maxShards: n == 0 ? config.shardsPerLease : Int(n))))
+        case .leaseComplete(let id, let p), .leaseReturn(let id, let p):
+            registry.leases.commit(leaseId: id, actor: actorKey, progress: p)
+            if registry.leases.isHeld(leaseId: id, by: actorKey) { registry.leases.end(leaseId: id) }
+        case .weightsRequest:
+            flushBroadcast()
+            reply(identity, welcome(lease: nil))
+        case .bye:
+            let shards = registry.leave(identity)
+            logger.info("actor left", metadata: ["actor": "\(row.id)", "returned_shards": "\(shards)"])
+        default:
+            reject("unexpected_kind", "\(env.message.kind) from an actor")
+        }
+    }
+
+    private func handleGradient(_ g: GradientPush, tensors: [TensorPartView], baseVersion: UInt64, identity: [UInt8], actorKey: String) {
+        counters.pushes += 1
+        registry[identity]?.pushes += 1
+        // Progress is committed with the push even when the gradient is dropped as stale:
+        // the sessions were visited; only their (too old) gradient is discarded.
+        let epochBefore = Int(leases.epoch)
+        let held = leases.isHeld(leaseId: g.leaseId, by: actorKey)
+        registry.leases.commit(leaseId: g.leaseId, actor: actorKey, progress: g.progress)
+        if held, let n = g.stats["sessions"], n > 0 {
+            while counters.sessionsStarted.count <= epochBefore { counters.sessionsStarted.append(0) }
+            counters.sessionsStarted[epochBefore] += UInt64(n)
+        }
+        counters.noteStats(g.stats)
+        progress.envSteps += g.envSteps
+        let version = store.version
+        func ack(_ status: AckStatus) {
+            reply(identity, .ack(Ack(sequence: g.sequence, status: status, weightVersion: store.version, targetVersion: targetVersion)))
+        }
+        guard baseVersion <= version else {
+            reject("version_ahead", "gradient on version \(baseVersion) > \(version)")
+            return ack(.rejected)
+        }
+        let staleness = version - baseVersion
+        counters.noteStaleness(staleness)
+        registry[identity]?.lastStaleness = staleness
+        if let loss = g.stats["loss"] { counters.noteLoss(loss) }
+        if let bound = config.maxStaleness, staleness > bound {
+            counters.droppedStale += 1
+            registry[identity]?.stale += 1
+            return ack(.stale)
+        }
+        do {
+            noteApplied(try store.apply(views: tensors))
+        } catch {
+            reject("model", "\(error)")
+            return ack(.rejected)
+        }
+        counters.applied += 1
+        registry[identity]?.applied += 1
+        advanceTargetSchedule(envSteps: g.envSteps)
+        onUpdate?(self, store.version)
+        ack(.applied)
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import IRNAgents
+import IRNNumerics
+import IRNSupport
+import Logging
+
+/// The server's own state that a checkpoint carries besides the model: the lease table, the
+/// target schedule and the counters the exactly-once check reads.
+struct ServerProgress {
+    var leases: LeaseManager
+    var target: TargetSchedule
+    var envSteps: UInt64 = 0
+    var sessionsStarted: [UInt64] = []
+}
+
+/// Writes checkpoints when something changed (periodically, on stop, at the end) and finds
+/// the newest good one on start. Tensors of the server's own state are named "server.*".
+struct ServerCheckpointer {
+    let store: CheckpointStore
+    let every: Double
+    private(set) var lastTime: Double
+    private var lastKey: (version: UInt64, progress: UInt64) = (UInt64.max, 0)
+
+    init(store: CheckpointStore, every: Double, now: Double) {
+        self.store = store
+        self.every = every
+        lastTime = now
+    }
+
+    func due(_ now: Double) -> Bool { now - lastTime >= every }
+
+    /// Writes model + progress unless nothing changed since the last write (or `force`).
+    /// A failed write is logged and leaves the previous checkpoints as they were.
+    mutating func write(model: any ParameterStore, progress p: ServerProgress, settingsJSON: String,
+                        force: Bool = false, logger: Logger) -> URL? {
+        let key = (model.version, p.leases.progress.reduce(0, +) + UInt64(p.leases.epoch) << 40)
+        if !force && key == lastKey { return nil }
+        var t = model.checkpointTensors()
+        for (k, v) in p.leases.checkpointTensors() { t[k] = v }
+        func scalar(_ x: Int) -> SafetensorsTensor { SafetensorsTensor(int64s: [Int64(x)], shape: [1]) }
+        t["server.env_steps"] = scalar(Int(p.envSteps))
+        t["server.target_version"] = scalar(p.target.refreshes)
+        t["server.target_count"] = scalar(p.target.count)
+        if !p.sessionsStarted.isEmpty {
+            t["server.sessions_started"] = SafetensorsTensor(int64s: p.sessionsStarted.map { Int64($0) }, shape: [p.sessionsStarted.count])
+        }
+        do {
+            let url = try store.save(t, version: model.version, metadata: ["settings": settingsJSON])
+            lastKey = key
+            lastTime = monotonicSeconds()
+            logger.info("checkpoint written", metadata: ["file": "\(url.path)", "step": "\(model.version)"])
+            return url
+        } catch {
+            logger.error("checkpoint failed", metadata: ["reason": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Restores `model` and `progress` from the newest readable checkpoint (unreadable ones
+    /// are logged and skipped). Returns its path, or nil when there is none.
+    mutating func resume(model: any ParameterStore, progress p: inout ServerProgress, logger: Logger) throws -> URL? {
+        let found = store.loadNewest { url, error in
+            logger.error("skipping unreadable checkpoint", metadata: ["file": "\(url.path)", "reason": "\(error)"])
+        }
+        guard let (url, file) = found else {
+            logger.info("no checkpoint to resume from", metadata: ["dir": "\(store.directory.path)"])
+            return nil
+        }
+        let t = file.tensors
+        try model.restore(from: t.filter { !$0.key.hasPrefix("server.") })
+        try p.leases.restore(from: t)
+        func count(_ name: String) throws -> Int? { try t[name]?.int64s().first.map { Int(max(0, $0)) } }
+        p.envSteps = UInt64(try count("server.env_steps") ?? 0)
+        // Checkpoints written before the schedule was shared recorded the last refresh mark.
+        let mark = try count("server.target_count") ?? count("server.target_mark") ?? 0
+        p.target = TargetSchedule(every: p.target.every, unit: p.target.unit, count: mark,
+                                  refreshes: try count("server.target_version") ?? 0)
+        p.sessionsStarted = try (t["server.sessions_started"]?.int64s() ?? []).map { UInt64(max(0, $0)) }
+        lastKey = (model.version, p.leases.progress.reduce(0, +))
+        return url
+    }
+}
