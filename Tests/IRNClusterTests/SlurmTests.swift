@@ -7,7 +7,6 @@ import XCTest
 final class SlurmTests: XCTestCase {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The directory with the debug irn, irn-server and irn-actor of this test build.
     func testBatchFileOnSingleNodeSlurm() throws {
         let bin = try builtBinaries(self)
         guard getuid() == 0 else { throw XCTSkip("Slurm test needs root (it starts slurmctld, slurmd and munged)") }
