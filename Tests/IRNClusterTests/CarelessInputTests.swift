@@ -84,13 +84,45 @@ final class CarelessInputTests: XCTestCase {
 
     /// Was: waits forever and logs nothing, even at debug level.
     func testActorLogsEachUnansweredJoinAndGivesUpAfterItsAttempts() throws {
-        let port = 21_000 + Int(getpid() % 400) * 20 + 13   // nobody listens there
-        let server = "tcp://127.0.0.1:\(port)"
+        // A port bound but not listening: reserved for this test, and every connect is refused.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        XCTAssertTrue(bound, "bind: errno \(errno)")
+        let server = "tcp://127.0.0.1:\(UInt16(bigEndian: addr.sin_port))"
         let r = try runTool(self, "irn-actor", ["--server", server, "--connect-timeout", "0.5", "--connect-attempts", "3"], timeout: 120)
         XCTAssertEqual(r.status, 1, r.stderr)
         let retries = r.errorLines.filter { $0.contains("no answer from \(server) after 0.5 s, retrying") }
         XCTAssertEqual(retries.count, 2, "one log line per unanswered attempt but the last: \(r.stderr)")
         XCTAssertTrue(r.errorLines.last?.hasPrefix("irn-actor: error: no answer from \(server) after 3 attempt(s)") == true, r.stderr)
+    }
+
+    /// The same kind of mistake gives the same status whichever command makes it.
+    func testEveryCommandGivesTheSameStatusForTheSameMistake() throws {
+        let missing = dir.appendingPathComponent("missing").path
+        // A data directory that is not there: 1.
+        for (tool, args) in [("irn", ["data", "stats", missing]), ("irn", ["baseline", "--data", missing, "--method", "pop"]),
+                             ("irn", ["eval", "--data", missing, "--model", missing]), ("irn", ["train", "--data", missing, "--out", "m"]),
+                             ("irn-server", ["--data", missing, "--port", "1"])] {
+            let r = try runTool(self, tool, args)
+            assertOneLineError(r, status: 1, tool: tool, [missing])
+        }
+        // An out-of-range flag value: 2.
+        for (tool, args) in [("irn", ["data", "synth", "--items", "3", "--out", missing]), ("irn", ["baseline", "--data", missing, "--method", "nope"]),
+                             ("irn", ["stats", "--server", "tcp://127.0.0.1:1", "--timeout", "0"]), ("irn-server", ["--data", missing, "--epochs", "0"])] {
+            let r = try runTool(self, tool, args)
+            assertOneLineError(r, status: 2, tool: tool, [])
+        }
+        // A model file to a folder that is not there: 1, before any training.
+        let data = try preparedData()
+        let save = dir.appendingPathComponent("no-such-folder/pop.safetensors").path
+        assertOneLineError(try runTool(self, "irn", ["baseline", "--data", data, "--method", "pop", "--save", save]), status: 1, [save, "does not exist"])
     }
 
     // MARK: data preparation
@@ -121,7 +153,7 @@ final class CarelessInputTests: XCTestCase {
         XCTAssertEqual(r.status, 1, r.stderr)
         let errors = r.errorLines.filter { $0.contains("error") }
         XCTAssertEqual(errors.count, 1, r.stderr)
-        XCTAssertTrue(errors[0].contains("--test-days 500 puts all"), r.stderr)
+        XCTAssertTrue(errors.first?.contains("--test-days 500 puts all") == true, r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing is written")
     }
 
