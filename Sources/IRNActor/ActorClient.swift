@@ -57,6 +57,11 @@ public final class ActorClient: @unchecked Sendable {
     /// Numbers our gradient pushes over the whole process, across joins.
     var sequence: UInt64 = 0
     var outcome: Outcome?
+    /// While joining: when the current attempt began and how many went unanswered, so an
+    /// unreachable server is logged (and, with `connectAttempts`, given up on), not waited
+    /// for in silence.
+    var joinAttemptStart: Double?
+    var unansweredJoins = 0
     private let stop = Locked<Outcome?>(nil)
     private let shared = Locked(Counts())
 
@@ -124,6 +129,7 @@ public final class ActorClient: @unchecked Sendable {
     // MARK: loop
 
     public func run() throws -> Outcome {
+        logger.info("joining", metadata: ["server": "\(config.server)"])
         while outcome == nil {
             if let how = stop.current {
                 leave(how)
@@ -132,7 +138,14 @@ public final class ActorClient: @unchecked Sendable {
             let now = monotonicSeconds()
             if case .joining(let lastHello, let known) = state, now - lastHello >= config.helloRetry {
                 state = .joining(lastHello: now, knownRunId: known)
+                logger.debug("hello", metadata: ["server": "\(config.server)"])
                 send(.hello(Hello(actorId: config.actorId, host: config.host, threads: config.threads, knownRunId: known)))
+            }
+            if let failure = checkJoinAttempt(now: now) {
+                dealer.close()
+                sub.close()
+                context.terminate()
+                throw failure
             }
             let canWork = session?.lease != nil && readyToCompute
             let ready = try poll([dealer, sub], timeoutMs: canWork ? 0 : 20)
@@ -176,6 +189,29 @@ public final class ActorClient: @unchecked Sendable {
         sub.close()
         context.terminate()  // waits at most the goodbye's linger
         return outcome ?? .stopped
+    }
+
+    /// Logs each join attempt the server left unanswered for `connectTimeout` seconds; the
+    /// error to end `run()` with once `connectAttempts` (when > 0) went unanswered.
+    private func checkJoinAttempt(now: Double) -> IRNError? {
+        guard case .joining = state else {
+            joinAttemptStart = nil
+            unansweredJoins = 0
+            return nil
+        }
+        guard let start = joinAttemptStart else {
+            joinAttemptStart = now
+            return nil
+        }
+        guard now - start >= config.connectTimeout else { return nil }
+        unansweredJoins += 1
+        joinAttemptStart = now
+        let seconds = config.connectTimeout.rounded() == config.connectTimeout ? "\(Int(config.connectTimeout))" : "\(config.connectTimeout)"
+        if config.connectAttempts > 0 && unansweredJoins >= config.connectAttempts {
+            return IRNError("no answer from \(config.server) after \(unansweredJoins) attempt(s) of \(seconds) s (is irn-server running there, on that port?)")
+        }
+        logger.warning("no answer from \(config.server) after \(seconds) s, retrying", metadata: ["attempt": "\(unansweredJoins + 1)"])
+        return nil
     }
 
     /// The "finished" broadcast can overtake the acks of our last pushes: read them (briefly)

@@ -9,6 +9,11 @@ public struct ActorConfig: Sendable {
     public var heartbeatInterval: Double = 1
     /// Seconds between Hello attempts while the server does not answer.
     public var helloRetry: Double = 2
+    /// Seconds a join attempt waits for the server's answer before it is logged as
+    /// unanswered and made again.
+    public var connectTimeout: Double = 10
+    /// Unanswered join attempts before `run()` gives up (0: never; a server may start later).
+    public var connectAttempts = 0
     /// Rejoin when nothing at all came from the server for this long.
     public var serverSilenceTimeout: Double = 15
     /// Seconds to wait for the acknowledgement of a push before giving up on it.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IRNActor
+import IRNData
 import IRNNumerics
 import IRNSupport
 import Logging
@@ -15,9 +16,12 @@ public struct ActorCommand: ParsableCommand {
         Joins the server, receives the current weights and target network, leases shards, \
         pushes gradients, follows the weight broadcast (P+1) and rejoins by itself when the \
         server restarts. SIGTERM or SIGINT: returns the lease, says goodbye, exits 0. Exits 0 \
-        when the server reports all epochs done. Exits 2, with the reason on stderr, when it \
-        cannot use the server's settings (e.g. --data is not the server's prepared data, or \
-        --data is missing for a learning algorithm), so launch scripts see the failure.
+        when the server reports all epochs done. Exits 1, with the reason on one stderr line, when --data \
+        is not a prepared data set (checked before connecting), when it cannot use the \
+        server's settings (--data is not the server's prepared data, or --data is missing for \
+        a learning algorithm), or when --connect-attempts run out; 2 on a bad flag. While the \
+        server does not answer it logs "no answer from ... after N s, retrying" every \
+        --connect-timeout seconds.
 
         The algorithm and every agent setting come from the server (its Welcome): the actor \
         runs the session-parallel environment on its leased shards of --data (the same \
@@ -60,6 +64,12 @@ public struct ActorCommand: ParsableCommand {
     @Option(help: "Seconds of simulated extra work per gradient (tests and demos of scaling; visit-count: per session).")
     var selftestDelay: Double = 0
 
+    @Option(help: "Seconds to wait for the server's answer to a join before logging it and trying again.")
+    var connectTimeout: Double = 10
+
+    @Option(help: "Join attempts of --connect-timeout seconds before giving up with exit 1 (0: keep trying; an actor started before its server waits for it).")
+    var connectAttempts = 0
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -73,10 +83,15 @@ public struct ActorCommand: ParsableCommand {
         guard (curveServerKey == nil) == (curveSecretKey == nil) else {
             throw ValidationError("CURVE needs both --curve-server-key and --curve-secret-key")
         }
+        guard connectTimeout > 0, connectAttempts >= 0 else {
+            throw ValidationError("--connect-timeout must be positive and --connect-attempts >= 0")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
     }
 
     public func run() throws {
+        // A wrong --data fails now, not after the server answers (or never does).
+        if let data { try Self.checkPreparedData(data) }
         let logger = bootstrapLogging(label: "irn.actor", level: logLevel)
         BLAS.setThreads(Int(threads))
         let hostName = ProcessInfo.processInfo.hostName
@@ -86,6 +101,8 @@ public struct ActorCommand: ParsableCommand {
         config.maxInFlight = maxInFlight
         config.syncWeights = sync
         config.shardsPerLease = shardsPerLease
+        config.connectTimeout = connectTimeout
+        config.connectAttempts = connectAttempts
         if let sk = curveServerKey, let mine = curveSecretKey {
             let pair = try CurveKeyPair(secretKey: try CurveKeyFiles.singleKey(in: mine))
             config.curve = (try CurveKeyFiles.singleKey(in: sk), pair.publicKey, pair.secretKey)
@@ -105,11 +122,24 @@ public struct ActorCommand: ParsableCommand {
         }
     }
 
+    /// A directory written by `irn data prepare` (its binary file is there); the full check
+    /// against the server's data set follows the Welcome.
+    static func checkPreparedData(_ path: String) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw IRNError("--data: no such directory", file: path)
+        }
+        guard isDir.boolValue else { throw IRNError("--data: not a directory (give the directory `irn data prepare --out` wrote)", file: path) }
+        guard FileManager.default.fileExists(atPath: URL(fileURLWithPath: path).appendingPathComponent(PreparedDataset.binaryName).path) else {
+            throw IRNError("--data: not a prepared data set (no \(PreparedDataset.binaryName); run `irn data prepare` first)", file: path)
+        }
+    }
+
     /// The one-line message and exit status of an outcome that must not end with status 0.
     public static func exitStatus(for outcome: ActorClient.Outcome) -> (message: String, status: Int32)? {
         switch outcome {
         case .refusedSettings(let reason):
-            return ("irn-actor: cannot use the server's settings: \(reason)", 2)
+            return ("irn-actor: cannot use the server's settings: \(reason)", 1)
         case .finished, .stopped, .abandoned:
             return nil
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import IRNSupport
 import IRNAgents
 import IRNNumerics
 
@@ -65,6 +66,9 @@ struct AgentOptions: ParsableArguments {
     @OptionGroup var policyHead: HeadOptions
 
     func config(items: Int) throws -> AgentConfig {
+        // An empty data set is a data problem, not a flag: AgentConfig would name `--items`,
+        // which `irn train` and `irn-server` do not have.
+        guard items > 0 else { throw IRNError("the prepared data set has no items (its train split is empty); prepare it again with other --days / --test-days") }
         var c = AgentConfig(algorithm: algo, items: items)
         c.hidden = hidden; c.slots = batch; c.window = window; c.nStep = nStep; c.gamma = gamma
         c.purchaseReward = purchaseReward; c.clickRewardOverride = clickReward

@@ -83,6 +83,7 @@ struct BaselineCommand: ParsableCommand {
 
     func run() throws {
         do {
+            if let save { try OutputFolder.check(save, flag: "--save") }
             let options = try eval.options(progress: !eval.json)
             let dataset = try PreparedDataset.load(from: URL(fileURLWithPath: data))
             let sessions = try eval.sessions(of: dataset)
@@ -99,7 +100,7 @@ struct BaselineCommand: ParsableCommand {
             eval.report(result, extra: [("method", jsonString(method.rawValue)), ("split", jsonString(eval.split)),
                                         ("train_split", jsonString(part.rawValue)), ("train_seconds", String(format: "%.3f", trainSeconds))])
         } catch let e as IRNError {
-            printError("error: \(e)")
+            printError("irn: error: \(e)")
             throw ExitCode.failure
         }
     }

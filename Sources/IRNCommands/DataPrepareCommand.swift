@@ -64,7 +64,8 @@ struct DataPrepareCommand: ParsableCommand {
             let options = PrepareOptions(days: days, testDays: testDays, validDays: validDays,
                                          allSessions: allSessions, shards: shards)
             let url = URL(fileURLWithPath: out)
-            let (data, _) = try PreparePipeline.run(sources: sources, options: options, out: url, progress: true)
+            let (data, log) = try PreparePipeline.run(sources: sources, options: options, out: url, progress: true)
+            for w in log.warnings { printError("warning: \(w)") }
             for (name, set) in data.splits {
                 let c = PreparedDataset.SplitCounts(set)
                 print("\(name.padding(toLength: 9, withPad: " ", startingAt: 0)) sessions \(c.sessions)  events \(c.events)  purchases \(c.purchases)  items \(c.items)")
@@ -72,8 +73,8 @@ struct DataPrepareCommand: ParsableCommand {
             print("items \(data.itemCount), shards \(data.shardCount) -> \(url.path)")
             printError("[prepare] done in \(String(format: "%.1f", monotonicSeconds() - start)) s, peak RSS \(Int(peakResidentMB())) MB")
         } catch let e as IRNError {
-            printError("error: \(e)")
-            throw ExitCode(2)
+            printError("irn: error: \(e)")
+            throw ExitCode.failure
         }
     }
 }

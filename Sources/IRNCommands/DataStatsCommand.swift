@@ -75,8 +75,8 @@ struct DataStatsCommand: ParsableCommand {
                 }
             }
         } catch let e as IRNError {
-            printError("error: \(e)")
-            throw ExitCode(2)
+            printError("irn: error: \(e)")
+            throw ExitCode.failure
         }
     }
 }

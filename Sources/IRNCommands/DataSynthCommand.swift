@@ -56,8 +56,8 @@ struct DataSynthCommand: ParsableCommand {
             print("\(sessions) sessions, \(clicks) clicks, \(buys) buys -> \(out)")
             printError("[synth] done in \(String(format: "%.1f", monotonicSeconds() - start)) s, peak RSS \(Int(peakResidentMB())) MB")
         } catch let e as IRNError {
-            printError("error: \(e)")
-            throw ExitCode(2)
+            printError("irn: error: \(e)")
+            throw ExitCode.failure
         }
     }
 }

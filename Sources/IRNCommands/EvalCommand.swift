@@ -37,7 +37,7 @@ struct EvalCommand: ParsableCommand {
             let result = try Evaluator.evaluate(recommender, on: sessions, options: options)
             eval.report(result, extra: [("model", jsonString(model)), ("split", jsonString(eval.split))])
         } catch let e as IRNError {
-            printError("error: \(e)")
+            printError("irn: error: \(e)")
             throw ExitCode.failure
         }
     }

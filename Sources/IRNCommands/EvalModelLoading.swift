@@ -17,7 +17,9 @@ enum EvalModelLoading {
     ]
 
     static func load(_ url: URL) throws -> any Recommender {
-        guard FileManager.default.fileExists(atPath: url.path) else { throw IRNError("model file not found", file: url.path) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { throw IRNError("model file not found", file: url.path) }
+        guard !isDirectory.boolValue else { throw IRNError("--model is a directory; give a model file (e.g. DIR/model.safetensors)", file: url.path) }
         for (_, loader) in loaders {
             if let m = try loader(url) { return m }
         }

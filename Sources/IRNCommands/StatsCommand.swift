@@ -35,6 +35,11 @@ struct StatsCommand: ParsableCommand {
         }
     }
 
+    /// `== tcp://HOST:P at 2026-12-01T06:55:12Z`
+    static func watchHeader(server: String, now: Date = Date()) -> String {
+        "== \(server) at \(ISO8601DateFormatter().string(from: now))"
+    }
+
     func run() throws {
         guard let server, !keys else {
             print(StatsSchema.markdownTable)
@@ -46,7 +51,7 @@ struct StatsCommand: ParsableCommand {
                 text = try StatsClient.fetch(server: server, timeoutSeconds: timeout)
             } catch {
                 if watch > 0 {
-                    printError("\(error)")
+                    printError("irn: error: \(error) (retrying in \(watch) s)")
                     Thread.sleep(forTimeInterval: watch)
                     continue
                 }
@@ -56,8 +61,12 @@ struct StatsCommand: ParsableCommand {
                 print(text)
             } else {
                 let obj = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+                // --watch: a header line separates one table from the next.
+                if watch > 0 { print(Self.watchHeader(server: server)) }
                 print(StatsTable.render(obj))
             }
+            // Each answer whole and at once, also into a pipe (stdout is block-buffered there).
+            fflush(nil)  // all C streams; `stdout` itself is not concurrency-safe to name
             if watch > 0 { Thread.sleep(forTimeInterval: watch) }
         } while watch > 0
     }

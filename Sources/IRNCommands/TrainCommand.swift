@@ -49,6 +49,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var agent: AgentOptions
 
     func validate() throws {
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard patience >= 0 else { throw ValidationError("--patience must be >= 0") }
         guard keep == "best" || keep == "last" else { throw ValidationError("--keep must be best or last, got '\(keep)'") }
@@ -62,6 +63,7 @@ struct TrainCommand: ParsableCommand {
         defer { handler.cancel() }
         let log: TrainingLog
         do {
+            try OutputFolder.check(out, flag: "--out")
             let dataset = try PreparedDataset.load(from: URL(fileURLWithPath: data))
             let config = try agent.config(items: dataset.itemCount)
             var o = TrainerOptions()
@@ -77,7 +79,7 @@ struct TrainCommand: ParsableCommand {
             printError("train \(config.algorithm.rawValue): \(dataset.itemCount) items, \(part.count) sessions / \(part.eventCount - part.count) transitions in \(o.trainSplit.rawValue), d = \(o.density), H = \(config.hidden), M = \(config.slots), k = \(config.window), breadth \(config.breadth), depth \(config.depth), seed \(config.seed), \(threads) thread(s)")
             log = try trainer.run(stop: stop)
         } catch let e as IRNError {
-            printError("error: \(e)")
+            printError("irn: error: \(e)")
             throw ExitCode.failure
         }
         let bestText = log.bestEpoch.map { "epoch \($0) (valid \(validMetric) \(String(format: "%.4f", log.bestValue ?? 0)))" } ?? "none validated"

@@ -16,6 +16,9 @@ public enum Preprocessor {
         public var afterDays = 0, afterPurchase = 0
         public var afterFilterSessions = 0, afterFilterEvents = 0, filterRounds = 0
         public var lastEventTime: Int64 = 0, testCut: Int64 = 0, validCut: Int64 = 0
+        /// Signs of a careless command line the data set was still written with (one line
+        /// each; `irn data prepare` prints them): see `PrepareWarnings`.
+        public var warnings: [String] = []
         public init() {}
     }
 
@@ -31,7 +34,7 @@ public enum Preprocessor {
         guard raw.eventCount > 0 else { throw IRNError("no events to prepare") }
 
         // 1 + 2: session-level filters.
-        let lastAll = raw.times.max()!
+        guard let lastAll = raw.times.max(), let firstAll = raw.times.min() else { throw IRNError("no events to prepare") }
         let dayCut = options.days > 0 ? lastAll - Int64(options.days * millisPerDay) : Int64.min
         var keep: [Int] = []
         keep.reserveCapacity(raw.count)
@@ -52,6 +55,7 @@ public enum Preprocessor {
             }
         }
         log.afterDays = afterDays
+        log.warnings += PrepareWarnings.daysWindow(options: options, kept: afterDays, loaded: raw.count, spanDays: Double(lastAll - firstAll) / Double(millisPerDay))
         log.afterPurchase = keep.count
         var sessions = raw.subset(keep)
         keep = []
@@ -79,18 +83,26 @@ public enum Preprocessor {
         sessions = sortedByStart(sessions)
 
         // 4: test split.
-        let last = sessions.times.max()!
+        let last = sessions.times.max() ?? lastAll
         let testCut = last - Int64(options.testDays * millisPerDay)
         log.lastEventTime = last
         log.testCut = testCut
         let (train, testRaw) = splitByLastEvent(sessions, cut: testCut)
+        guard train.count > 0 else {
+            let span = Double(last - (sessions.times.min() ?? last)) / Double(millisPerDay)
+            throw IRNError("--test-days \(PrepareWarnings.days(options.testDays)) puts all \(sessions.count) sessions in test (they span \(PrepareWarnings.days(span)) days): nothing is left to train on; use a smaller --test-days")
+        }
         let test = restrict(testRaw, toItemsOf: train, itemSpace: rawItemIds.count, minLength: options.minSessionLength)
 
         // 5: validation from train, measured back from the test cut.
         let validCut = testCut - Int64(options.validDays * millisPerDay)
         log.validCut = validCut
         let (trainTr, validRaw) = splitByLastEvent(train, cut: validCut)
+        guard trainTr.count > 0 else {
+            throw IRNError("--valid-days \(PrepareWarnings.days(options.validDays)) puts all \(train.count) train sessions in validation: nothing is left to train on before validating; use a smaller --valid-days")
+        }
         let valid = restrict(validRaw, toItemsOf: trainTr, itemSpace: rawItemIds.count, minLength: options.minSessionLength)
+        log.warnings += PrepareWarnings.splits(train: train, test: test, trainTr: trainTr, valid: valid, options: options)
 
         // Dense item map of train, ascending original id; every split uses it.
         var present = [Bool](repeating: false, count: rawItemIds.count)

@@ -168,13 +168,13 @@ public struct SafetensorsFile: Sendable, Equatable {
     public static func metadata(of url: URL) -> [String: String]? {
         guard let h = FileHandle(forReadingAtPath: url.path) else { return nil }
         defer { try? h.close() }
-        let lengthBytes = h.readData(ofLength: 8)
-        guard lengthBytes.count == 8 else { return nil }
+        // The throwing reads: `readData(ofLength:)` traps (a `try!` inside Foundation) on a
+        // read error, e.g. EISDIR when the path is a directory.
+        guard let lengthBytes = try? h.read(upToCount: 8), lengthBytes.count == 8 else { return nil }
         var n: UInt64 = 0
         for (i, b) in lengthBytes.enumerated() { n |= UInt64(b) << (8 * UInt64(i)) }
         guard n >= 2, n <= UInt64(maxHeaderBytes) else { return nil }
-        let header = h.readData(ofLength: Int(n))
-        guard header.count == Int(n),
+        guard let header = try? h.read(upToCount: Int(n)), header.count == Int(n),
               let obj = (try? JSONSerialization.jsonObject(with: header)) as? [String: Any] else { return nil }
         guard let meta = obj["__metadata__"] else { return [:] }
         return (meta as? [String: Any])?.compactMapValues { $0 as? String }

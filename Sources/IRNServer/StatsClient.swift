@@ -22,14 +22,15 @@ public enum StatsClient {
         try req.connect(endpoint)
         try req.send(WireFormat.encode(.statsRequest, senderRunId: 0))
         guard try poll([req], timeoutMs: Int(timeoutSeconds * 1000))[0], let frames = try req.receive(dontWait: true) else {
-            throw IRNError("no answer from \(endpoint) within \(timeoutSeconds) s (is irn-server running there?)")
+            // Named by the address the user typed: P+2 is an implementation detail.
+            throw IRNError("no answer from irn-server \(server) within \(timeoutSeconds) s (asked its stats port P+2, \(endpoint)); is irn-server running there, on that port?")
         }
         let env: WireEnvelope
         do { env = try WireFormat.decode(frames) } catch {
-            throw IRNError("bad stats reply from \(endpoint): \(error)")
+            throw IRNError("bad stats reply from \(server) (stats port \(endpoint)): \(error)")
         }
         guard case .statsReply(let json) = env.message else {
-            throw IRNError("unexpected \(env.message.kind) from \(endpoint)")
+            throw IRNError("unexpected \(env.message.kind) from \(server) (stats port \(endpoint))")
         }
         return json
     }

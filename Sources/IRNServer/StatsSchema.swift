@@ -18,7 +18,7 @@ public enum StatsSchema {
         ("pushes", "gradient pushes received"),
         ("applied", "gradients applied"),
         ("dropped_stale", "gradients dropped for staleness over --max-staleness"),
-        ("rejected", "{reason: count} of refused messages: framing, magic, version, kind, oversized, checksum, malformed, non_finite, tensor, model, version_ahead, unknown_actor, unexpected_kind"),
+        ("rejected", "{reason: count} of refused messages: \(PrometheusText.rejectionReasons.joined(separator: ", "))"),
         ("rejected_total", "sum of `rejected`"),
         ("refused_curve", "CURVE handshakes refused"),
         ("refused_keys", "distinct CURVE keys refused"),

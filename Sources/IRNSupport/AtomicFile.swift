@@ -9,10 +9,15 @@ import Foundation
 /// temporary sibling, is flushed to disk, then renamed over the target.
 public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
-        let tmp = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        let folder = url.deletingLastPathComponent()
+        // Checked first so the error names the file asked for, not the temporary sibling.
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw IRNError("cannot write: the folder \(folder.path) does not exist", file: url.path)
+        }
+        let tmp = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
-            throw IRNError("cannot create file", file: tmp.path)
+            throw IRNError("cannot create a file in \(folder.path): \(String(cString: strerror(errno)))", file: url.path)
         }
         let handle = try FileHandle(forWritingTo: tmp)
         do {

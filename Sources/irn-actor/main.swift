@@ -1,2 +1,2 @@
 import IRNCommands
-ActorCommand.main()
+CommandMain.run(ActorCommand.self)

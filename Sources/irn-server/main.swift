@@ -1,2 +1,2 @@
 import IRNCommands
-ServerCommand.main()
+CommandMain.run(ServerCommand.self)

@@ -1,2 +1,2 @@
 import IRNCommands
-IRNRoot.main()
+CommandMain.run(IRNRoot.self)

@@ -229,7 +229,7 @@ final class SlowProducer: GradientProducer {
 }
 
 /// An actor whose data set is not the server's refuses the settings: its run ends with
-/// `.refusedSettings` (irn-actor exits 2 on it), it gives its granted shards back and says
+/// `.refusedSettings` (irn-actor exits 1 on it), it gives its granted shards back and says
 /// goodbye, and a good actor still trains every session once per epoch.
 final class RefusedSettingsTests: XCTestCase {
     func testActorOnOtherDataRefusesSettingsAndLeavesCleanly() throws {

@@ -91,7 +91,7 @@ final class AgentProcessTests: XCTestCase {
         XCTAssertNotEqual(model.parameters, model.config.initialParameters())
     }
 
-    /// irn-actor started on another prepared data set than the server's exits 2 with the
+    /// irn-actor started on another prepared data set than the server's exits 1 with the
     /// reason on one stderr line (launch scripts see the failure), and the server lets it go.
     func testActorOnOtherDataExitsNonZero() throws {
         let bin = try builtBinaries(self)
@@ -117,7 +117,7 @@ final class AgentProcessTests: XCTestCase {
         defer { if actor.isRunning { actor.terminate() } }
         let stderr = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         actor.waitUntilExit()
-        XCTAssertEqual(actor.terminationStatus, 2, stderr)
+        XCTAssertEqual(actor.terminationStatus, 1, stderr)
         let lines = stderr.split(separator: "\n")
         XCTAssertEqual(lines.count, 1, stderr)
         XCTAssertTrue(stderr.hasPrefix("irn-actor: cannot use the server's settings: "), stderr)

@@ -77,10 +77,10 @@ final class StatsCommandTests: XCTestCase {
         // Prometheus text over HTTP on P+3.
         let metrics = try httpGet(port: server.port + 3, path: "/metrics")
         XCTAssertTrue(metrics.hasPrefix("HTTP/1.1 200"), metrics)
-        XCTAssertTrue(metrics.contains("\nirn_step "), metrics)
+        XCTAssertTrue(metrics.contains("\nirn_step_total "), metrics)
         XCTAssertTrue(metrics.contains("\nirn_loop_cpu_seconds_total "), metrics)
         XCTAssertTrue(metrics.contains("irn_actor_pushes_total{actor=\"one\"}"), metrics)
-        XCTAssertTrue(metrics.contains("irn_eval{metric=\"valid.purchase.recall@5\"} 0.5"), metrics)
+        XCTAssertTrue(metrics.contains("irn_eval_recall{split=\"valid\",kind=\"purchase\",k=\"5\"} 0.5"), metrics)
         XCTAssertTrue(try httpGet(port: server.port + 3, path: "/nope").hasPrefix("HTTP/1.1 404"))
         a.requestStop(); b.requestStop()
         XCTAssertEqual(try XCTUnwrap(ra.wait(30)).get(), .stopped)
