@@ -75,8 +75,8 @@ public struct ServerCommand: ParsableCommand {
     @Flag(help: "Resume the run in --checkpoint-dir; fail when there is no checkpoint or the run there is finished. Without --fresh or --resume an unfinished run is resumed and a finished one refused.")
     var resume = false
 
-    @Option(help: "Final model: best (the best evaluation on --eval-split by --valid-metric, written as soon as it is evaluated) or last (the weights at the end).")
-    var keep = "best"
+    @Option(help: "Final model: best (the best evaluation on --eval-split by --valid-metric, written as soon as it is evaluated) or last (the weights at the end). Default: best with --eval-split valid, last with test (picking the best on test would flatter the test figure).")
+    var keep: String?
 
     @Option(help: "Stop early (as finished) after this many background evaluations (--eval-every) without a better --valid-metric (0: never).")
     var patience = 0
@@ -149,7 +149,7 @@ public struct ServerCommand: ParsableCommand {
         guard ["valid", "test"].contains(evalSplit) else { throw ValidationError("--eval-split is valid or test") }
         if fresh && resume { throw ValidationError("--fresh and --resume exclude each other") }
         if (fresh || resume) && checkpointDir == nil { throw ValidationError("--fresh and --resume need --checkpoint-dir") }
-        guard BestModelKeeper.Keep(rawValue: keep) != nil else { throw ValidationError("--keep is best or last, got '\(keep)'") }
+        if let k = keep, BestModelKeeper.Keep(rawValue: k) == nil { throw ValidationError("--keep is best or last, got '\(k)'") }
         guard patience >= 0 else { throw ValidationError("--patience must be >= 0") }
         if patience > 0 && evalEvery == 0 { throw ValidationError("--patience counts background evaluations: it needs --eval-every N") }
         let metric = try ValidationMetric(parsing: validMetric)
@@ -236,7 +236,7 @@ public struct ServerCommand: ParsableCommand {
         let evaluator = BackgroundEvaluator(sessions: evalSet, split: evalSplit,
                                             options: EvaluationOptions(threads: evalThreads), logger: logger)
         let runs = ClusterRunOutputs(model: modelURL, settings: settings, itemIds: dataset.itemIds, split: evalSplit,
-                                     metric: try ValidationMetric(parsing: validMetric), keep: BestModelKeeper.Keep(rawValue: keep)!,
+                                     metric: try ValidationMetric(parsing: validMetric), keep: keepMode,
                                      patience: patience == 0 ? nil : patience, resumed: server.resumedFrom != nil, logger: logger)
         let stopReason = "no better \(runs.keeper.metricKey) in \(patience) evaluations"
         if evalEvery > 0 && evalSet.count > 0 {
@@ -267,13 +267,19 @@ public struct ServerCommand: ParsableCommand {
             finalMetrics = m
         }
         let written = try runs.finish(parameters: store.parameters, step: store.version, epochs: Int(epochs), finalMetrics: finalMetrics)
-        logger.notice("final model written", metadata: ["file": "\(modelURL.path)", "keep": "\(keep)", "step": "\(written.step)",
+        logger.notice("final model written", metadata: ["file": "\(modelURL.path)", "keep": "\(keepMode.rawValue)", "step": "\(written.step)",
                                                         "history": "\(runs.history.csvURL.path)"])
         if let m = written.metrics {
             // The evaluation of the model in the file (the best one under --keep best).
             let json = (try? JSONSerialization.data(withJSONObject: m, options: [.sortedKeys])) ?? Data()
             try AtomicFile.write(json, to: modelURL.deletingPathExtension().appendingPathExtension("eval.json"))
         }
+    }
+
+    /// --keep, or its default for the evaluation split: selecting on test would make the test
+    /// figure of the kept model optimistic, so test keeps the last weights unless told otherwise.
+    var keepMode: BestModelKeeper.Keep {
+        keep.flatMap(BestModelKeeper.Keep.init(rawValue:)) ?? (evalSplit == "valid" ? .best : .last)
     }
 
     /// Runs the server until it finishes or a SIGTERM/SIGINT asks it to stop.
