@@ -29,8 +29,14 @@ public final class AgentProducer: GradientProducer {
     /// Seconds of extra (simulated) work per gradient: tests use it to slow a run down.
     public var delay: Double = 0
 
-    public init(dataset: PreparedDataset, delay: Double = 0) {
+    /// Where `dataset` was loaded from (named in a fingerprint mismatch).
+    public let dataPath: String
+    /// Computed once: configure runs on every (re)join.
+    private lazy var dataFingerprint = dataset.fingerprint
+
+    public init(dataset: PreparedDataset, dataPath: String = "this actor's data", delay: Double = 0) {
         self.dataset = dataset
+        self.dataPath = dataPath
         self.delay = delay
     }
 
@@ -42,6 +48,8 @@ public final class AgentProducer: GradientProducer {
         guard s.items == dataset.itemCount, s.shardCount == dataset.shardCount else {
             throw IRNError("the server's data set has \(s.items) items in \(s.shardCount) shards, ours \(dataset.itemCount) in \(dataset.shardCount): not the same prepared data")
         }
+        // Same counts are not the same items: a set of other items would train the wrong rows.
+        try s.checkData(fingerprint: dataFingerprint, path: dataPath, "the server's data set is not this actor's")
         let set = dataset.sessions(of: s.trainSplit)
         let sizes = (0..<dataset.shardCount).map { sh in dataset.sessionIndices(of: set, shards: [sh]).count }
         guard s.shardSizes.isEmpty || sizes == s.shardSizes else {
@@ -137,7 +145,7 @@ public final class SettingsProducer: GradientProducer {
         } else {
             if agent == nil {
                 guard let dir = dataDirectory else { throw IRNError("the server runs --algo \(s.algo): start the actor with --data DIR (the same prepared data)") }
-                agent = AgentProducer(dataset: try PreparedDataset.load(from: dir), delay: selfTestDelay)
+                agent = AgentProducer(dataset: try PreparedDataset.load(from: dir), dataPath: dir.path, delay: selfTestDelay)
             }
             inner = agent
         }

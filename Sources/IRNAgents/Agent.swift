@@ -42,6 +42,31 @@ public final class Agent {
 
     public func resetState() { worker.resetState() }
 
+    /// What a training checkpoint must carry besides the model state for the next epoch to
+    /// run bit for bit as without the stop: the target schedule's position and the
+    /// imagination sampler's random stream (nil for agents without a target network).
+    public var samplerState: [UInt64]? { worker.trajectories?.rng.state }
+
+    /// Restores a training checkpoint (at an epoch boundary: the recurrent states are reset at
+    /// every epoch start anyway). Throws, changing nothing, on a mismatch.
+    public func restore(model tensors: [String: SafetensorsTensor], schedule: TargetSchedule, samplerState: [UInt64]?) throws {
+        var m = ModelState(config: config)
+        try m.restore(from: tensors)
+        var rng: RandomSource?
+        if worker.trajectories != nil {
+            guard let st = samplerState, let r = RandomSource(state: st) else {
+                throw IRNError("checkpoint lacks the imagination sampler's state (trainer.sampler_rng)")
+            }
+            rng = r
+        }
+        guard schedule.every == self.schedule.every, schedule.unit == self.schedule.unit else {
+            throw IRNError("checkpoint's target schedule (every \(schedule.every) \(schedule.unit)) is not the config's")
+        }
+        model = m
+        self.schedule = schedule
+        if let r = rng { worker.trajectories!.rng = r }
+    }
+
     /// A full iteration: gradient, Adam, and the target refresh when the schedule says so
     /// (the window's steps count as environment steps; one update per call).
     @discardableResult

@@ -1,4 +1,5 @@
 import Foundation
+import IRNData
 import IRNNumerics
 import IRNSupport
 
@@ -8,8 +9,11 @@ import IRNSupport
 /// `format` ("irn-agent"), `format_version` ("1"), `algorithm`, `items`, `hidden`,
 /// `config` (the AgentConfig as JSON), `epoch` (epochs trained; "0" before the first
 /// epoch ended), `valid_metric` and `valid_value` (the early-stopping figure, "" if none),
-/// `note` (free text, e.g. why the file was written). Nothing time-dependent is stored, so
-/// the same run gives the same bytes.
+/// `note` (free text, e.g. why the file was written), `data_fingerprint` (the
+/// `DataFingerprint` of the data set it was trained on; absent in older files). The tensor
+/// `item_ids` (I64 [items]) maps each item index to its original id, so the file alone can
+/// turn scores into recommendations. Nothing time-dependent is stored, so the same run gives
+/// the same bytes.
 public struct AgentCheckpoint: Sendable {
     public static let formatName = "irn-agent"
     public static let formatVersion = 1
@@ -20,9 +24,18 @@ public struct AgentCheckpoint: Sendable {
     public var validMetric: String
     public var validValue: Double?
     public var note: String
+    /// `DataFingerprint` of the training data ("" when unknown: files from before it existed).
+    public var dataFingerprint: String
+    /// Original item id of each item index (nil when unknown).
+    public var itemIds: [Int64]?
+
+    /// The name of the item map tensor.
+    public static let itemIdsTensor = "item_ids"
 
     public init(config: AgentConfig, parameters: NetworkParameters, epoch: Int, validMetric: String = "",
-                validValue: Double? = nil, note: String = "") {
+                validValue: Double? = nil, note: String = "", dataFingerprint: String = "", itemIds: [Int64]? = nil) {
+        self.dataFingerprint = dataFingerprint
+        self.itemIds = itemIds
         self.config = config
         self.parameters = parameters
         self.epoch = epoch
@@ -36,8 +49,12 @@ public struct AgentCheckpoint: Sendable {
         guard parameters.shape == config.shape else {
             throw IRNError("parameters are \(parameters.shape.items) items x \(parameters.shape.hidden) units, config says \(config.items) x \(config.hidden)")
         }
+        if let ids = itemIds, ids.count != config.items {
+            throw IRNError("the item map has \(ids.count) ids for a model of \(config.items) items")
+        }
         var f = SafetensorsFile()
         for part in parameters.namedParts { f[part.name] = SafetensorsTensor(floats: part.values, shape: part.shape) }
+        if let ids = itemIds { f[Self.itemIdsTensor] = SafetensorsTensor(int64s: ids, shape: [ids.count]) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let configJSON = String(decoding: try encoder.encode(config), as: UTF8.self)
@@ -47,6 +64,7 @@ public struct AgentCheckpoint: Sendable {
             "config": configJSON, "epoch": "\(epoch)", "valid_metric": validMetric,
             "valid_value": validValue.map { "\($0)" } ?? "", "note": note,
         ]
+        if !dataFingerprint.isEmpty { f.metadata["data_fingerprint"] = dataFingerprint }
         return f
     }
 
@@ -94,14 +112,30 @@ public struct AgentCheckpoint: Sendable {
             }
             named[g.name] = (t.shape, try t.floats())
         }
-        let extra = Set(f.tensors.keys).subtracting(shape.parameterGroups.map(\.name))
+        var itemIds: [Int64]?
+        if let t = f[itemIdsTensor] {
+            if t.dtype == .i64, t.shape == [config.items] { itemIds = try t.int64s() } else {
+                problems.append("tensor \(itemIdsTensor) is \(t.dtype.rawValue) \(t.shape), expected I64 [\(config.items)]")
+            }
+        }
+        let extra = Set(f.tensors.keys).subtracting(shape.parameterGroups.map(\.name) + [itemIdsTensor])
         if !extra.isEmpty { problems.append("unexpected tensors \(extra.sorted().joined(separator: ", "))") }
         guard problems.isEmpty else { throw fail("agent model does not match its config: " + problems.joined(separator: "; ")) }
         let parameters = try NetworkParameters(shape: shape, named: named)
         guard let epoch = m["epoch"].flatMap(Int.init), epoch >= 0 else { throw fail("agent model metadata 'epoch' is missing or not a count") }
         let value = m["valid_value"].flatMap { $0.isEmpty ? nil : Double($0) }
         return AgentCheckpoint(config: config, parameters: parameters, epoch: epoch, validMetric: m["valid_metric"] ?? "",
-                               validValue: value, note: m["note"] ?? "")
+                               validValue: value, note: m["note"] ?? "", dataFingerprint: m["data_fingerprint"] ?? "",
+                               itemIds: itemIds)
+    }
+
+    /// Refuses to use this model on a data set with another fingerprint (`dataPath` is that
+    /// set's directory, `modelPath` this file); a model without a fingerprint is not checked.
+    public func checkData(fingerprint: String, dataPath: String, modelPath: String) throws {
+        guard !dataFingerprint.isEmpty, dataFingerprint != fingerprint else { return }
+        throw DataFingerprint.mismatch("model \(modelPath) was trained on other data than \(dataPath)",
+                                       expected: dataFingerprint, expectedSource: modelPath,
+                                       found: fingerprint, foundSource: dataPath)
     }
 
     /// Whether `url` is a safetensors file whose metadata names this format; reads only the

@@ -18,6 +18,11 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
     public var shardCount: Int = 0
     /// Sessions of the training split per shard (the lease totals).
     public var shardSizes: [Int] = []
+    /// `DataFingerprint` of the server's data set and its path there (for messages): actors,
+    /// checkpoints and models compare fingerprints, since equal counts do not mean equal
+    /// items. Empty from servers (and checkpoints) written before it existed: not checked.
+    public var dataFingerprint: String = ""
+    public var dataPath: String = ""
 
     public init(algo: String, agent: AgentConfig?) {
         self.algo = algo
@@ -26,6 +31,7 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case algo, agent, trainSplit = "train_split", density, items, shardCount = "shard_count", shardSizes = "shard_sizes"
+        case dataFingerprint = "data_fingerprint", dataPath = "data_path"
     }
 
     /// Keys other than `algo` may be missing (the self-test sends only algo and shard sizes).
@@ -38,6 +44,16 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
         items = try c.decodeIfPresent(Int.self, forKey: .items) ?? 0
         shardCount = try c.decodeIfPresent(Int.self, forKey: .shardCount) ?? 0
         shardSizes = try c.decodeIfPresent([Int].self, forKey: .shardSizes) ?? []
+        dataFingerprint = try c.decodeIfPresent(String.self, forKey: .dataFingerprint) ?? ""
+        dataPath = try c.decodeIfPresent(String.self, forKey: .dataPath) ?? ""
+    }
+
+    /// Refuses a data set whose fingerprint differs from the one these settings were made for
+    /// (`what` says who is refusing; both fingerprints and paths go into the message).
+    public func checkData(fingerprint: String, path: String, _ what: String) throws {
+        guard !dataFingerprint.isEmpty, dataFingerprint != fingerprint else { return }
+        throw DataFingerprint.mismatch(what, expected: dataFingerprint, expectedSource: dataPath.isEmpty ? "the server's data" : dataPath,
+                                       found: fingerprint, foundSource: path)
     }
 
     public func json() -> String {

@@ -18,6 +18,12 @@ public final class Trainer {
     /// Where the best model and the log go (nil: keep in memory only).
     public var modelURL: URL?
     public var logURL: URL?
+    /// Where the training checkpoint goes after every epoch (nil: none; `irn train --resume`).
+    public var checkpointURL: URL?
+    /// The data set's directory, named in fingerprint mismatches.
+    public var dataPath = "the training data"
+    /// `DataFingerprint` of the data set, stored in every model and checkpoint.
+    public let dataFingerprint: String
     /// Called after every iteration (tests use it to request a stop at a given point).
     public var iterationHook: ((_ iteration: Int, _ stats: IterationStats) -> Void)?
     /// Print progress lines (every `options.progressInterval` s) to standard error.
@@ -28,6 +34,8 @@ public final class Trainer {
     public private(set) var iteration = 0
     public private(set) var epochsCompleted = 0
     public private(set) var best: AgentCheckpoint?
+    /// Epochs since the best one (early stopping).
+    public private(set) var sinceBest = 0
     public private(set) var log: TrainingLog
 
     private var feeder: SessionWindowFeeder?
@@ -46,6 +54,22 @@ public final class Trainer {
         agent = try Agent(config: config)
         window = RolloutWindow(steps: config.window, slots: config.slots, lookahead: config.nStep)
         log = TrainingLog(config: config, options: options)
+        dataFingerprint = dataset.fingerprint
+    }
+
+    var bestNote: String {
+        options.keepLast ? "last epoch of the run on \(options.trainSplit.rawValue)"
+                         : "best of the epochs run on \(options.trainSplit.rawValue), validated on valid"
+    }
+
+    /// Sets what `TrainerCheckpoint` restores (the log keeps this run's options).
+    func restoreCounters(epochsCompleted: Int, iteration: Int, sinceBest: Int, best: AgentCheckpoint?, log: TrainingLog) {
+        self.epochsCompleted = epochsCompleted
+        self.iteration = iteration
+        self.sinceBest = sinceBest
+        self.best = best
+        self.log = log
+        self.log.options = options
     }
 
     /// Starts epoch `epoch` (0-based): the training part in its shuffled order, every slot reset.
@@ -86,7 +110,6 @@ public final class Trainer {
     public func run(stop: StopFlag = StopFlag()) throws -> TrainingLog {
         let runStart = monotonicSeconds()
         var trainSeconds = 0.0
-        var sinceBest = 0
         epochs: for e in epochsCompleted..<options.epochs {
             startEpoch(e)
             var record = EpochRecord(epoch: e + 1)
@@ -125,9 +148,8 @@ public final class Trainer {
             record.validValue = value
             if options.keepLast || best == nil || value > best!.validValue! {
                 best = AgentCheckpoint(config: config, parameters: agent.parameters, epoch: e + 1,
-                                       validMetric: options.validMetric.description, validValue: value,
-                                       note: options.keepLast ? "last epoch of the run on \(options.trainSplit.rawValue)"
-                                                              : "best of the epochs run on \(options.trainSplit.rawValue), validated on valid")
+                                       validMetric: options.validMetric.description, validValue: value, note: bestNote,
+                                       dataFingerprint: dataFingerprint, itemIds: dataset.itemIds)
                 record.improved = true
                 sinceBest = 0
                 if let url = modelURL { try best!.write(to: url) }
@@ -141,6 +163,8 @@ public final class Trainer {
             log.totalSeconds = monotonicSeconds() - runStart
             log.status = "running"
             try writeLog()
+            // After the log: a checkpoint is only ever newer than the log and model it continues.
+            if let url = checkpointURL { try checkpoint().write(to: url) }
             if showEpochSummaries { printError(epochLine(record)) }
             if stop.isRequested {
                 try finishInterrupted(trainSeconds: trainSeconds, total: monotonicSeconds() - runStart, why: stop.why)
@@ -163,7 +187,8 @@ public final class Trainer {
     private func finishInterrupted(trainSeconds: Double, total: Double, why: String) throws {
         if best == nil, let url = modelURL {
             let current = AgentCheckpoint(config: config, parameters: agent.parameters, epoch: epochsCompleted,
-                                          note: "interrupted (\(why)) after \(iteration) iterations, before any validation")
+                                          note: "interrupted (\(why)) after \(iteration) iterations, before any validation",
+                                          dataFingerprint: dataFingerprint, itemIds: dataset.itemIds)
             try current.write(to: url)
         }
         log.status = "interrupted"

@@ -13,14 +13,17 @@ struct EvalCommand: ParsableCommand {
         Every test position t >= 1 of every session is ranked: the state holds events 0..t-1 \
         (capped by --cold-start) and the item of event t is ranked against all items. \
         Figures are given separately for purchase events, click events and First (t = 1), \
-        with their counts. Models: any saved with `irn baseline --save`.
+        with their counts. Models: any saved with `irn baseline --save`, agent models of `irn train` \
+        and `irn-server`, and their checkpoints (server checkpoint-<step>.safetensors, irn train \
+        OUT.checkpoint.safetensors). A model that records the fingerprint of another data set \
+        than --data is refused.
         """
     )
 
     @Option(help: "Prepared data set directory (from `irn data prepare`).")
     var data: String
 
-    @Option(help: "Model file to evaluate.")
+    @Option(help: "Model file to evaluate (a model, or a checkpoint of irn-server or irn train).")
     var model: String
 
     @OptionGroup var eval: EvalFlags
@@ -30,6 +33,7 @@ struct EvalCommand: ParsableCommand {
             let options = try eval.options(progress: !eval.json)
             let dataset = try PreparedDataset.load(from: URL(fileURLWithPath: data))
             let sessions = try eval.sessions(of: dataset)
+            try EvalModelLoading.checkData(model: URL(fileURLWithPath: model), dataset: dataset, dataPath: data)
             let recommender = try EvalModelLoading.load(URL(fileURLWithPath: model))
             guard recommender.itemCount == dataset.itemCount else {
                 throw IRNError("model scores \(recommender.itemCount) items but the data set has \(dataset.itemCount)", file: model)

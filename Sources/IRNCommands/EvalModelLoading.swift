@@ -1,8 +1,10 @@
 import Foundation
 import IRNAgents
 import IRNBaselines
+import IRNData
 import IRNEvaluation
 import IRNNumerics
+import IRNServer
 import IRNSupport
 
 /// Turns a model file into a Recommender. Each model family registers one loader that
@@ -14,6 +16,7 @@ enum EvalModelLoading {
     static let loaders: [(family: String, load: Loader)] = [
         ("baseline", loadBaseline),
         ("agent", loadAgent),
+        ("checkpoint", loadCheckpoint),
     ]
 
     static func load(_ url: URL) throws -> any Recommender {
@@ -30,6 +33,24 @@ enum EvalModelLoading {
     static func loadBaseline(_ url: URL) throws -> (any Recommender)? {
         guard SafetensorsFile.metadata(of: url)?["format"] == ModelArchive.formatName else { return nil }
         return try BaselinePersistence.load(ModelArchive.load(from: url))
+    }
+
+    /// Checkpoints of the cluster or of irn train evaluate as the model they hold (a cluster
+    /// stopped early leaves only checkpoints).
+    static func loadCheckpoint(_ url: URL) throws -> (any Recommender)? {
+        guard CheckpointModel.isCheckpoint(url) else { return nil }
+        return AgentRecommender(checkpoint: try CheckpointModel.read(url))
+    }
+
+    /// Refuses a model or checkpoint that records another data set's fingerprint than
+    /// `dataset`'s (same item count, other items: it would score near 0 without a word).
+    static func checkData(model url: URL, dataset: PreparedDataset, dataPath: String) throws {
+        let m = SafetensorsFile.metadata(of: url)
+        let recorded = m?["data_fingerprint"] ?? (CheckpointModel.isCheckpoint(url) ? CheckpointModel.dataFingerprint(of: url) : "")
+        let ours = dataset.fingerprint
+        guard !recorded.isEmpty, recorded != ours else { return }
+        throw DataFingerprint.mismatch("model \(url.path) was trained on other data than \(dataPath)", expected: recorded, expectedSource: url.path,
+                                       found: ours, foundSource: dataPath)
     }
 
     /// Agent models are safetensors files whose metadata says format "irn-agent".

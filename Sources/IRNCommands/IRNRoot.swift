@@ -11,7 +11,7 @@ public struct IRNRoot: ParsableCommand {
         `irn-server` and `irn-actor`.
         """,
         subcommands: [
-            DataCommand.self, TrainCommand.self, BaselineCommand.self, EvalCommand.self, BenchCommand.self,
+            DataCommand.self, TrainCommand.self, BaselineCommand.self, EvalCommand.self, ExportCommand.self, BenchCommand.self,
             StatsCommand.self, CurveKeysCommand.self, ServeCommand.self,
         ]
     )

@@ -69,6 +69,21 @@ public struct ServerCommand: ParsableCommand {
     @Option(help: "Checkpoints to keep.")
     var keepCheckpoints = 3
 
+    @Flag(help: "Start a new run even if --checkpoint-dir holds checkpoints (they are moved to CHECKPOINT_DIR/replaced-<n>/).")
+    var fresh = false
+
+    @Flag(help: "Resume the run in --checkpoint-dir; fail when there is no checkpoint or the run there is finished. Without --fresh or --resume an unfinished run is resumed and a finished one refused.")
+    var resume = false
+
+    @Option(help: "Final model: best (the best evaluation on --eval-split by --valid-metric, written as soon as it is evaluated) or last (the weights at the end). Default: best with --eval-split valid, last with test (picking the best on test would flatter the test figure).")
+    var keep: String?
+
+    @Option(help: "Stop early (as finished) after this many background evaluations (--eval-every) without a better --valid-metric (0: never).")
+    var patience = 0
+
+    @Option(name: .customLong("valid-metric"), help: "Figure --keep best and --patience watch on --eval-split: <purchase|click|first>-<recall|mrr>@K (K in 3, 5, 10, 20).")
+    var validMetric = "purchase-recall@5"
+
     @Option(help: "Final model file (safetensors with the agent settings; default: CHECKPOINT_DIR/model.safetensors, or ./irn-model.safetensors).")
     var out: String?
 
@@ -132,6 +147,13 @@ public struct ServerCommand: ParsableCommand {
             throw ValidationError("--curve-allowed-keys needs --curve-secret-key")
         }
         guard ["valid", "test"].contains(evalSplit) else { throw ValidationError("--eval-split is valid or test") }
+        if fresh && resume { throw ValidationError("--fresh and --resume exclude each other") }
+        if (fresh || resume) && checkpointDir == nil { throw ValidationError("--fresh and --resume need --checkpoint-dir") }
+        if let k = keep, BestModelKeeper.Keep(rawValue: k) == nil { throw ValidationError("--keep is best or last, got '\(k)'") }
+        guard patience >= 0 else { throw ValidationError("--patience must be >= 0") }
+        if patience > 0 && evalEvery == 0 { throw ValidationError("--patience counts background evaluations: it needs --eval-every N") }
+        let metric = try ValidationMetric(parsing: validMetric)
+        guard [3, 5, 10, 20].contains(metric.cutoff) else { throw ValidationError("--valid-metric cut-off must be 3, 5, 10 or 20, got \(metric.cutoff)") }
         if !selfTest && data == nil { throw ValidationError("--algo \(agent.algo.rawValue) needs --data DIR (a prepared data set)") }
     }
 
@@ -147,6 +169,7 @@ public struct ServerCommand: ParsableCommand {
         config.checkpointDirectory = checkpointDir.map { URL(fileURLWithPath: $0) }
         config.checkpointEvery = checkpointEvery
         config.keepCheckpoints = keepCheckpoints
+        config.start = fresh ? .fresh : resume ? .resume : .auto
         config.targetEvery = agent.targetEvery
         config.targetUnit = agent.targetUnit
         config.broadcastInterval = broadcastInterval ?? (selfTest ? 0 : 0.1)
@@ -201,18 +224,30 @@ public struct ServerCommand: ParsableCommand {
         settings.items = dataset.itemCount
         settings.shardCount = dataset.shardCount
         settings.shardSizes = sizes
+        settings.dataFingerprint = dataset.fingerprint
+        settings.dataPath = dir.path
         config.settingsJSON = settings.json()
+        config.checkpointExtras = ["server.item_ids": SafetensorsTensor(int64s: dataset.itemIds, shape: [dataset.itemCount])]
 
         let store = AgentStore(config: agentConfig)
         let server = try ParameterServer(config: config, store: store, logger: logger)
+        let modelURL = URL(fileURLWithPath: out ?? (checkpointDir.map { "\($0)/model.safetensors" } ?? "irn-model.safetensors"))
         let evalSet = evalSplit == "valid" ? dataset.valid : dataset.test
         let evaluator = BackgroundEvaluator(sessions: evalSet, split: evalSplit,
                                             options: EvaluationOptions(threads: evalThreads), logger: logger)
+        let runs = ClusterRunOutputs(model: modelURL, settings: settings, itemIds: dataset.itemIds, split: evalSplit,
+                                     metric: try ValidationMetric(parsing: validMetric), keep: keepMode,
+                                     patience: patience == 0 ? nil : patience, resumed: server.resumedFrom != nil, logger: logger)
+        let stopReason = "no better \(runs.keeper.metricKey) in \(patience) evaluations"
         if evalEvery > 0 && evalSet.count > 0 {
-            server.onUpdate = { [evaluator, store] server, version in
+            server.onUpdate = { [evaluator, store, runs] server, version in
                 guard version % evalEvery == 0 else { return }
                 // A copy of the weights (copy-on-write: the next update copies the server's own).
-                evaluator.start(store.parameters, step: version) { [weak server] m in server?.setEvalMetrics(m) }
+                let weights = store.parameters
+                evaluator.start(weights, step: version) { [weak server] m in
+                    server?.setEvalMetrics(m)
+                    if runs.record(m, parameters: weights, step: version, final: false) { server?.finishEarly(stopReason) }
+                }
             }
         }
         logger.info("agent", metadata: ["algo": "\(agentConfig.algorithm.rawValue)", "items": "\(dataset.itemCount)",
@@ -222,16 +257,29 @@ public struct ServerCommand: ParsableCommand {
         try serve(server)
         evaluator.wait()
         guard server.isFinished else { return }
-        let modelURL = URL(fileURLWithPath: out ?? (checkpointDir.map { "\($0)/model.safetensors" } ?? "irn-model.safetensors"))
-        try ClusterModelFile.write(parameters: store.parameters, settings: settings, step: store.version, epochs: Int(epochs), to: modelURL)
-        logger.notice("final model written", metadata: ["file": "\(modelURL.path)", "step": "\(store.version)"])
+        if let why = server.earlyStopReason { logger.notice("early-stopped", metadata: ["reason": "\(why)", "step": "\(store.version)"]) }
+        var finalMetrics: [String: Double]?
         if !noEval && evalSet.count > 0 {
             let m = try evaluator.evaluate(store.parameters, step: store.version)
             let keys = m.keys.filter { $0.contains("recall@5") || $0.contains("mrr@5") }.sorted()
             logger.notice("final evaluation", metadata: Logger.Metadata(uniqueKeysWithValues: keys.map { ($0, "\(m[$0]!)") }))
+            _ = runs.record(m, parameters: store.parameters, step: store.version, final: true)
+            finalMetrics = m
+        }
+        let written = try runs.finish(parameters: store.parameters, step: store.version, epochs: Int(epochs), finalMetrics: finalMetrics)
+        logger.notice("final model written", metadata: ["file": "\(modelURL.path)", "keep": "\(keepMode.rawValue)", "step": "\(written.step)",
+                                                        "history": "\(runs.history.csvURL.path)"])
+        if let m = written.metrics {
+            // The evaluation of the model in the file (the best one under --keep best).
             let json = (try? JSONSerialization.data(withJSONObject: m, options: [.sortedKeys])) ?? Data()
             try AtomicFile.write(json, to: modelURL.deletingPathExtension().appendingPathExtension("eval.json"))
         }
+    }
+
+    /// --keep, or its default for the evaluation split: selecting on test would make the test
+    /// figure of the kept model optimistic, so test keeps the last weights unless told otherwise.
+    var keepMode: BestModelKeeper.Keep {
+        keep.flatMap(BestModelKeeper.Keep.init(rawValue:)) ?? (evalSplit == "valid" ? .best : .last)
     }
 
     /// Runs the server until it finishes or a SIGTERM/SIGINT asks it to stop.

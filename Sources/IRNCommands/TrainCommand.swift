@@ -21,6 +21,13 @@ struct TrainCommand: ParsableCommand {
         Ctrl-C finishes the current iteration, leaves the best model so far (or, before the \
         first validation, the current one) at --out, and exits with status 130. With --threads 1 \
         (default) the same seed, data and flags give a bit-identical model.
+
+        After every epoch a training checkpoint goes to --checkpoint (default \
+        OUT.checkpoint.safetensors, i.e. OUT with .checkpoint before its extension). \
+        `--resume CHECKPOINT` continues after that checkpoint's last completed epoch, bit for \
+        bit as an uninterrupted run (epoch boundaries only: a run stopped mid-epoch repeats that \
+        epoch). The agent settings, training split, density and valid metric come from the \
+        checkpoint; --epochs is the total, counting the epochs already done.
         """
     )
 
@@ -41,6 +48,10 @@ struct TrainCommand: ParsableCommand {
     var threads: Int = 1
     @Option(help: "Per-epoch log file (JSON). Default: OUT.log.json.")
     var log: String?
+    @Option(help: "Training checkpoint written after every epoch (default: OUT with .checkpoint before its extension).")
+    var checkpoint: String?
+    @Option(help: "Continue the run of this training checkpoint (written by irn train after each epoch) from its last completed epoch.")
+    var resume: String?
     @Option(name: .customLong("progress-every"), help: "Seconds between progress lines.")
     var progressEvery: Double = 5
     @Flag(help: "No progress lines (epoch summaries are still printed).")
@@ -65,15 +76,37 @@ struct TrainCommand: ParsableCommand {
         do {
             try OutputFolder.check(out, flag: "--out")
             let dataset = try PreparedDataset.load(from: URL(fileURLWithPath: data))
-            let config = try agent.config(items: dataset.itemCount)
+            let resumed = try resume.map { path -> TrainerCheckpoint in
+                guard FileManager.default.fileExists(atPath: path) else { throw IRNError("checkpoint to resume not found", file: path) }
+                let c = try TrainerCheckpoint.read(from: URL(fileURLWithPath: path))
+                // First: on other data the config's item count may not even fit.
+                try c.settings.checkData(fingerprint: dataset.fingerprint, path: data, "checkpoint \(path) belongs to other data")
+                return c
+            }
+            let config = try resumed.map { try resumeConfig($0, items: dataset.itemCount) } ?? agent.config(items: dataset.itemCount)
             var o = TrainerOptions()
             o.epochs = epochs; o.density = trainingSet.rewardDensity; o.trainSplit = trainingSet.split(evaluatingOn: "valid")
             o.patience = patience == 0 ? nil : patience
             o.validMetric = try ValidationMetric(parsing: validMetric)
             o.keepLast = keep == "last"; o.evalThreads = threads; o.progressInterval = progressEvery
+            if let c = resumed {
+                // The run's own choices come from the checkpoint; only the stopping rules are this command's.
+                o.density = c.settings.density; o.trainSplit = c.settings.trainSplit
+                o.validMetric = c.state.options.validMetric; o.keepLast = c.state.options.keepLast
+                if o.keepLast { o.patience = nil }
+            }
             let trainer = try Trainer(config: config, options: o, dataset: dataset)
             trainer.modelURL = URL(fileURLWithPath: out)
             trainer.logURL = URL(fileURLWithPath: self.log ?? out + ".log.json")
+            trainer.checkpointURL = URL(fileURLWithPath: checkpoint ?? Self.defaultCheckpoint(out: out))
+            trainer.dataPath = data
+            if let c = resumed, let path = resume {
+                guard c.state.epochsCompleted < epochs else {
+                    throw IRNError("the checkpoint has \(c.state.epochsCompleted) epoch(s) done already; --epochs is the total: give more than that", file: path)
+                }
+                try trainer.resume(from: c, source: path)
+                printError("resuming \(path): \(c.state.epochsCompleted) epoch(s) done, continuing with epoch \(c.state.epochsCompleted + 1) of \(epochs)")
+            }
             trainer.showProgress = !quiet
             let part = dataset.sessions(of: o.trainSplit)
             printError("train \(config.algorithm.rawValue): \(dataset.itemCount) items, \(part.count) sessions / \(part.eventCount - part.count) transitions in \(o.trainSplit.rawValue), d = \(o.density), H = \(config.hidden), M = \(config.slots), k = \(config.window), breadth \(config.breadth), depth \(config.depth), seed \(config.seed), \(threads) thread(s)")
@@ -88,5 +121,24 @@ struct TrainCommand: ParsableCommand {
             throw ExitCode(130)
         }
         print("\(log.status): \(log.epochs.count) epoch(s), \(String(format: "%.1f", log.trainSeconds)) s training; best \(bestText) -> \(out)")
+    }
+
+    /// OUT with ".checkpoint" before its extension (model.safetensors -> model.checkpoint.safetensors).
+    static func defaultCheckpoint(out: String) -> String {
+        let url = URL(fileURLWithPath: out)
+        let ext = url.pathExtension
+        return url.deletingPathExtension().path + ".checkpoint" + (ext.isEmpty ? ".safetensors" : "." + ext)
+    }
+
+    /// The checkpoint's agent config; agent flags given on this command line must agree with it
+    /// (a flag left at its default is not a disagreement: the checkpoint's value is used).
+    private func resumeConfig(_ c: TrainerCheckpoint, items: Int) throws -> AgentConfig {
+        let stored = try c.config
+        let asked = try agent.config(items: items)
+        let defaults = try AgentOptions.parse([]).config(items: items)
+        guard asked == defaults || asked == stored else {
+            throw IRNError("agent flags differ from the checkpoint's settings: --resume continues the checkpoint's run (leave the agent flags out, or start a new run without --resume)", file: resume)
+        }
+        return stored
     }
 }

@@ -35,20 +35,23 @@ extension PreparedDataset {
         public var options: PrepareOptions?
         public var sources: [String]
         public var trainShardSizes: [Int]
+        /// `DataFingerprint` of the set (absent in sets prepared before it existed: models,
+        /// checkpoints and the cluster compute it from the data then, see `fingerprint`).
+        public var fingerprint: String?
         public var createdBy = "irn data prepare"
 
         enum CodingKeys: String, CodingKey {
             case format, version, items, shards, train, test, trainTr = "train_tr", valid, options, sources
-            case trainShardSizes = "train_shard_sizes", createdBy = "created_by"
+            case trainShardSizes = "train_shard_sizes", fingerprint, createdBy = "created_by"
         }
     }
 
     public func manifest(sources: [String]) -> Manifest {
-        var sizes = [Int](repeating: 0, count: shardCount)
-        for s in 0..<train.count { sizes[shard(ofSession: s, in: train)] += 1 }
+        let sizes = trainShardSizes
         return Manifest(items: itemCount, shards: shardCount, train: SplitCounts(train), test: SplitCounts(test),
                         trainTr: SplitCounts(trainTr), valid: SplitCounts(valid), options: options,
-                        sources: sources, trainShardSizes: sizes)
+                        sources: sources, trainShardSizes: sizes,
+                        fingerprint: DataFingerprint.compute(itemIds: itemIds, shardCount: shardCount, trainShardSizes: sizes))
     }
 
     /// Writes the data set to `dir` atomically: everything goes to a hidden sibling directory

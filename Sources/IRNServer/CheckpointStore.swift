@@ -42,6 +42,24 @@ public struct CheckpointStore: Sendable {
         return url
     }
 
+    /// Moves every checkpoint into a new subdirectory `replaced-<n>` (a fresh run starts
+    /// without deleting the old one's files). Returns that directory, nil when there was none.
+    public func moveAside() throws -> URL? {
+        let files = list()
+        guard !files.isEmpty else { return nil }
+        let fm = FileManager.default
+        var n = 1
+        while fm.fileExists(atPath: directory.appendingPathComponent("replaced-\(n)").path) { n += 1 }
+        let aside = directory.appendingPathComponent("replaced-\(n)")
+        do {
+            try fm.createDirectory(at: aside, withIntermediateDirectories: false)
+            for f in files { try fm.moveItem(at: f, to: aside.appendingPathComponent(f.lastPathComponent)) }
+        } catch {
+            throw IRNError("cannot move the old checkpoints aside: \(error.localizedDescription)", file: aside.path)
+        }
+        return aside
+    }
+
     /// Checkpoint files, newest (highest version) first.
     public func list() -> [URL] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []

@@ -35,12 +35,16 @@ public final class ParameterServer: @unchecked Sendable {
     private(set) var loopCPUSeconds = 0.0
     let startTime = monotonicSeconds()
     private let stopFlag = Locked(false)
+    /// Set by `finishEarly` (early stopping): the run ends as finished before its epochs.
+    private let earlyStop = Locked<String?>(nil)
     let evalMetrics = Locked<[String: Double]>([:])
     /// Called on the server's thread after every applied gradient, with the new version (e.g.
     /// to start a background evaluation every N updates on `currentWeights()`).
     public var onUpdate: ((ParameterServer, UInt64) -> Void)?
     /// Where the server resumed from, if it did.
     public private(set) var resumedFrom: URL?
+    /// Where `--fresh` moved the old checkpoints, if there were any.
+    public private(set) var movedAside: URL?
 
     var leases: LeaseManager { registry.leases }
     var targetVersion: UInt64 { UInt64(progress.target.refreshes) }
@@ -53,6 +57,29 @@ public final class ParameterServer: @unchecked Sendable {
         self.store = store
         self.logger = logger
         self.runId = StableHash.fnv1a(UInt64(getpid()) << 32 ^ UInt64(Date().timeIntervalSince1970 * 1e6)) | 1
+        let leases = LeaseManager(shardSizes: config.shardSizes, epochs: config.epochs, shardsPerLease: config.shardsPerLease)
+        var progress = ServerProgress(leases: leases, target: TargetSchedule(every: config.targetEvery, unit: config.targetUnit))
+        // Before binding: a refused checkpoint directory leaves no ports or threads behind.
+        var checkpointer = config.checkpointDirectory.map {
+            ServerCheckpointer(store: CheckpointStore(directory: $0, keep: config.keepCheckpoints),
+                               every: config.checkpointEvery, now: monotonicSeconds())
+        }
+        if config.start == .fresh, let c = checkpointer {
+            movedAside = try c.store.moveAside()
+        }
+        let resumed = try checkpointer?.resume(model: store, progress: &progress, settingsJSON: config.settingsJSON, logger: logger)
+        if let dir = config.checkpointDirectory {
+            if config.start == .resume && resumed == nil {
+                throw IRNError("--resume: no checkpoint to resume from (start without --resume, or with --fresh)", file: dir.path)
+            }
+            if let r = resumed, progress.leases.finished || r.status == "early-stopped" {
+                let what = r.status == "early-stopped" ? "was early-stopped" : "finished all \(config.epochs) epoch(s)"
+                throw IRNError("the run in this checkpoint directory \(what) (\(r.url.lastPathComponent), step \(store.version)): nothing to resume; --fresh starts a new run (the old checkpoints move to replaced-<n>/), or use another --checkpoint-dir",
+                               file: dir.path)
+            }
+        }
+        resumedFrom = resumed?.url
+        self.progress = progress
         self.context = try Context()
         if let secret = config.curveSecretKey {
             guard Curve.isValidKey(secret) else { throw IRNError("the CURVE secret key is not 40 characters of Z85") }
@@ -82,22 +109,17 @@ public final class ParameterServer: @unchecked Sendable {
             try StatsHTTPServer(host: config.host, port: httpPort, board: board, logger: logger)
         })
         port = sockets.basePort
-        let leases = LeaseManager(shardSizes: config.shardSizes, epochs: config.epochs, shardsPerLease: config.shardsPerLease)
-        registry = ActorRegistry(leases: leases, heartbeatTimeout: config.heartbeatTimeout)
-        progress = ServerProgress(leases: leases, target: TargetSchedule(every: config.targetEvery, unit: config.targetUnit))
-        var checkpointer = config.checkpointDirectory.map {
-            ServerCheckpointer(store: CheckpointStore(directory: $0, keep: config.keepCheckpoints),
-                               every: config.checkpointEvery, now: monotonicSeconds())
-        }
-        resumedFrom = try checkpointer?.resume(model: store, progress: &progress, logger: logger)
+        registry = ActorRegistry(leases: progress.leases, heartbeatTimeout: config.heartbeatTimeout)
         self.checkpointer = checkpointer
-        registry.leases = progress.leases
         counters.sessionsStarted = progress.sessionsStarted
         broadcaster = Broadcaster(interval: config.broadcastInterval, every: config.broadcastEvery,
                                   maxStaleness: config.maxStaleness, version: store.version)
+        if let aside = movedAside {
+            logger.notice("fresh run: old checkpoints moved aside", metadata: ["dir": "\(aside.path)"])
+        }
         if let url = resumedFrom {
             logger.info("resumed from checkpoint", metadata: [
-                "file": "\(url.path)", "step": "\(store.version)", "epoch": "\(leases.epoch)",
+                "file": "\(url.path)", "step": "\(store.version)", "epoch": "\(registry.leases.epoch)",
                 "target_version": "\(targetVersion)",
             ])
         }
@@ -119,7 +141,14 @@ public final class ParameterServer: @unchecked Sendable {
     /// Publishes the latest evaluation metrics (thread-safe; e.g. from a background evaluator).
     public func setEvalMetrics(_ m: [String: Double]) { evalMetrics.withLock { $0 = m } }
 
-    public var isFinished: Bool { leases.finished }
+    /// Ends the run as finished before its epochs (early stopping; safe from any thread):
+    /// actors are told the run is finished, the last checkpoint is marked "early-stopped".
+    public func finishEarly(_ why: String) { earlyStop.withLock { if $0 == nil { $0 = why } } }
+
+    /// Why the run was stopped early, if it was.
+    public var earlyStopReason: String? { earlyStop.current }
+
+    public var isFinished: Bool { leases.finished || earlyStop.current != nil }
 
     /// The current weights (dense). Only from the server's thread (e.g. in `onUpdate`).
     public func currentWeights() -> [TensorPart] { store.weights(nil) }
@@ -129,7 +158,9 @@ public final class ParameterServer: @unchecked Sendable {
     public func checkpoint(force: Bool = false) -> URL? {
         progress.leases = registry.leases
         progress.sessionsStarted = counters.sessionsStarted
-        return checkpointer?.write(model: store, progress: progress, settingsJSON: config.settingsJSON, force: force, logger: logger)
+        return checkpointer?.write(model: store, progress: progress, settingsJSON: config.settingsJSON,
+                                   status: earlyStop.current != nil ? "early-stopped" : nil, extra: config.checkpointExtras,
+                                   force: force, logger: logger)
     }
 
     // MARK: the loop
@@ -141,7 +172,7 @@ public final class ParameterServer: @unchecked Sendable {
         let loopCPUStart = threadCPUSeconds()
         while true {
             if stopFlag.current { break }
-            if leases.finished {
+            if isFinished {
                 if finishedAt == nil {
                     finishedAt = monotonicSeconds()
                     flushBroadcast()
@@ -159,14 +190,16 @@ public final class ParameterServer: @unchecked Sendable {
             if board.wanted { board.publish(json: statsJSON(), prometheus: PrometheusText.render(statsDictionary())) }
         }
         flushBroadcast()
-        checkpoint()
-        if !leases.finished { publish(.bye(.serverShutdown)) }
+        // Forced when early-stopped: the mark must reach disk even if no update came since the last one.
+        checkpoint(force: earlyStop.current != nil)
+        if !isFinished { publish(.bye(.serverShutdown)) }
         // Give the goodbye a moment to leave (linger applies to the PUB socket only).
         try? sockets.pub.setLinger(500)
         zap?.stop()
         sockets.closeAll()
         context.terminate()  // waits for the linger above; the ports are free afterwards
-        logger.info("server stopped", metadata: ["step": "\(store.version)", "finished": "\(leases.finished)"])
+        logger.info("server stopped", metadata: ["step": "\(store.version)", "finished": "\(isFinished)",
+                                                 "early_stopped": "\(earlyStop.current ?? "no")"])
     }
 
     private func periodic() {

@@ -1,5 +1,6 @@
 import Foundation
 import IRNAgents
+import IRNData
 import IRNNumerics
 import IRNSupport
 import Logging
@@ -31,11 +32,15 @@ struct ServerCheckpointer {
 
     /// Writes model + progress unless nothing changed since the last write (or `force`).
     /// A failed write is logged and leaves the previous checkpoints as they were.
+    /// `status` ("early-stopped") marks a run that ended before its epochs did, so it is not
+    /// resumed as if it were still running. `extra` tensors (the item map) are stored as they are.
     mutating func write(model: any ParameterStore, progress p: ServerProgress, settingsJSON: String,
+                        status: String? = nil, extra: [String: SafetensorsTensor] = [:],
                         force: Bool = false, logger: Logger) -> URL? {
         let key = (model.version, p.leases.progress.reduce(0, +) + UInt64(p.leases.epoch) << 40)
         if !force && key == lastKey { return nil }
         var t = model.checkpointTensors()
+        for (k, v) in extra { t[k] = v }
         for (k, v) in p.leases.checkpointTensors() { t[k] = v }
         func scalar(_ x: Int) -> SafetensorsTensor { SafetensorsTensor(int64s: [Int64(x)], shape: [1]) }
         t["server.env_steps"] = scalar(Int(p.envSteps))
@@ -45,7 +50,9 @@ struct ServerCheckpointer {
             t["server.sessions_started"] = SafetensorsTensor(int64s: p.sessionsStarted.map { Int64($0) }, shape: [p.sessionsStarted.count])
         }
         do {
-            let url = try store.save(t, version: model.version, metadata: ["settings": settingsJSON])
+            var meta = ["settings": settingsJSON]
+            if let s = status { meta["status"] = s }
+            let url = try store.save(t, version: model.version, metadata: meta)
             lastKey = key
             lastTime = monotonicSeconds()
             logger.info("checkpoint written", metadata: ["file": "\(url.path)", "step": "\(model.version)"])
@@ -57,14 +64,23 @@ struct ServerCheckpointer {
     }
 
     /// Restores `model` and `progress` from the newest readable checkpoint (unreadable ones
-    /// are logged and skipped). Returns its path, or nil when there is none.
-    mutating func resume(model: any ParameterStore, progress p: inout ServerProgress, logger: Logger) throws -> URL? {
+    /// are logged and skipped). Returns its path and its `status` metadata, or nil when there
+    /// is none. A checkpoint of another data set (its settings' fingerprint differs from
+    /// `settingsJSON`'s) is refused with both fingerprints and paths.
+    mutating func resume(model: any ParameterStore, progress p: inout ServerProgress, settingsJSON: String,
+                         logger: Logger) throws -> (url: URL, status: String?)? {
         let found = store.loadNewest { url, error in
             logger.error("skipping unreadable checkpoint", metadata: ["file": "\(url.path)", "reason": "\(error)"])
         }
         guard let (url, file) = found else {
             logger.info("no checkpoint to resume from", metadata: ["dir": "\(store.directory.path)"])
             return nil
+        }
+        if let ours = try? ClusterSettings.parse(settingsJSON), let theirs = file.metadata["settings"].flatMap({ try? ClusterSettings.parse($0) }),
+           !theirs.dataFingerprint.isEmpty, !ours.dataFingerprint.isEmpty, theirs.dataFingerprint != ours.dataFingerprint {
+            throw DataFingerprint.mismatch("checkpoint \(url.path) belongs to another data set than --data \(ours.dataPath)",
+                                           expected: theirs.dataFingerprint, expectedSource: "\(url.path) (data \(theirs.dataPath))",
+                                           found: ours.dataFingerprint, foundSource: ours.dataPath)
         }
         let t = file.tensors
         try model.restore(from: t.filter { !$0.key.hasPrefix("server.") })
@@ -77,6 +93,6 @@ struct ServerCheckpointer {
                                   refreshes: try count("server.target_version") ?? 0)
         p.sessionsStarted = try (t["server.sessions_started"]?.int64s() ?? []).map { UInt64(max(0, $0)) }
         lastKey = (model.version, p.leases.progress.reduce(0, +))
-        return url
+        return (url, file.metadata["status"])
     }
 }

@@ -1,5 +1,17 @@
 import Foundation
 import IRNAgents
+import IRNNumerics
+
+/// How a server treats an existing checkpoint directory. A finished run (all epochs done, or
+/// early-stopped) is never resumed: it would exit at once and overwrite the model.
+public enum RunStart: String, Sendable, CaseIterable {
+    /// Resume an unfinished run if there is a checkpoint, else start; refuse a finished one.
+    case auto
+    /// Start a new run; existing checkpoints are moved to `replaced-<n>/`.
+    case fresh
+    /// Resume; refuse when there is no checkpoint or the run is finished.
+    case resume
+}
 
 /// Settings of a parameter server.
 public struct ServerConfig: Sendable {
@@ -19,6 +31,10 @@ public struct ServerConfig: Sendable {
     public var checkpointDirectory: URL?
     public var checkpointEvery: Double = 600
     public var keepCheckpoints = 3
+    /// What to do with the checkpoints found in `checkpointDirectory`.
+    public var start: RunStart = .auto
+    /// Extra tensors every checkpoint carries (the data set's item map, "server.item_ids").
+    public var checkpointExtras: [String: SafetensorsTensor] = [:]
     /// Target network refresh period (0: never), in `targetUnit`s (environment steps of the
     /// applied gradients summed over all actors, or gradient applications): `TargetSchedule`.
     public var targetEvery = 500

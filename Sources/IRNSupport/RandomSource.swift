@@ -17,6 +17,15 @@ public struct RandomSource: RandomNumberGenerator, Sendable {
         s0 = splitMix(&sm); s1 = splitMix(&sm); s2 = splitMix(&sm); s3 = splitMix(&sm)
     }
 
+    /// The generator's position (four words), so a checkpoint can continue the stream exactly.
+    public var state: [UInt64] { [s0, s1, s2, s3] }
+
+    /// Continues a stream from `state` (as read from `state`); nil unless four words, not all 0.
+    public init?(state: [UInt64]) {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
+        s0 = state[0]; s1 = state[1]; s2 = state[2]; s3 = state[3]
+    }
+
     /// A generator for a sub-stream, e.g. one per slot or per actor: independent of the
     /// parent's later draws and reproducible from (seed, stream).
     public init(seed: UInt64, stream: UInt64) {

@@ -63,6 +63,8 @@ func agentServerConfig(_ dataset: PreparedDataset, agent: AgentConfig, epochs: U
     s.items = dataset.itemCount
     s.shardCount = dataset.shardCount
     s.shardSizes = sizes
+    s.dataFingerprint = dataset.fingerprint
+    s.dataPath = "/test/server-data"
     c.settingsJSON = s.json()
     return (c, s)
 }

@@ -98,6 +98,36 @@ final class ProcessClusterTests: XCTestCase {
         XCTAssertEqual(timedOut, 1)
     }
 
+    /// scripts/cluster-local again on a finished run's settings is refused and the script says
+    /// so (it used to resume the finished checkpoint, exit at once and still print "cluster
+    /// up"); -F starts a fresh run (old checkpoints moved aside) and says so.
+    func testScriptsRefuseAFinishedRunAndStartFreshWithF() throws {
+        let bin = try builtBinaries(self)
+        let dir = try freshTempDirectory("proc-finished")
+        defer { _ = try? sh("scripts/cluster-stop -c \(dir.path)/test.env"); try? FileManager.default.removeItem(at: dir) }
+        let port = freeBasePort()
+        let env = try settings(dir, port: port, bin: bin, server: "--epochs 1 --sessions 300 --shards 4 --checkpoint-dir \(dir.path)/ck",
+                               actor: "--heartbeat 0.2")
+        let serverPid = dir.appendingPathComponent("run/server.pid")
+        let (rc, out) = try sh("scripts/cluster-local -n 1 -c \(env.path)")
+        XCTAssertEqual(rc, 0, out)
+        XCTAssertTrue(out.contains("server started a new run"), out)
+        try waitFor(120, "the first run to finish") { !pidAlive(serverPid) }
+        _ = try sh("scripts/cluster-stop -c \(env.path)")
+
+        let (rc2, out2) = try sh("scripts/cluster-local -n 1 -c \(env.path)")
+        XCTAssertNotEqual(rc2, 0, out2)
+        XCTAssertTrue(out2.contains("finished all 1 epoch(s)") && out2.contains("--fresh"), out2)
+        XCTAssertFalse(out2.contains("cluster up"), out2)
+
+        let (rc3, out3) = try sh("scripts/cluster-local -n 1 -F -c \(env.path)")
+        XCTAssertEqual(rc3, 0, out3)
+        XCTAssertTrue(out3.contains("server started a fresh run") && out3.contains("replaced-1"), out3)
+        try waitFor(120, "the fresh run to finish") { !pidAlive(serverPid) }
+        let log = try String(contentsOf: dir.appendingPathComponent("run/server.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("self-test passed"), log)
+    }
+
     /// SIGTERM the server mid-run, start it again: it resumes from its checkpoint (a corrupt
     /// newer one is skipped), the actors rejoin by themselves, training ends normally.
     func testServerSigtermAndRestartResumes() throws {
