@@ -53,6 +53,14 @@ enum EvalModelLoading {
                                        found: ours, foundSource: dataPath)
     }
 
+    /// The original item ids an agent model or checkpoint carries (nil for other files and
+    /// for models written before they carried them).
+    static func itemIds(of url: URL) -> [Int64]? {
+        if AgentCheckpoint.isAgentModel(url) { return (try? AgentCheckpoint.read(from: url))?.itemIds }
+        if CheckpointModel.isCheckpoint(url) { return (try? CheckpointModel.read(url))?.itemIds }
+        return nil
+    }
+
     /// Agent models are safetensors files whose metadata says format "irn-agent".
     static func loadAgent(_ url: URL) throws -> (any Recommender)? {
         guard AgentCheckpoint.isAgentModel(url) else { return nil }

@@ -19,7 +19,7 @@ struct ServeCommand: ParsableCommand {
         Endpoints: POST /v1/recommend {"session":[ids],"k":10,"exclude_seen":false}; \
         POST /v1/sessions/ID/events {"item":id} (state kept server-side); GET /healthz; \
         GET /metrics (Prometheus); GET / (a page to try it). Item ids are the original ids \
-        of --data's item map (without --data: the model's dense indices). The first line on \
+        of --data's item map (without --data: the ids the model file carries, or its dense indices). The first line on \
         standard output says where it listens.
         """
     )
@@ -79,7 +79,9 @@ struct ServeCommand: ParsableCommand {
             var follower: ClusterFollower?
             let served: ServingModel
             if let model {
-                let recommender = try EvalModelLoading.load(URL(fileURLWithPath: model))
+                let url = URL(fileURLWithPath: model)
+                let recommender = try EvalModelLoading.load(url)
+                if let dataset, let data { try EvalModelLoading.checkData(model: url, dataset: dataset, dataPath: data) }
                 served = ServingModel(recommender: recommender, name: Self.modelName(model))
             } else {
                 follower = try ClusterFollower(server: follow!)
@@ -89,7 +91,11 @@ struct ServeCommand: ParsableCommand {
             if let dataset, dataset.itemCount != served.itemCount {
                 throw IRNError("the model scores \(served.itemCount) items but the data set has \(dataset.itemCount): not the same prepared data")
             }
-            let items = dataset.map { ItemMap(ids: $0.itemIds) } ?? ItemMap(identity: served.itemCount)
+            // Original ids from --data, else from the model file itself, else dense indices.
+            let modelIds = model.flatMap { EvalModelLoading.itemIds(of: URL(fileURLWithPath: $0)) }
+            let items = dataset.map { ItemMap(ids: $0.itemIds) }
+                ?? modelIds.flatMap { $0.count == served.itemCount ? ItemMap(ids: $0) : nil }
+                ?? ItemMap(identity: served.itemCount)
             let metrics = ServingMetrics()
             let batcher = Batcher(model: served, window: Double(batchWindowUs) * 1e-6, maxBatch: maxBatch,
                                   maxSessions: maxSessions, sessionTTL: sessionTTL, metrics: metrics, blasThreads: blasThreads)

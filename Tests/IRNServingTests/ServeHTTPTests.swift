@@ -1,5 +1,7 @@
 import Foundation
 import XCTest
+import IRNAgents
+import IRNNumerics
 import IRNServing
 
 /// The real `irn serve` binary over real HTTP: every endpoint, every kind of bad input,
@@ -63,6 +65,23 @@ final class ServeHTTPTests: XCTestCase {
     }
 
     /// Feeding a session event by event gives what the stateless route gives for the prefix.
+    /// A model file that carries its item map serves original ids without --data.
+    func testModelFileAloneServesOriginalIds() throws {
+        dir = try serveTempDirectory("ids")
+        let model = dir.appendingPathComponent("model.safetensors")
+        var config = AgentConfig(algorithm: .irnP, items: 50)
+        config.hidden = 8
+        try AgentCheckpoint(config: config, parameters: NetworkParameters(shape: config.shape, seed: 2), epoch: 0,
+                            itemIds: (0..<50).map { 9000 + Int64($0) }).write(to: model)
+        server = try ServeProcessHandle(["--model", model.path], log: dir.appendingPathComponent("serve.log"))
+        let r = try server.post("/v1/recommend", #"{"session": [9003, 7], "k": 5}"#)
+        XCTAssertEqual(r.status, 200, r.body)
+        let items = ints(r.json?["items"])
+        XCTAssertEqual(items.count, 5)
+        XCTAssertTrue(items.allSatisfy { (9000..<9050).contains($0) }, "\(items)")
+        XCTAssertEqual(ints(r.json?["unknown_items"]), [7])
+    }
+
     func testStatefulSessionEqualsStatelessPrefix() throws {
         try start()
         let session: [Int64] = [5, 9, 5, 12, 40, 9]
