@@ -18,6 +18,11 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
     public var shardCount: Int = 0
     /// Sessions of the training split per shard (the lease totals).
     public var shardSizes: [Int] = []
+    /// Windows whose gradients an actor sums into one push (`--push-windows`): fewer, larger
+    /// updates and fewer bytes per environment event.
+    public var pushWindows: Int = 1
+    /// How pushes carry values: "fp32" or "bf16" (`--push-precision`, with error feedback).
+    public var pushPrecision: String = "fp32"
 
     public init(algo: String, agent: AgentConfig?) {
         self.algo = algo
@@ -26,6 +31,7 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case algo, agent, trainSplit = "train_split", density, items, shardCount = "shard_count", shardSizes = "shard_sizes"
+        case pushWindows = "push_windows", pushPrecision = "push_precision"
     }
 
     /// Keys other than `algo` may be missing (the self-test sends only algo and shard sizes).
@@ -38,6 +44,8 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
         items = try c.decodeIfPresent(Int.self, forKey: .items) ?? 0
         shardCount = try c.decodeIfPresent(Int.self, forKey: .shardCount) ?? 0
         shardSizes = try c.decodeIfPresent([Int].self, forKey: .shardSizes) ?? []
+        pushWindows = try c.decodeIfPresent(Int.self, forKey: .pushWindows) ?? 1
+        pushPrecision = try c.decodeIfPresent(String.self, forKey: .pushPrecision) ?? "fp32"
     }
 
     public func json() -> String {

@@ -53,6 +53,7 @@ public struct ServerCommand: ParsableCommand {
     @OptionGroup(title: "Agent") var agent: AgentOptions
 
     @OptionGroup(title: "Training set") var trainingSet: TrainingSetOptions
+    @OptionGroup(title: "Push compression") var push: PushOptions
 
     @Option(help: "Interface to bind (127.0.0.1, 0.0.0.0, *).")
     var host = "127.0.0.1"
@@ -201,6 +202,7 @@ public struct ServerCommand: ParsableCommand {
         settings.items = dataset.itemCount
         settings.shardCount = dataset.shardCount
         settings.shardSizes = sizes
+        push.apply(to: &settings)
         config.settingsJSON = settings.json()
 
         let store = AgentStore(config: agentConfig)
