@@ -20,6 +20,8 @@ enum PrometheusText {
         metric("refused_curve_total", "Connections refused by CURVE key check.", "counter", s["refused_curve"])
         metric("bytes_in_total", "Bytes received.", "counter", s["bytes_in"])
         metric("bytes_out_total", "Bytes sent.", "counter", s["bytes_out"])
+        metric("push_bytes_per_event", "Push bytes (actor to server) per environment event.", "gauge", s["push_bytes_per_event"])
+        metric("broadcast_bytes_per_event_per_actor", "Broadcast bytes each actor receives per environment event.", "gauge", s["broadcast_bytes_per_event_per_actor"])
         metric("actors", "Actors currently joined.", "gauge", (s["actors"] as? [Any])?.count)
         if let r = s["rejected"] as? [String: Any] {
             out += "# HELP irn_rejected_total Messages rejected, by reason.\n# TYPE irn_rejected_total counter\n"
