@@ -15,7 +15,9 @@
 # scripts/experiments/cluster_summary.py makes the table and the plot.
 # Environment: IRN_BIN (default .build/release), SEEDS ("1 2 3 4 5"), HEADS ("plain repeat"),
 # ACTORS ("1 2 4 8"), EPOCHS (30, the bound for picking), PATIENCE (10), PUSH_FLAGS (default
-# empty: the server's defaults), PORT (base, default 7300).
+# empty: the server's defaults; any irn-server flag), TAG (appended to the cluster runs' name,
+# for a variant of PUSH_FLAGS, e.g. TAG=-lease0 PUSH_FLAGS="--shards-per-lease 0"), PORT
+# (base, default 7300).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${IRN_BIN:-.build/release}
@@ -28,6 +30,7 @@ EPOCHS=${EPOCHS:-30}
 PATIENCE=${PATIENCE:-10}
 PUSH_FLAGS=${PUSH_FLAGS:-}
 PORT=${PORT:-7300}
+TAG=${TAG:-}
 RES=docs/results/cluster
 DATA=$WORK/data
 mkdir -p "$WORK/models" "$RES/runs"
@@ -70,7 +73,7 @@ run_train() {  # head seed epochs
 }
 
 run_cluster() {  # head seed epochs actors
-  local name=$1-c$4-s$2 out=$RES/runs/$1-c$4-s$2.json
+  local name=$1-c$4$TAG-s$2 out=$RES/runs/$1-c$4$TAG-s$2.json
   [ -f "$out" ] && return 0
   local m=$WORK/models/$name.safetensors dir=$WORK/runs/$name
   rm -rf "$dir"; mkdir -p "$dir"

@@ -9,7 +9,7 @@ res = sys.argv[1] if len(sys.argv) > 1 else "docs/results/cluster"
 METRICS = [("purchase", "mrr@5"), ("click", "recall@5"), ("first", "recall@5")]
 runs = {}
 for path in sorted(glob.glob(os.path.join(res, "runs", "*.json"))):
-    m = re.match(r"(plain|repeat)-(train|c\d+)-s(\d+)\.json$", os.path.basename(path))
+    m = re.match(r"(plain|repeat)-(train|c\d+[a-z0-9-]*)-s(\d+)\.json$", os.path.basename(path))
     if not m:
         continue
     ev = json.load(open(path))
@@ -20,7 +20,7 @@ def stat(v):
     se = statistics.stdev(v) / len(v) ** 0.5 if len(v) > 1 else float("nan")
     return mean, se
 
-order = lambda t: (0, 0) if t == "train" else (1, int(t[1:]))
+order = lambda t: (0, 0, "") if t == "train" else (1, int(re.match(r"c(\d+)", t).group(1)), t)
 summary = []
 for (head, trainer) in sorted(runs, key=lambda k: (k[0], order(k[1]))):
     seeds = runs[(head, trainer)]
@@ -66,6 +66,7 @@ for ax, (c, k) in zip(axes, METRICS):
         rows = [r for r in summary if r["head"] == head]
         if not rows:
             continue
+        rows = [r for r in rows if re.fullmatch(r"train|c\d+", r["trainer"])]  # variants: table only
         xs = [0 if r["trainer"] == "train" else int(r["trainer"][1:]).bit_length() for r in rows]
         ax.errorbar([x + 0.08 * i for x in xs], [r[key] for r in rows], yerr=[r[key + "_se"] if r[key + "_se"] == r[key + "_se"] else 0 for r in rows],
                     fmt="o-", capsize=3, label=f"IRN-P {head}")
