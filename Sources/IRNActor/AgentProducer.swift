@@ -23,6 +23,8 @@ public final class AgentProducer: GradientProducer {
     private var lease: Lease?
     private var feeder: SessionWindowFeeder?
     private var tracker: ClusterProgressTracker?
+    /// Sums windows into a push and keeps the bf16 residual (error feedback) across pushes.
+    private var accumulator = PushAccumulator()
     /// Windows computed and environment steps covered (for speed reports).
     public private(set) var windows = 0
 
@@ -74,6 +76,12 @@ public final class AgentProducer: GradientProducer {
         tracker = ClusterProgressTracker(order: order)
         feeder = SessionWindowFeeder(sessions: trainSet, order: order.feederOrder, config: agent, density: s.density)
         worker?.resetState()
+        // Each actor's imagination draws its own uniforms: the same seed everywhere would make
+        // all actors sample the same imagined branches for every window. The holder of shard 0
+        // (the only actor in sync mode) keeps irn train's stream, so sync mode stays bit-identical.
+        if let first = l.shards.first?.shard, first != 0 {
+            worker?.reseedImagination(stream: (UInt64(first) << 32) | UInt64(l.epoch))
+        }
     }
 
     public var progress: [ShardProgress] {
@@ -90,7 +98,7 @@ public final class AgentProducer: GradientProducer {
     }
 
     public func nextGradient(replica: inout WeightReplica) throws -> ProducedGradient? {
-        guard lease != nil, let f = feeder, var w = window, let worker, var g = gradient else { return nil }
+        guard lease != nil, let worker, let s = settings else { return nil }
         let shape = worker.config.shape
         let changes = replica.takeChanges()
         if parameters == nil {
@@ -101,6 +109,38 @@ public final class AgentProducer: GradientProducer {
         if target == nil || changes.target {
             target = try NetworkParameters(shape: shape, wireParts: replica.target)
         }
+        let precision = PushPrecision(rawValue: s.pushPrecision) ?? .fp32
+        let perPush = max(1, s.pushWindows)
+        if perPush == 1 && precision == .fp32 {
+            // The uncompressed push is the window's own gradient, untouched (sync mode = irn train).
+            guard let (steps, stats) = try nextWindow(worker) else { return nil }
+            return ProducedGradient(parts: gradient!.wireParts, envSteps: steps, progress: progress, stats: stats)
+        }
+        // Several windows on the same weights, summed into one push (a larger batch per update).
+        var steps: UInt64 = 0
+        var sums: [String: Double] = [:]
+        var n = 0
+        while n < perPush, let (k, stats) = try nextWindow(worker) {
+            accumulator.add(gradient!.wireParts)
+            steps += k
+            n += 1
+            for (key, v) in stats { sums[key, default: 0] += v }
+        }
+        guard n > 0 else { return nil }
+        // Counts add up; the per-window figures are averaged.
+        var stats = sums
+        for key in sums.keys where !Self.additiveStats.contains(key) { stats[key] = sums[key]! / Double(n) }
+        return ProducedGradient(parts: accumulator.take(precision: precision), envSteps: steps, progress: progress,
+                                stats: stats, bf16: precision == .bf16)
+    }
+
+    /// Stats that are counts (summed over the windows of a push); the others are means.
+    static let additiveStats: Set<String> = ["sessions", "active_steps", "events"]
+
+    /// One window's gradient into `gradient`, with its steps and stats; nil when the lease's
+    /// sessions are all done.
+    private func nextWindow(_ worker: GradientWorker) throws -> (UInt64, [String: Double])? {
+        guard let f = feeder, var w = window, var g = gradient else { return nil }
         let more = f.next(into: &w)
         feeder = f
         window = w
@@ -115,13 +155,14 @@ public final class AgentProducer: GradientProducer {
         let st = try worker.computeGradient(w, parameters: parameters!, target: worker.config.usesTarget ? target! : parameters!, into: &g)
         gradient = g
         windows += 1
-        let stats: [String: Double] = [
+        // "events": environment events (active slot-steps) this push covers; the server divides
+        // its byte counters by their sum.
+        return (UInt64(w.steps), [
             "loss": st.totalLoss, "policy_loss": st.policyLoss, "value_loss": st.valueLoss,
             "reconstruction_loss": st.reconstructionLoss, "mean_advantage": st.meanAdvantage,
             "mean_abs_advantage": st.meanAbsAdvantage, "purchase_share": st.purchaseShare,
-            "sessions": Double(started), "active_steps": Double(st.activeSteps),
-        ]
-        return ProducedGradient(parts: g.wireParts, envSteps: UInt64(w.steps), progress: progress, stats: stats)
+            "sessions": Double(started), "active_steps": Double(st.activeSteps), "events": Double(st.activeSteps),
+        ])
     }
 }
 

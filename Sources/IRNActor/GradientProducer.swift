@@ -10,8 +10,11 @@ public struct ProducedGradient: Sendable {
     public var progress: [ShardProgress]
     /// Scalars for stats ("loss" is shown as recent losses).
     public var stats: [String: Double]
+    /// Values go out as bfloat16 (`--push-precision bf16`; `parts` are already rounded).
+    public var bf16: Bool
 
-    public init(parts: [TensorPart], envSteps: UInt64, progress: [ShardProgress], stats: [String: Double] = [:]) {
+    public init(parts: [TensorPart], envSteps: UInt64, progress: [ShardProgress], stats: [String: Double] = [:], bf16: Bool = false) {
+        self.bf16 = bf16
         self.parts = parts
         self.envSteps = envSteps
         self.progress = progress

@@ -23,6 +23,11 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
     /// items. Empty from servers (and checkpoints) written before it existed: not checked.
     public var dataFingerprint: String = ""
     public var dataPath: String = ""
+    /// Windows whose gradients an actor sums into one push (`--push-windows`): fewer, larger
+    /// updates and fewer bytes per environment event.
+    public var pushWindows: Int = 1
+    /// How pushes carry values: "fp32" or "bf16" (`--push-precision`, with error feedback).
+    public var pushPrecision: String = "fp32"
 
     public init(algo: String, agent: AgentConfig?) {
         self.algo = algo
@@ -32,6 +37,7 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case algo, agent, trainSplit = "train_split", density, items, shardCount = "shard_count", shardSizes = "shard_sizes"
         case dataFingerprint = "data_fingerprint", dataPath = "data_path"
+        case pushWindows = "push_windows", pushPrecision = "push_precision"
     }
 
     /// Keys other than `algo` may be missing (the self-test sends only algo and shard sizes).
@@ -46,6 +52,8 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
         shardSizes = try c.decodeIfPresent([Int].self, forKey: .shardSizes) ?? []
         dataFingerprint = try c.decodeIfPresent(String.self, forKey: .dataFingerprint) ?? ""
         dataPath = try c.decodeIfPresent(String.self, forKey: .dataPath) ?? ""
+        pushWindows = try c.decodeIfPresent(Int.self, forKey: .pushWindows) ?? 1
+        pushPrecision = try c.decodeIfPresent(String.self, forKey: .pushPrecision) ?? "fp32"
     }
 
     /// Refuses a data set whose fingerprint differs from the one these settings were made for

@@ -49,6 +49,13 @@ public final class GradientWorker {
         context = LossContext(config: config, online: backprop, target: trajectories)
     }
 
+    /// Restarts the imagination sampler on a stream of its own (`stream` != 0 differs from the
+    /// stream `init` starts, which `irn train` uses): actors on different shards then draw
+    /// different uniforms.
+    public func reseedImagination(stream: UInt64) {
+        trajectories?.reseed(config.seed ^ 0x7A3C_1E55 ^ (stream &* 0x9E37_79B9_7F4A_7C15))
+    }
+
     /// Zeroes every slot's recurrent state (online and target).
     public func resetState() {
         onlineH.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }

@@ -37,6 +37,9 @@ public final class TrajectoryManager {
     private let feed: UnsafeMutablePointer<Int32>
     private let maxRows: Int
 
+    /// Restarts the sampler's random stream.
+    public func reseed(_ seed: UInt64) { rng = RandomSource(seed: seed) }
+
     public init(shape: NetworkShape, slots: Int, maxSteps: Int, breadth: Int, depth: Int, lookahead: Int, seed: UInt64) {
         self.shape = shape
         self.slots = slots

@@ -33,6 +33,7 @@ struct BenchServerCommand: ParsableCommand {
     @Option(help: "Number of items N.")
     var items = 9167
     @OptionGroup var agent: AgentOptions
+    @OptionGroup(title: "Push compression") var push: PushOptions
     @Option(help: "Seconds measured (after the actors joined and one second of warm-up).")
     var seconds = 10.0
     @Option(help: "Server --broadcast-interval (seconds; 0: after every update; irn-server's default is 0.1).")
@@ -62,25 +63,32 @@ struct BenchServerCommand: ParsableCommand {
         var quiet = Logger(label: "bench")
         quiet.logLevel = .warning
 
-        // One real gradient.
-        let window = BenchStepWindows.make(config: config, count: 1, purchaseShare: purchaseShare, meanSession: 9, seed: config.seed &+ 17)[0]
+        // One real push: --push-windows real window gradients summed (and rounded) as an actor does.
+        let windows = BenchStepWindows.make(config: config, count: push.pushWindows, purchaseShare: purchaseShare, meanSession: 9, seed: config.seed &+ 17)
         let worker = try GradientWorker(config: config)
         let params = config.initialParameters()
         var g = NetworkGradient(shape: config.shape)
-        _ = try worker.computeGradient(window, parameters: params, target: params, into: &g)
-        let parts = g.wireParts
+        var accumulator = PushAccumulator()
+        var eventsPerPush = 0
+        for window in windows {
+            eventsPerPush += try worker.computeGradient(window, parameters: params, target: params, into: &g).activeSteps
+            accumulator.add(g.wireParts)
+        }
+        let bf16 = push.pushPrecision == .bf16
+        let parts = push.pushWindows == 1 && !bf16 ? g.wireParts : accumulator.take(precision: push.pushPrecision)
+        let envSteps = UInt64(config.window * push.pushWindows)
         let nonZeroPayload = parts.reduce(0) { acc, p in
             let nz = p.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
             return acc + nz * 4 + (p.rows?.count ?? 0) * 4
         }
         let denseBytes = config.shape.parameterGroups.reduce(0) { $0 + $1.count(config.shape) * 4 }
-        let pushBytes = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: UInt64(config.window), leaseId: 1,
+        let pushBytes = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: envSteps, leaseId: 1,
                                                                   progress: [ShardProgress(shard: 0, done: 1, total: 1 << 40)],
-                                                                  stats: ["loss": 1], parts: parts)),
+                                                                  stats: ["loss": 1, "events": Double(eventsPerPush)], parts: parts, bf16: bf16)),
                                           senderRunId: 1, weightVersion: 1).reduce(0) { $0 + $1.count }
 
         // The server's work per gradient without sockets: decode, apply (Adam), patch encode.
-        let pushFrames = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: 3, parts: parts)), senderRunId: 1, weightVersion: 1)
+        let pushFrames = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: envSteps, parts: parts, bf16: bf16)), senderRunId: 1, weightVersion: 1)
         let probe = AgentStore(config: config)
         var tDecode = 0.0, tApply = 0.0, tPatch = 0.0, tEncode = 0.0
         let probeRounds = 10
@@ -110,7 +118,9 @@ struct BenchServerCommand: ParsableCommand {
         sc.broadcastEvery = broadcastEvery
         sc.maxStaleness = maxStaleness
         sc.useTargetSchedule(of: config)
-        sc.settingsJSON = ClusterSettings(algo: "bench", agent: config).json()
+        var settings = ClusterSettings(algo: "bench", agent: config)
+        push.apply(to: &settings)
+        sc.settingsJSON = settings.json()
         let store = AgentStore(config: config)
         let server = try ParameterServer(config: sc, store: store, logger: quiet)
         let serverThread = Thread {
@@ -125,7 +135,7 @@ struct BenchServerCommand: ParsableCommand {
             ac.maxInFlight = maxInFlight
             ac.ackTimeout = 60
             ac.serverSilenceTimeout = 120
-            let c = try ActorClient(config: ac, producer: FixedGradientProducer(parts: parts, envSteps: UInt64(config.window)), logger: quiet)
+            let c = try ActorClient(config: ac, producer: FixedGradientProducer(parts: parts, envSteps: envSteps, events: eventsPerPush, bf16: bf16), logger: quiet)
             clients.append(c)
             group.enter()
             let t = Thread { _ = try? c.run(); group.leave() }
@@ -161,11 +171,21 @@ struct BenchServerCommand: ParsableCommand {
         let broadcasts = n(s1, "broadcasts") - n(s0, "broadcasts")
         let perUpdate = applied > 0 ? bcast / applied : 0
         let st = s1["staleness"] as? [String: Int] ?? [:]
+        // Per environment event over the measured interval (the server's counters).
+        let events = n(s1, "events") - n(s0, "events")
+        let pushPerEvent = events > 0 ? (n(s1, "push_bytes") - n(s0, "push_bytes")) / events : 0
+        let bcastPerEvent = events > 0 ? bcast / events : 0
         let result: [String: Any] = [
             "actors": actors, "items": config.items, "hidden": config.hidden, "batch": config.slots, "algo": config.algorithm.rawValue,
             "seconds": ((t1 - t0) * 1000).rounded() / 1000, "applications": Int(applied), "applications_per_s": (rate * 1000).rounded() / 1000,
             "server_loop_cpu_ms_per_application": (cpuPerApplication * 1e5).rounded() / 100,
             "applications_per_server_core_s": (oneCore * 10).rounded() / 10,
+            "applications_per_core_second": (oneCore * 10).rounded() / 10,
+            "events_per_push": eventsPerPush, "push_windows": push.pushWindows, "push_precision": push.pushPrecision.rawValue,
+            "events_per_core_second": (oneCore * Double(eventsPerPush)).rounded(),
+            "events_per_s": (rate * Double(eventsPerPush)).rounded(),
+            "push_bytes_per_event": (pushPerEvent * 10).rounded() / 10,
+            "broadcast_bytes_per_event_per_actor": (bcastPerEvent * 10).rounded() / 10,
             "server_loop_cpu_share": (loopShare * 1000).rounded() / 1000,
             "push_bytes": pushBytes, "gradient_nonzero_payload_bytes": nonZeroPayload, "dense_model_bytes": denseBytes,
             "broadcast_interval_s": broadcastInterval, "broadcasts": Int(broadcasts),
@@ -186,6 +206,7 @@ struct BenchServerCommand: ParsableCommand {
             print("  bytes per push            \(mb(Double(pushBytes)))  (non-zero payload \(mb(Double(nonZeroPayload))), dense model \(mb(Double(denseBytes))))")
             print("  weight traffic per update \(mb(perUpdate)) per subscriber, \(mb(perUpdate * Double(actors))) to all \(actors)  (\(Int(broadcasts)) broadcasts, interval \(broadcastInterval) s)")
             print("  server work per gradient  decode \(ms(tDecode)) ms, Adam \(ms(tApply)) ms, patch \(ms(tPatch)) ms + encode \(ms(tEncode)) ms (no sockets, \(probeRounds) rounds)")
+            print(String(format: "  per environment event     push %.0f B, broadcast %.0f B to each actor  (%d events per push, %.0f events per server-core second)", pushPerEvent, bcastPerEvent, eventsPerPush, oneCore * Double(eventsPerPush)))
             print("  staleness                 median \(st["median"] ?? 0), p95 \(st["p95"] ?? 0), max \(st["max"] ?? 0)")
         }
     }
@@ -196,9 +217,13 @@ struct BenchServerCommand: ParsableCommand {
 private final class FixedGradientProducer: GradientProducer {
     let parts: [TensorPart]
     let envSteps: UInt64
+    let events: Int
+    let bf16: Bool
     private var lease: Lease?
     private var done: UInt64 = 0
-    init(parts: [TensorPart], envSteps: UInt64) { self.parts = parts; self.envSteps = envSteps }
+    init(parts: [TensorPart], envSteps: UInt64, events: Int, bf16: Bool) {
+        self.parts = parts; self.envSteps = envSteps; self.events = events; self.bf16 = bf16
+    }
     func configure(settingsJSON: String) throws {}
     func begin(lease: Lease) { self.lease = lease; done = lease.shards.first?.done ?? 0 }
     var progress: [ShardProgress] { lease?.shards.map { ShardProgress(shard: $0.shard, done: done, total: $0.total) } ?? [] }
@@ -207,6 +232,6 @@ private final class FixedGradientProducer: GradientProducer {
         guard let l = lease, let s = l.shards.first, done < s.total else { return nil }
         _ = replica.takeChanges()
         done += 1
-        return ProducedGradient(parts: parts, envSteps: envSteps, progress: progress, stats: ["loss": 1])
+        return ProducedGradient(parts: parts, envSteps: envSteps, progress: progress, stats: ["loss": 1, "events": Double(events)], bf16: bf16)
     }
 }

@@ -53,6 +53,7 @@ public struct ServerCommand: ParsableCommand {
     @OptionGroup(title: "Agent") var agent: AgentOptions
 
     @OptionGroup(title: "Training set") var trainingSet: TrainingSetOptions
+    @OptionGroup(title: "Push compression") var push: PushOptions
 
     @Option(help: "Interface to bind (127.0.0.1, 0.0.0.0, *).")
     var host = "127.0.0.1"
@@ -226,6 +227,7 @@ public struct ServerCommand: ParsableCommand {
         settings.shardSizes = sizes
         settings.dataFingerprint = dataset.fingerprint
         settings.dataPath = dir.path
+        push.apply(to: &settings)
         config.settingsJSON = settings.json()
         config.checkpointExtras = ["server.item_ids": SafetensorsTensor(int64s: dataset.itemIds, shape: [dataset.itemCount])]
 

@@ -14,6 +14,7 @@ enum StatsTable {
         let rej = (s["rejected"] as? [String: Any] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         lines.append("rejected \(v("rejected_total"))\(rej.isEmpty ? "" : " (\(rej))")  refused (CURVE) \(v("refused_curve"))  actors timed out \(v("actors_timed_out"))")
         lines.append("bytes in \(v("bytes_in"))  out \(v("bytes_out"))  (broadcast \(v("broadcast_bytes")))")
+        lines.append("per environment event: push \(v("push_bytes_per_event")) B, broadcast \(v("broadcast_bytes_per_event_per_actor")) B to each actor  (events \(v("events")))")
         if let losses = s["recent_losses"] as? [Double], !losses.isEmpty {
             lines.append("recent losses " + losses.suffix(8).map { String(format: "%.4g", $0) }.joined(separator: " "))
         }

@@ -66,6 +66,8 @@ extension ParameterServer {
         let actorKey = ActorRegistry.key(identity)
         switch env.message {
         case .gradient(let g):
+            counters.pushBytes += UInt64(bytes)
+            counters.events += UInt64(max(0, g.stats["events"] ?? Double(g.envSteps)))
             handleGradient(g, tensors: tensors, baseVersion: env.weightVersion, identity: identity, actorKey: actorKey)
         case .heartbeat(let id, let p):
             registry.leases.commit(leaseId: id, actor: actorKey, progress: p)

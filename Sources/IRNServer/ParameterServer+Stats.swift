@@ -44,6 +44,9 @@ extension ParameterServer {
             "sessions_started": counters.sessionsStarted.map { Int($0) },
             "recent_means": counters.recentStats.mapValues { v in (v.reduce(0, +) / Double(max(v.count, 1))).rounded6 },
             "weight_bytes_per_update": counters.applied == 0 ? 0 : Int(counters.broadcastBytes / counters.applied),
+            "events": Int(counters.events), "push_bytes": Int(counters.pushBytes),
+            "push_bytes_per_event": counters.events == 0 ? 0 : (Double(counters.pushBytes) / Double(counters.events)).rounded3,
+            "broadcast_bytes_per_event_per_actor": counters.events == 0 ? 0 : (Double(counters.broadcastBytes) / Double(counters.events)).rounded3,
             "eval": evalMetrics.current,
             "actors": rows,
         ]

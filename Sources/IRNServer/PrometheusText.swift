@@ -66,6 +66,8 @@ enum PrometheusText {
         metric("broadcast_bytes_total", "counter", "Bytes of weight patches and target refreshes broadcast.", s["broadcast_bytes"])
         metric("broadcasts_total", "counter", "Broadcast messages sent.", s["broadcasts"])
         metric("weight_update_bytes", "gauge", "Broadcast bytes per applied gradient.", s["weight_bytes_per_update"])
+        metric("push_bytes_per_event", "gauge", "Push bytes (actor to server) per environment event.", s["push_bytes_per_event"])
+        metric("broadcast_bytes_per_event_per_actor", "gauge", "Broadcast bytes each actor receives per environment event.", s["broadcast_bytes_per_event_per_actor"])
 
         // The loss terms and advantages, means over the last 100 pushes.
         if let m = s["recent_means"] as? [String: Any] {

@@ -24,6 +24,9 @@ public struct ServerCounters: Sendable {
     public var bytesOut: UInt64 = 0
     public var broadcasts: UInt64 = 0
     public var broadcastBytes: UInt64 = 0
+    /// Bytes of gradient messages and the environment events they cover (bytes per event).
+    public var pushBytes: UInt64 = 0
+    public var events: UInt64 = 0
     public var actorsTimedOut: UInt64 = 0
     public var leasesReassigned: UInt64 = 0
     public var recentLosses: [Double] = []
@@ -44,7 +47,7 @@ public struct ServerCounters: Sendable {
     }
 
     mutating func noteStats(_ stats: [String: Double]) {
-        for (k, v) in stats where k != "sessions" {
+        for (k, v) in stats where k != "sessions" && k != "events" {
             recentStats[k, default: []].append(v)
             if recentStats[k]!.count > 100 { recentStats[k]!.removeFirst(recentStats[k]!.count - 100) }
         }

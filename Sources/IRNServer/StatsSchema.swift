@@ -32,6 +32,10 @@ public enum StatsSchema {
         ("recent_means", "{stat: mean over the last 100 pushes}: loss, policy_loss, value_loss, reconstruction_loss, mean_advantage, mean_abs_advantage, purchase_share, active_steps"),
         ("sessions_started", "sessions started in accepted pushes, per epoch"),
         ("weight_bytes_per_update", "broadcast bytes per applied gradient"),
+        ("events", "environment events (active slot-steps) covered by all pushes (stat `events` of each push; env steps without it)"),
+        ("push_bytes", "bytes of gradient pushes received"),
+        ("push_bytes_per_event", "push_bytes / events: what travels actor -> server per environment event"),
+        ("broadcast_bytes_per_event_per_actor", "broadcast_bytes / events: what every actor receives per environment event of the cluster (the server sends this to each)"),
         ("eval", "{metric: value} of the latest evaluation: <split>.<purchase|click|first>.<recall|mrr>@K, .events, step, seconds"),
         ("actors", "one row per actor: id, host, threads, shards, pushes, applied, stale, staleness, last_seen_s, joined_s_ago, bytes_in"),
     ]

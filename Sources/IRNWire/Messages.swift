@@ -81,9 +81,13 @@ public struct GradientPush: Sendable, Equatable {
     /// Scalars of the iteration (loss terms, reward, ...), for stats.
     public var stats: [String: Double]
     public var parts: [TensorPart]
+    /// Values travel as bfloat16 (`BF16`, rounded by the encoder; the receiver widens them to
+    /// Float32). The sender keeps the rounding error (`PushAccumulator`).
+    public var bf16: Bool
 
     public init(sequence: UInt64, envSteps: UInt64, leaseId: UInt64 = 0, progress: [ShardProgress] = [],
-                stats: [String: Double] = [:], parts: [TensorPart]) {
+                stats: [String: Double] = [:], parts: [TensorPart], bf16: Bool = false) {
+        self.bf16 = bf16
         self.sequence = sequence
         self.envSteps = envSteps
         self.leaseId = leaseId

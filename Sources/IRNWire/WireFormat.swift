@@ -41,7 +41,9 @@ public struct WireEnvelope: Sendable, Equatable {
 /// The checksum (`WireChecksum`) covers the header with the checksum field zeroed, then every
 /// payload frame.
 public enum WireFormat {
-    public static let version: UInt16 = 1
+    /// 2: a gradient's body says how its values travel (Float32 or bfloat16) before its parts;
+    /// a version-1 peer would misread that byte, so it is refused by version instead.
+    public static let version: UInt16 = 2
     static let magic: [UInt8] = Array("IRNW".utf8)
     static let fixedHeaderBytes = 40
 
@@ -160,7 +162,7 @@ struct BodyEncoder {
         progress(l.shards)
     }
 
-    mutating func parts(_ parts: [TensorPart]) {
+    mutating func parts(_ parts: [TensorPart], bf16: Bool = false) {
         writer.u64(UInt64(parts.count))
         for p in parts {
             writer.string(p.name)
@@ -171,7 +173,7 @@ struct BodyEncoder {
                 writer.u64(UInt64(rows.count))
                 frames.append(FloatFrames.bytes(rows))
             }
-            frames.append(FloatFrames.bytes(p.values))
+            frames.append(bf16 ? FloatFrames.bf16Bytes(p.values) : FloatFrames.bytes(p.values))
         }
     }
 
@@ -189,7 +191,8 @@ struct BodyEncoder {
             progress(g.progress)
             writer.u64(UInt64(g.stats.count))
             for k in g.stats.keys.sorted() { writer.string(k); writer.f64(g.stats[k]!) }
-            parts(g.parts)
+            writer.u8(g.bf16 ? 1 : 0)
+            parts(g.parts, bf16: g.bf16)
         case .ack(let a):
             writer.u64(a.sequence); writer.u8(a.status.rawValue); writer.u64(a.weightVersion); writer.u64(a.targetVersion)
         case .weights(let u):
@@ -254,7 +257,7 @@ struct BodyDecoder<F: WireFrame> {
         return Lease(leaseId: try reader.u64("lease id"), epoch: try reader.u32("epoch"), shards: try progress())
     }
 
-    mutating func parts() throws(WireError) -> [TensorPart] {
+    mutating func parts(bf16: Bool = false) throws(WireError) -> [TensorPart] {
         let n = try reader.count("part count", max: WireLimits.maxParts)
         var out: [TensorPart] = []
         for _ in 0..<n {
@@ -272,6 +275,20 @@ struct BodyDecoder<F: WireFrame> {
                 let r = try FloatFrames.int32s(try frame("\(name) rows"), what: name)
                 guard r.count == nr else { throw .badTensor("\(name): \(r.count) row indices, body says \(nr)") }
                 rows = r
+            }
+            if bf16 {
+                // Widened to Float32 here (the server keeps Float32 masters); checked as below.
+                let values = try FloatFrames.bf16Floats(try frame("\(name) values"), what: name)
+                if borrow {
+                    let view = TensorPartView(name: name, shape: shape, rows: rows, storage: .owned(values))
+                    try view.validate()
+                    views.append(view)
+                } else {
+                    let part = TensorPart(name: name, shape: shape, rows: rows, values: values)
+                    try part.validate()
+                    out.append(part)
+                }
+                continue
             }
             if borrow {
                 let storage = try FloatFrames.view(try frame("\(name) values"), what: name)
@@ -310,7 +327,9 @@ struct BodyDecoder<F: WireFrame> {
                 let k = try reader.string("stat name")
                 stats[k] = try reader.f64(k)
             }
-            return .gradient(GradientPush(sequence: seq, envSteps: steps, leaseId: lid, progress: p, stats: stats, parts: try parts()))
+            let bf16 = try reader.bool("bf16 values")
+            return .gradient(GradientPush(sequence: seq, envSteps: steps, leaseId: lid, progress: p, stats: stats,
+                                          parts: try parts(bf16: bf16), bf16: bf16))
         case .ack:
             let seq = try reader.u64("sequence")
             let raw = try reader.u8("status")

@@ -26,6 +26,10 @@ final class WireTests: XCTestCase {
             .welcome(Welcome(runId: 5, weightVersion: 0, targetVersion: 0, weights: [], target: [])),
             .gradient(GradientPush(sequence: 8, envSteps: 384, leaseId: 42, progress: prog,
                                    stats: ["loss": 1.5, "reward": -0.25], parts: parts)),
+            // bfloat16 values (already rounded by the sender, as PushAccumulator does).
+            .gradient(GradientPush(sequence: 9, envSteps: 768, leaseId: 42, progress: prog, stats: ["events": 700],
+                                   parts: parts.map { TensorPart(name: $0.name, shape: $0.shape, rows: $0.rows, values: $0.values.map(BF16.rounded)) },
+                                   bf16: true)),
             .ack(Ack(sequence: 8, status: .stale, weightVersion: 20)),
             .weights(WeightUpdate(fromVersion: 3, toVersion: 4, full: false, parts: parts)),
             .weightsRequest,
@@ -80,8 +84,10 @@ final class WireTests: XCTestCase {
         assertRejected([[1, 2, 3]], "framing")
         var magic = good; magic[0][0] ^= 0xFF
         assertRejected(magic, "magic")
-        let v2 = WireFormat.seal(kind: WireKind.ack.rawValue, flags: 0, runId: 1, weightVersion: 0, payload: [good[1]], version: 2)
+        let v2 = WireFormat.seal(kind: WireKind.ack.rawValue, flags: 0, runId: 1, weightVersion: 0, payload: [good[1]], version: 3)
         assertRejected(v2, "version")
+        // A version-1 peer (no precision byte in gradients) is refused, not misread.
+        assertRejected(WireFormat.seal(kind: WireKind.ack.rawValue, flags: 0, runId: 1, weightVersion: 0, payload: [good[1]], version: 1), "version")
         let k = WireFormat.seal(kind: 999, flags: 0, runId: 1, weightVersion: 0, payload: [good[1]])
         assertRejected(k, "kind")
         assertRejected(good + [[1]], "framing")
@@ -249,7 +255,7 @@ final class WireTests: XCTestCase {
             case 6:  // wrong version or oversized
                 let kind = UInt16(frames[0][6]) | UInt16(frames[0][7]) << 8
                 if rng.nextInt(below: 2) == 0 {
-                    let version = UInt16(2 + rng.nextInt(below: 100))
+                    let version = UInt16(WireFormat.version + 1 + UInt16(rng.nextInt(below: 100)))
                     what = "version \(version)"
                     frames = WireFormat.seal(kind: kind, flags: 0, runId: 3, weightVersion: 4,
                                              payload: Array(frames.dropFirst()), version: version)

@@ -1,0 +1,111 @@
+import XCTest
+import IRNActor
+import IRNNumerics
+import IRNSupport
+@testable import IRNWire
+
+/// Push compression (`--push-windows`, `--push-precision bf16`): windows summed exactly, bf16
+/// on the wire, and error feedback that loses nothing over time.
+final class PushCompressionTests: XCTestCase {
+    /// One window's parts: a dense tensor with values across many magnitudes and a row-sparse one.
+    static func window(_ rng: inout RandomSource) -> [TensorPart] {
+        let dense = (0..<64).map { i in (rng.nextFloat() - 0.5) * Float(pow(10.0, Double(i % 9) - 6)) }
+        var rows: [Int32] = []
+        for r in 0..<20 where rng.nextInt(below: 3) == 0 { rows.append(Int32(r)) }
+        let sparse = (0..<(rows.count * 4)).map { _ in rng.nextFloat() - 0.5 }
+        return [.dense("policy.weight", shape: [16, 4], values: dense),
+                .rowSparse("embedding", shape: [20, 4], rows: rows, values: sparse)]
+    }
+
+    static func dense(_ p: TensorPart) -> [Double] { p.densified().values.map(Double.init) }
+
+    func testBF16RoundsToNearestAndStaysFinite() {
+        XCTAssertEqual(BF16.rounded(1), 1)
+        XCTAssertEqual(BF16.rounded(1 + 1.0 / 512), 1)  // a tie: to even
+        XCTAssertEqual(BF16.rounded(1 + 3.0 / 512), 1 + 4.0 / 512)  // a tie: to even (up)
+        XCTAssertEqual(BF16.rounded(-2.5e-3), BF16.float(BF16.bits(-2.5e-3)))
+        XCTAssertTrue(BF16.rounded(.greatestFiniteMagnitude).isFinite)
+        XCTAssertTrue(BF16.rounded(.nan).isNaN)
+        var rng = RandomSource(seed: 3)
+        for _ in 0..<10_000 {
+            let x = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0xBFFF_FFFF)  // finite
+            let q = BF16.rounded(x)
+            XCTAssertEqual(BF16.rounded(q), q)  // representable values are fixed points
+            XCTAssertLessThanOrEqual(abs(Double(q) - Double(x)), abs(Double(x)) / 256 + 1e-38)
+        }
+    }
+
+    /// The sum of everything sent over the wire plus the residual left at the actor equals the
+    /// sum of every window's gradient: error feedback delays what bf16 cannot carry, never drops it.
+    func testErrorFeedbackKeepsTheSum() throws {
+        var rng = RandomSource(seed: 11)
+        var acc = PushAccumulator()
+        var computed: [String: [Double]] = [:], sent: [String: [Double]] = [:]
+        for push in 0..<7 {
+            for _ in 0..<(1 + push % 3) {
+                let w = Self.window(&rng)
+                acc.add(w)
+                for p in w { computed[p.name] = zip(computed[p.name] ?? Array(repeating: 0, count: p.denseCount), Self.dense(p)).map(+) }
+            }
+            let parts = acc.take(precision: .bf16)
+            // Through the real wire: what the server sees.
+            let frames = WireFormat.encode(.gradient(GradientPush(sequence: UInt64(push), envSteps: 3, parts: parts, bf16: true)), senderRunId: 1)
+            XCTAssertLessThan(frames.dropFirst(2).reduce(0) { $0 + $1.count },
+                              parts.reduce(0) { $0 + $1.values.count * 3 + ($1.rows?.count ?? 0) * 4 }, "bf16 values take 2 bytes")
+            guard case .gradient(let g) = try WireFormat.decode(frames).message else { return XCTFail("not a gradient") }
+            XCTAssertEqual(g.parts, parts, "rounded values cross the wire exactly")
+            for p in g.parts { sent[p.name] = zip(sent[p.name] ?? Array(repeating: 0, count: p.denseCount), Self.dense(p)).map(+) }
+        }
+        for (name, c) in computed {
+            let r = acc.residual(name)!.map(Double.init)
+            let scale = c.map(abs).max()!
+            for i in c.indices {
+                XCTAssertEqual(sent[name]![i] + r[i], c[i], accuracy: 1e-5 * scale, "\(name)[\(i)]")
+            }
+            // The residual is small: at most one rounding step of what was sent.
+            XCTAssertLessThanOrEqual(r.map(abs).max()!, scale / 16, name)
+        }
+    }
+
+    /// fp32: the push is the exact sum of its windows and nothing is left behind; a window's
+    /// sparse rows stay sparse (only rows some window touched travel).
+    func testFP32PushIsTheSumOfItsWindows() {
+        var rng = RandomSource(seed: 5)
+        let a = Self.window(&rng), b = Self.window(&rng)
+        var acc = PushAccumulator()
+        acc.add(a); acc.add(b)
+        XCTAssertEqual(acc.windows, 2)
+        let parts = acc.take(precision: .fp32)
+        XCTAssertEqual(acc.windows, 0)
+        for (k, p) in parts.enumerated() {
+            let want = zip(Self.dense(a[k]), Self.dense(b[k])).map { Float(Float($0) + Float($1)) }
+            XCTAssertEqual(p.densified().values, want, p.name)
+            XCTAssertTrue(acc.residual(p.name)!.allSatisfy { $0 == 0 }, p.name)
+        }
+        let touched = Set((a[1].rows ?? []) + (b[1].rows ?? []))
+        XCTAssertEqual(parts[1].rows, touched.sorted())
+        XCTAssertEqual(acc.take(precision: .fp32)[1].rows, [], "an empty push after everything was taken")
+    }
+
+    /// The decoder's checks hold for bf16 values: non-finite values and odd byte counts are refused.
+    func testBF16DecoderChecks() throws {
+        let part = TensorPart.dense("w", shape: [4], values: [1, 2, 3, 4])
+        let frames = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: 3, parts: [part], bf16: true)), senderRunId: 1)
+        XCTAssertEqual(frames.last!.count, 8)
+        var nan = Array(frames.dropFirst())
+        nan[nan.count - 1][2] = 0xC0; nan[nan.count - 1][3] = 0x7F
+        let kind = WireKind.gradient.rawValue
+        XCTAssertThrowsError(try WireFormat.decode(WireFormat.seal(kind: kind, flags: 0, runId: 1, weightVersion: 0, payload: nan))) {
+            XCTAssertEqual(($0 as? WireError)?.label, "non_finite")
+        }
+        var odd = Array(frames.dropFirst())
+        odd[odd.count - 1].removeLast()
+        XCTAssertThrowsError(try WireFormat.decodeBorrowingTensors(WireFormat.seal(kind: kind, flags: 0, runId: 1, weightVersion: 0, payload: odd))) {
+            XCTAssertEqual(($0 as? WireError)?.label, "tensor")
+        }
+        let (env, views) = try WireFormat.decodeBorrowingTensors(frames)
+        guard case .gradient(let g) = env.message else { return XCTFail("not a gradient") }
+        XCTAssertTrue(g.bf16)
+        XCTAssertEqual(views.count, 1)
+    }
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Summarises docs/results/cluster/runs/ (scripts/experiments/cluster.sh) into cluster.json,
+cluster.md and cluster.png: per head and trainer (irn train, cluster with N actors) the mean,
+standard error and count over seeds of test purchase MRR@5, click R@5 and First R@5, and the
+difference to irn train in standard errors."""
+import glob, json, os, re, statistics, sys
+
+res = sys.argv[1] if len(sys.argv) > 1 else "docs/results/cluster"
+METRICS = [("purchase", "mrr@5"), ("click", "recall@5"), ("first", "recall@5")]
+runs = {}
+for path in sorted(glob.glob(os.path.join(res, "runs", "*.json"))):
+    m = re.match(r"(plain|repeat)-(train|c\d+[a-z0-9-]*)-s(\d+)\.json$", os.path.basename(path))
+    if not m:
+        continue
+    ev = json.load(open(path))
+    runs.setdefault((m.group(1), m.group(2)), {})[int(m.group(3))] = {f"{c}_{k}": ev[c][k] for c, k in METRICS}
+
+def stat(v):
+    mean = statistics.mean(v)
+    se = statistics.stdev(v) / len(v) ** 0.5 if len(v) > 1 else float("nan")
+    return mean, se
+
+order = lambda t: (0, 0, "") if t == "train" else (1, int(re.match(r"c(\d+)", t).group(1)), t)
+summary = []
+for (head, trainer) in sorted(runs, key=lambda k: (k[0], order(k[1]))):
+    seeds = runs[(head, trainer)]
+    row = {"head": head, "trainer": trainer, "seeds": sorted(seeds)}
+    for c, k in METRICS:
+        key = f"{c}_{k}"
+        row[key], row[key + "_se"] = stat([seeds[s][key] for s in sorted(seeds)])
+        base = runs.get((head, "train"), {})
+        common = [s for s in seeds if s in base]
+        if trainer != "train" and common:
+            d = [seeds[s][key] - base[s][key] for s in common]
+            row[key + "_diff_vs_train"] = statistics.mean(d)
+            bse = stat([base[s][key] for s in sorted(base)])[1]
+            row[key + "_diff_in_train_se"] = statistics.mean(d) / bse if bse == bse and bse > 0 else None
+    summary.append(row)
+json.dump(summary, open(os.path.join(res, "cluster.json"), "w"), indent=1, sort_keys=True)
+
+lines = ["| head | trainer | seeds | purchase MRR@5 | click R@5 | First R@5 | purchase MRR@5 - train (in SE of train) | click R@5 - train |",
+         "|---|---|---|---|---|---|---|---|"]
+f = lambda m, s: f"{m:.4f} ± {s:.4f}" if s == s else f"{m:.4f}"
+for r in summary:
+    dp = r.get("purchase_mrr@5_diff_vs_train")
+    dc = r.get("click_recall@5_diff_vs_train")
+    ds = r.get("purchase_mrr@5_diff_in_train_se")
+    lines.append(f"| {r['head']} | {r['trainer']} | {','.join(map(str, r['seeds']))} | {f(r['purchase_mrr@5'], r['purchase_mrr@5_se'])} | "
+                 f"{f(r['click_recall@5'], r['click_recall@5_se'])} | {f(r['first_recall@5'], r['first_recall@5_se'])} | "
+                 + (f"{dp:+.4f}" + (f" ({ds:+.1f})" if ds is not None else "") if dp is not None else "-") + " | "
+                 + (f"{dc:+.4f}" if dc is not None else "-") + " |")
+open(os.path.join(res, "cluster.md"), "w").write("\n".join(lines) + "\n\nmean ± standard error over seeds; differences are paired by seed.\n")
+print("\n".join(lines))
+
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError:
+    print("(matplotlib missing: no plot)", file=sys.stderr)
+    sys.exit(0)
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+for ax, (c, k) in zip(axes, METRICS):
+    key = f"{c}_{k}"
+    for i, head in enumerate(["plain", "repeat"]):
+        rows = [r for r in summary if r["head"] == head]
+        if not rows:
+            continue
+        rows = [r for r in rows if re.fullmatch(r"train|c\d+", r["trainer"])]  # variants: table only
+        xs = [0 if r["trainer"] == "train" else int(r["trainer"][1:]).bit_length() for r in rows]
+        ax.errorbar([x + 0.08 * i for x in xs], [r[key] for r in rows], yerr=[r[key + "_se"] if r[key + "_se"] == r[key + "_se"] else 0 for r in rows],
+                    fmt="o-", capsize=3, label=f"IRN-P {head}")
+    ax.set_xticks([0, 1, 2, 3, 4]); ax.set_xticklabels(["irn train", "1", "2", "4", "8"])
+    ax.set_xlabel("trainer (cluster: actors)"); ax.set_title(f"test {c} {k.upper()}")
+axes[0].legend()
+fig.tight_layout()
+fig.savefig(os.path.join(res, "cluster.png"), dpi=110)
