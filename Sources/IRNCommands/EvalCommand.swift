@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IRNAgents
 import IRNData
 import IRNEvaluation
 import IRNSupport
@@ -30,7 +31,9 @@ struct EvalCommand: ParsableCommand {
             let options = try eval.options(progress: !eval.json)
             let dataset = try PreparedDataset.load(from: URL(fileURLWithPath: data))
             let sessions = try eval.sessions(of: dataset)
-            let recommender = try EvalModelLoading.load(URL(fileURLWithPath: model))
+            let loaded = try EvalModelLoading.load(URL(fileURLWithPath: model))
+            // A repeat-next agent rebuilds its transition table from this data (checksum checked).
+            let recommender = try (loaded as? AgentRecommender)?.attachingTransitions(from: dataset) ?? loaded
             guard recommender.itemCount == dataset.itemCount else {
                 throw IRNError("model scores \(recommender.itemCount) items but the data set has \(dataset.itemCount)", file: model)
             }
