@@ -19,11 +19,13 @@ struct HeadOptions: ParsableArguments {
     var nextFeatures: String?
     @Option(name: .customLong("next-followers"), help: "Repeat-next head: followers kept per item in the transition table (L).")
     var nextFollowers: Int?
+    @Option(name: .customLong("next-gate-init"), help: "Repeat-next head: initial b_n, four comma-separated numbers in candidate-feature order (default 0,0,0,0: training starts from the repeat head).")
+    var nextGateInit: String?
 
     /// Sets the head of `config`; flags of the repeat head without `--head repeat` are refused.
     func apply(to config: inout AgentConfig) throws {
-        if head != .repeatNext, nextFeatures != nil || nextFollowers != nil {
-            throw ValidationError("--next-features and --next-followers need --head repeat-next")
+        if head != .repeatNext, nextFeatures != nil || nextFollowers != nil || nextGateInit != nil {
+            throw ValidationError("--next-features, --next-followers and --next-gate-init need --head repeat-next")
         }
         guard head != .plain else {
             if repeatFeatures != nil || repeatGate != nil || repeatGateInit != nil {
@@ -55,7 +57,15 @@ struct HeadOptions: ParsableArguments {
             }
             let L = nextFollowers ?? 100
             guard L >= 1 else { throw ValidationError("--next-followers must be >= 1, got \(L)") }
-            config.head = .repeatNext(features: features, gate: repeatGate ?? .state, nextFeatures: next, followersPerItem: L)
+            var gateInit: [Float] = [0, 0, 0, 0]
+            if let text = nextGateInit {
+                let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Float($0.trimmingCharacters(in: .whitespaces)) }
+                guard parts.count == 4, parts.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+                    throw ValidationError("--next-gate-init needs four comma-separated numbers (last,share,session,follow), got '\(text)'")
+                }
+                gateInit = parts.map { $0! }
+            }
+            config.head = .repeatNext(features: features, gate: repeatGate ?? .state, nextFeatures: next, followersPerItem: L, nextGateInit: gateInit)
         } else {
             config.head = .repeatAware(features: features, gate: repeatGate ?? .state)
         }

@@ -149,6 +149,7 @@ public struct NetworkParameters: Sendable, Equatable {
             precondition(repeatGateBias.count == 4, "the gate has 4 outputs")
             tensors[ParameterGroup.repeatGateBias.rawValue] = repeatGateBias
         }
+        if shape.head.hasNext { tensors[ParameterGroup.nextGateBias.rawValue] = shape.head.nextGateInit }
     }
 
     /// Repeat-next head: attaches the transition table built from `split` (see

@@ -35,6 +35,9 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The table itself (not encoded, not compared: the checksum stands for it). Set with
     /// `attach`; training and scoring a repeat-next head need it.
     public private(set) var transitions: TransitionTable?
+    /// Repeat-next head: initial b_n (`--next-gate-init`; default 0, so training starts from
+    /// the repeat head); W_n starts at 0.
+    public private(set) var nextGateInit: [Float]
 
     public static let plain = PolicyHead(kind: .plain)
 
@@ -42,7 +45,7 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
     /// only the repeat-next head keeps the `next...` and table fields.
     public init(kind: Kind, features: [Bool] = [true, true, true, true], gate: Gate = .state,
                 nextFeatures: [Bool] = [true, true, true, true], followersPerItem: Int = 100,
-                transitionSplit: String? = nil, transitionChecksum: UInt64? = nil) {
+                transitionSplit: String? = nil, transitionChecksum: UInt64? = nil, nextGateInit: [Float] = [0, 0, 0, 0]) {
         precondition(features.count == PrefixFeature.allCases.count, "the repeat head has \(PrefixFeature.allCases.count) prefix features")
         precondition(nextFeatures.count == NextFeature.allCases.count, "the repeat-next head has \(NextFeature.allCases.count) candidate features")
         self.kind = kind
@@ -53,12 +56,16 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
         self.followersPerItem = next ? followersPerItem : 0
         self.transitionSplit = next ? transitionSplit : nil
         self.transitionChecksum = next ? transitionChecksum : nil
+        precondition(nextGateInit.count == 4, "the candidate gate has 4 outputs")
+        self.nextGateInit = next ? nextGateInit : [0, 0, 0, 0]
     }
 
     /// The repeat-next head with the features, gate and table size given.
     public static func repeatNext(features: [Bool] = [true, true, true, true], gate: Gate = .state,
-                                  nextFeatures: [Bool] = [true, true, true, true], followersPerItem: Int = 100) -> PolicyHead {
-        PolicyHead(kind: .repeatNext, features: features, gate: gate, nextFeatures: nextFeatures, followersPerItem: followersPerItem)
+                                  nextFeatures: [Bool] = [true, true, true, true], followersPerItem: Int = 100,
+                                  nextGateInit: [Float] = [0, 0, 0, 0]) -> PolicyHead {
+        PolicyHead(kind: .repeatNext, features: features, gate: gate, nextFeatures: nextFeatures, followersPerItem: followersPerItem,
+                   nextGateInit: nextGateInit)
     }
 
     /// Whether the head has the candidate features and their gate (`head.next_gate.*`).
@@ -85,11 +92,12 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
     public static func == (a: PolicyHead, b: PolicyHead) -> Bool {
         a.kind == b.kind && a.features == b.features && a.gate == b.gate && a.nextFeatures == b.nextFeatures
             && a.followersPerItem == b.followersPerItem && a.transitionSplit == b.transitionSplit && a.transitionChecksum == b.transitionChecksum
+            && a.nextGateInit == b.nextGateInit
     }
 
     public func hash(into h: inout Hasher) {
         h.combine(kind); h.combine(features); h.combine(gate); h.combine(nextFeatures)
-        h.combine(followersPerItem); h.combine(transitionSplit); h.combine(transitionChecksum)
+        h.combine(followersPerItem); h.combine(transitionSplit); h.combine(transitionChecksum); h.combine(nextGateInit)
     }
 
     /// Lanes of the used candidate features are 1, the others 0.
@@ -115,7 +123,7 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
         return "repeat-next (\(base); next features \(next.isEmpty ? "none" : next.joined(separator: ",")); L \(followersPerItem); table \(transitionChecksum.map { String(format: "%016llx", $0) } ?? "not built"))"
     }
 
-    private enum CodingKeys: String, CodingKey { case kind, features, gate, nextFeatures, followersPerItem, transitionSplit, transitionChecksum }
+    private enum CodingKeys: String, CodingKey { case kind, features, gate, nextFeatures, followersPerItem, transitionSplit, transitionChecksum, nextGateInit }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -127,6 +135,7 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
         try c.encode(followersPerItem, forKey: .followersPerItem)
         try c.encodeIfPresent(transitionSplit, forKey: .transitionSplit)
         try c.encodeIfPresent(transitionChecksum.map { String(format: "%016llx", $0) }, forKey: .transitionChecksum)
+        if nextGateInit != [0, 0, 0, 0] { try c.encode(nextGateInit, forKey: .nextGateInit) }
     }
     /// Decodes through the checking initialiser (a plain head ignores the other fields).
     public init(from decoder: any Decoder) throws {
@@ -141,13 +150,17 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
             throw DecodingError.dataCorruptedError(forKey: .nextFeatures, in: c, debugDescription: "the repeat-next head has 4 candidate features, got \(next.count)")
         }
         let sum = try c.decodeIfPresent(String.self, forKey: .transitionChecksum)
+        let gateInit = try c.decodeIfPresent([Float].self, forKey: .nextGateInit) ?? [0, 0, 0, 0]
+        guard gateInit.count == 4 else {
+            throw DecodingError.dataCorruptedError(forKey: .nextGateInit, in: c, debugDescription: "the candidate gate has 4 outputs, got \(gateInit.count)")
+        }
         self.init(kind: kind, features: features, gate: try c.decodeIfPresent(Gate.self, forKey: .gate) ?? .state,
                   nextFeatures: next, followersPerItem: try c.decodeIfPresent(Int.self, forKey: .followersPerItem) ?? 100,
                   transitionSplit: try c.decodeIfPresent(String.self, forKey: .transitionSplit),
                   transitionChecksum: try sum.map { s in
                       guard let v = UInt64(s, radix: 16) else { throw DecodingError.dataCorruptedError(forKey: .transitionChecksum, in: c, debugDescription: "bad checksum \(s)") }
                       return v
-                  })
+                  }, nextGateInit: gateInit)
     }
 
     /// String metadata for model files (e.g. safetensors' `__metadata__`): `head`, and for
@@ -162,6 +175,7 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
             m["next_followers"] = "\(followersPerItem)"
             if let s = transitionSplit { m["next_table_split"] = s }
             if let c = transitionChecksum { m["next_table_checksum"] = String(format: "%016llx", c) }
+            if nextGateInit != [0, 0, 0, 0] { m["next_gate_init"] = nextGateInit.map { "\($0)" }.joined(separator: ",") }
         }
         return m
     }
@@ -200,8 +214,14 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
             guard let v = Int(s), v > 0 else { throw IRNError("bad next_followers '\(s)' in the model's metadata") }
             return v
         } ?? 100
+        var gateInit: [Float] = [0, 0, 0, 0]
+        if let text = metadata["next_gate_init"] {
+            let v = text.split(separator: ",").compactMap { Float(String($0)) }
+            guard v.count == 4 else { throw IRNError("bad next_gate_init '\(text)' in the model's metadata") }
+            gateInit = v
+        }
         self.init(kind: kind, features: features, gate: gate, nextFeatures: next, followersPerItem: L,
-                  transitionSplit: metadata["next_table_split"], transitionChecksum: sum)
+                  transitionSplit: metadata["next_table_split"], transitionChecksum: sum, nextGateInit: gateInit)
     }
 
     /// Throws, naming both, when a model with this head is used with `requested` flags
