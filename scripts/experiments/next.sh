@@ -9,13 +9,16 @@
 # Order (a cut-short run still leaves whole comparisons):
 #   1. baselines on test: spop, spop-markov, cknn (trained on train)
 #   2. per seed: IRN-P with --head repeat-next
-#   3. per seed: the new head on A3C-P and PRN-P (w = 1), then the ablations on IRN-P (each
-#      candidate feature left out; both gates constant)
+#   3. per seed: the new head on A3C-P and PRN-P (w = 1), and the ablations on A3C-P (as
+#      repeat.sh's; each candidate feature left out in turn, both gates constant)
 #   4. retrain on train (RETRAIN_SEEDS): IRN-P repeat-next and repeat
 #   5. per seed: IRN-P with --head repeat and plain. The plain and repeat heads are
 #      bit-identical to before (Tests/IRNAgentsTests/RepeatPlainHeadUnchangedTests.swift), so
 #      these rerun docs/results/repeat/'s irn-p-repeat / irn-p-plain with the same commands;
 #      next_check.py takes the repeat head's figures from there when stage 5 has not run.
+#   6. (INIT_SEEDS, default SEEDS) the candidate gate started away from 0 (--next-gate-init):
+#      b_n = (1,0,0,2) and (2,0,0,5), i.e. reached followers of the last item start above the
+#      other non-session items, ordered by s(last, j), as spop-markov ranks them.
 # LANE=i/n runs only every n-th run starting at the i-th (0-based), so n copies of the script
 # can share the work (e.g. LANE=0/2 and LANE=1/2 side by side); summaries are shared.
 # Runs whose result exists are skipped, so the script can be resumed. Per-run evaluation JSON,
@@ -33,7 +36,8 @@ RETRAIN_SEEDS=${RETRAIN_SEEDS:-$SEEDS}
 EPOCHS=${EPOCHS:-25}
 PATIENCE=${PATIENCE:-8}
 THREADS=${THREADS:-1}
-STAGES=${STAGES:-"1 2 3 4 5"}
+STAGES=${STAGES:-"1 2 3 4 5 6"}
+INIT_SEEDS=${INIT_SEEDS:-$SEEDS}
 LANE=${LANE:-0/1}
 LANE_I=${LANE%/*} LANE_N=${LANE#*/} RUN_NO=-1
 METRIC=purchase-mrr@5
@@ -113,14 +117,12 @@ fi
 if stage 3; then
   for s in $ABL_SEEDS; do
     valid_run a3c-p-next a3c-p "$s" --head repeat-next
+    valid_run a3c-p-next-nolast a3c-p "$s" --head repeat-next --next-features share,session,follow
+    valid_run a3c-p-next-noshare a3c-p "$s" --head repeat-next --next-features last,session,follow
+    valid_run a3c-p-next-nosession a3c-p "$s" --head repeat-next --next-features last,share,follow
+    valid_run a3c-p-next-nofollow a3c-p "$s" --head repeat-next --next-features last,share,session
+    valid_run a3c-p-next-gateconst a3c-p "$s" --head repeat-next --repeat-gate constant
     valid_run prn-p-w1-next prn-p "$s" --head repeat-next --irn-weight 1
-  done
-  for s in $ABL_SEEDS; do
-    valid_run irn-p-next-nolast irn-p "$s" --head repeat-next --next-features share,session,follow
-    valid_run irn-p-next-noshare irn-p "$s" --head repeat-next --next-features last,session,follow
-    valid_run irn-p-next-nosession irn-p "$s" --head repeat-next --next-features last,share,follow
-    valid_run irn-p-next-nofollow irn-p "$s" --head repeat-next --next-features last,share,session
-    valid_run irn-p-next-gateconst irn-p "$s" --head repeat-next --repeat-gate constant
   done
 fi
 
@@ -135,6 +137,15 @@ if stage 5; then
   for s in $SEEDS; do
     valid_run irn-p-repeat irn-p "$s" --head repeat
     valid_run irn-p-plain irn-p "$s" --head plain
+  done
+fi
+
+if stage 6; then
+  for s in $INIT_SEEDS; do
+    valid_run a3c-p-next-init1002 a3c-p "$s" --head repeat-next --next-gate-init 1,0,0,2
+    valid_run a3c-p-next-init2005 a3c-p "$s" --head repeat-next --next-gate-init 2,0,0,5
+    valid_run irn-p-next-init1002 irn-p "$s" --head repeat-next --next-gate-init 1,0,0,2
+    valid_run irn-p-next-init2005 irn-p "$s" --head repeat-next --next-gate-init 2,0,0,5
   done
 fi
 summarise
