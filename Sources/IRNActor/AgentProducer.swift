@@ -44,7 +44,7 @@ public final class AgentProducer: GradientProducer {
 
     public func configure(settingsJSON: String) throws {
         let s = try ClusterSettings.parse(settingsJSON)
-        guard let agent = s.agent, Algorithm(rawValue: s.algo) != nil else {
+        guard var agent = s.agent, Algorithm(rawValue: s.algo) != nil else {
             throw IRNError("the server runs --algo \(s.algo), which this actor cannot compute with --data (use the self-test producer)")
         }
         guard s.items == dataset.itemCount, s.shardCount == dataset.shardCount else {
@@ -57,6 +57,9 @@ public final class AgentProducer: GradientProducer {
         guard s.shardSizes.isEmpty || sizes == s.shardSizes else {
             throw IRNError("the server's shard sizes differ from this data set's (same directory on every host?)")
         }
+        // Repeat-next head: rebuild the server's transition table from our data (its checksum
+        // in the welcome refuses different data).
+        try agent.attachTransitions(from: dataset, split: s.trainSplit)
         if worker == nil || worker!.config != agent {
             worker = try GradientWorker(config: agent)
             parameters = nil

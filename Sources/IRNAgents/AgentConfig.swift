@@ -107,6 +107,10 @@ public struct AgentConfig: Sendable, Codable, Equatable {
         try need(irnWeight >= 0, "--irn-weight must be non-negative")
         try need(adam.learningRate > 0, "--lr must be positive")
         try need(repeatGateInit.count == 4 && repeatGateInit.allSatisfy(\.isFinite), "--repeat-gate-init needs 4 finite numbers, one per prefix feature")
+        if head.hasNext {
+            try need(head.nextFeatures.contains(true), "--next-features must keep at least one feature")
+            try need(head.followersPerItem >= 1, "--next-followers must be >= 1")
+        }
         if head.isRepeat {
             try need(head.features.contains(true), "--repeat-features must keep at least one feature")
         } else {

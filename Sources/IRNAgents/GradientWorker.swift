@@ -29,6 +29,9 @@ public final class GradientWorker {
 
     public init(config: AgentConfig) throws {
         try config.validate()
+        guard !config.head.hasNext || config.head.transitions != nil else {
+            throw IRNError("the repeat-next head needs its transition table: build it from the training split (AgentConfig.attachTransitions)")
+        }
         self.config = config
         let shape = config.shape, M = config.slots, k = config.window
         terms = config.algorithm.lossTerms(config)
@@ -143,6 +146,7 @@ public final class GradientWorker {
             if w.active[i] { prefix!.feed(slot: m, item: w.inputs[i]) }
             while r < losses.policy.count && Int(losses.policy[r].index) == i {
                 losses.appendPolicyPrefix(from: prefix!, slot: m)
+                if config.head.hasNext { losses.appendPolicyNext(from: &prefix!, slot: m) }
                 r += 1
             }
         }

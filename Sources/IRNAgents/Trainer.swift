@@ -46,6 +46,9 @@ public final class Trainer {
         guard config.items == dataset.itemCount else {
             throw IRNError("agent has \(config.items) items but the data set has \(dataset.itemCount)")
         }
+        var config = config
+        // The repeat-next head's transitions come from the split trained on (never valid/test).
+        try config.attachTransitions(from: dataset, split: options.trainSplit)
         self.config = config
         self.options = options
         self.dataset = dataset

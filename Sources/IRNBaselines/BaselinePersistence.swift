@@ -1,10 +1,11 @@
 import IRNEvaluation
+import IRNNumerics
 import IRNSupport
 
 /// Conversions between each baseline and its `ModelArchive`, and loading any of them.
 public enum BaselinePersistence {
     /// Kinds this module can load.
-    public static let kinds = ["pop", "spop", "bpr", "cknn", "gru4rec"]
+    public static let kinds = ["pop", "spop", "spop-markov", "bpr", "cknn", "gru4rec"]
 
     public static func archive(_ model: any Recommender) throws -> ModelArchive {
         var a: ModelArchive
@@ -15,6 +16,13 @@ public enum BaselinePersistence {
         case let m as SessionRepeatModel:
             a = ModelArchive(kind: "spop")
             a.put("popularity", m.popularity)
+        case let m as SessionMarkovModel:
+            // The table is saved as the transitions it keeps; loading rebuilds the same table.
+            a = ModelArchive(kind: "spop-markov", meta: ["followers": "\(m.table.followersPerItem)", "table_checksum": m.table.checksumHex])
+            a.put("popularity", m.popularity)
+            a.put("table_offsets", m.table.offsets)
+            a.put("table_followers", m.table.followers)
+            a.put("table_counts", m.table.counts)
         case let m as BPRModel:
             a = ModelArchive(kind: "bpr", meta: ["factors": "\(m.factors)"])
             a.put("q", m.q, shape: [m.itemCount, m.factors])
@@ -43,6 +51,21 @@ public enum BaselinePersistence {
             return PopularityModel(counts: try a.floats("counts", count: n))
         case "spop":
             return SessionRepeatModel(popularity: try a.floats("popularity", count: n))
+        case "spop-markov":
+            let offsets = try a.int32s("table_offsets"), followers = try a.int32s("table_followers")
+            let counts = try a.floats("table_counts", count: followers.count)
+            guard offsets.count == n + 1, offsets.first == 0, Int(offsets.last ?? -1) == followers.count, followers.allSatisfy({ $0 >= 0 && Int($0) < n }) else {
+                throw IRNError("spop-markov model file has an inconsistent transition table")
+            }
+            // Replaying each kept transition count times gives back the same kept counts.
+            var sessionItems: [Int32] = [], sessionOffsets = [0]
+            for i in 0..<n {
+                for e in Int(offsets[i])..<Int(offsets[i + 1]) {
+                    for _ in 0..<Int(counts[e]) { sessionItems.append(Int32(i)); sessionItems.append(followers[e]); sessionOffsets.append(sessionItems.count) }
+                }
+            }
+            let table = TransitionTable(sessionOffsets: sessionOffsets, items: sessionItems, itemCount: n, followersPerItem: try a.int("followers"))
+            return SessionMarkovModel(popularity: try a.floats("popularity", count: n), table: table)
         case "bpr":
             let d = try a.int("factors")
             return BPRModel(itemCount: n, factors: d, q: try a.floats("q", count: n * d), bias: try a.floats("bias", count: n))

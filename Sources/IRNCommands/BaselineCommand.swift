@@ -10,14 +10,15 @@ extension GRU4RecModel.Config.Optimizer: ExpressibleByArgument {}
 
 /// `irn baseline`: trains one of the paper's baselines and evaluates it with the shared evaluator.
 struct BaselineCommand: ParsableCommand {
-    enum Method: String, ExpressibleByArgument, CaseIterable { case pop, spop, bpr, cknn, gru4rec }
+    enum Method: String, ExpressibleByArgument, CaseIterable { case pop, spop, spopMarkov = "spop-markov", bpr, cknn, gru4rec }
 
     static let configuration = CommandConfiguration(
         commandName: "baseline",
-        abstract: "Train and evaluate a baseline: pop, spop, bpr, cknn or gru4rec.",
+        abstract: "Train and evaluate a baseline: pop, spop, spop-markov, bpr, cknn or gru4rec.",
         discussion: """
         pop: global popularity in the training set. spop: the session's own items first (by \
-        count so far, then most recent), then popularity. bpr: BPR-MF, a session scored by the \
+        count so far, then most recent), then popularity. spop-markov: spop's session items, then \
+        the last item's followers in training by transition count, then popularity. bpr: BPR-MF, a session scored by the \
         mean of its items' factors. cknn: session-based kNN (Jannach & Ludewig 2017). gru4rec: \
         GRU4Rec with BPR-max over in-batch negatives. Prints the same table / JSON as `irn eval`; \
         --save writes a model file `irn eval --model` reads.
@@ -27,7 +28,7 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "Prepared data set directory (from `irn data prepare`).")
     var data: String
 
-    @Option(help: "Baseline: pop, spop, bpr, cknn or gru4rec.")
+    @Option(help: "Baseline: pop, spop, spop-markov, bpr, cknn or gru4rec.")
     var method: Method
 
     @Option(name: .customLong("train-split"), help: "Training split: train_tr (train minus the validation sessions) or train. Default: train_tr for --split valid, train for --split test.")
@@ -110,6 +111,7 @@ struct BaselineCommand: ParsableCommand {
         switch method {
         case .pop: return PopularityModel(train: train, itemCount: itemCount)
         case .spop: return SessionRepeatModel(train: train, itemCount: itemCount)
+        case .spopMarkov: return SessionMarkovModel(train: train, itemCount: itemCount)
         case .cknn:
             guard knnK >= 1, knnSample >= 0 else { throw ValidationError("--knn-k must be >= 1 and --knn-sample >= 0") }
             return SessionKNNModel(train: train, itemCount: itemCount,

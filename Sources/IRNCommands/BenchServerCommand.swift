@@ -53,7 +53,8 @@ struct BenchServerCommand: ParsableCommand {
 
     func run() throws {
         guard actors >= 1, seconds > 0 else { throw ValidationError("--actors and --seconds must be positive") }
-        let config = try agent.config(items: items)
+        var config = try agent.config(items: items)
+        if config.head.hasNext { try config.head.attach(BenchStepWindows.transitions(config: config, seed: config.seed &+ 29), split: "synthetic") }
         BLAS.setThreads(max(1, threads))
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)

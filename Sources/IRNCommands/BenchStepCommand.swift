@@ -37,8 +37,12 @@ struct BenchStepCommand: ParsableCommand {
 
     func run() throws {
         if let threads { BLAS.setThreads(threads) }
-        let config = try agent.config(items: items)
+        var config = try agent.config(items: items)
         guard iterations > 0 else { throw ValidationError("--iterations must be positive") }
+        if config.head.hasNext {
+            // Worst case for the candidate features: about L random followers for every item.
+            try config.head.attach(BenchStepWindows.transitions(config: config, seed: config.seed &+ 29), split: "synthetic")
+        }
         let windows = BenchStepWindows.make(config: config, count: 8, purchaseShare: purchaseShare,
                                             meanSession: meanSession, seed: config.seed &+ 17)
         let bench = try Agent(config: config)
@@ -110,6 +114,17 @@ struct BenchStepCommand: ParsableCommand {
 enum BenchStepWindows {
     /// Windows with uniformly random items, purchases at the given share and sessions of
     /// geometric length (resets), lookahead filled as in a real session stream.
+    /// A transition table from random sessions of 10 items, N x L transitions in all, so
+    /// nearly every item keeps about L followers (the head's most expensive case).
+    static func transitions(config: AgentConfig, seed: UInt64) -> TransitionTable {
+        var rng = RandomSource(seed: seed)
+        let N = config.items, L = config.head.followersPerItem
+        let events = N * L + N * L / 9
+        let items = (0..<events).map { _ in Int32(rng.nextInt(below: N)) }
+        let offsets = Array(stride(from: 0, to: events, by: 10)) + [events]
+        return TransitionTable(sessionOffsets: offsets, items: items, itemCount: N, followersPerItem: L)
+    }
+
     static func make(config: AgentConfig, count: Int, purchaseShare: Double, meanSession: Double, seed: UInt64) -> [RolloutWindow] {
         var rng = RandomSource(seed: seed)
         let M = config.slots, k = config.window, L = config.nStep

@@ -70,7 +70,7 @@ struct BenchTrainCommand: ParsableCommand {
         options.trainSplit = data == nil ? .train : .trainTr
         let trainer = try Trainer(config: config, options: options, dataset: dataset)
         trainer.showProgress = false
-        let bare = try Agent(config: config)
+        let bare = try Agent(config: trainer.config)
         let windows = BenchStepWindows.make(config: config, count: 8, purchaseShare: 0.1, meanSession: 9, seed: config.seed &+ 17)
         var gradient = NetworkGradient(shape: config.shape)
         var epoch = 0

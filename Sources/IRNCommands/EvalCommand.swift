@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IRNAgents
 import IRNData
 import IRNEvaluation
 import IRNSupport
@@ -34,7 +35,9 @@ struct EvalCommand: ParsableCommand {
             let dataset = try PreparedDataset.load(from: URL(fileURLWithPath: data))
             let sessions = try eval.sessions(of: dataset)
             try EvalModelLoading.checkData(model: URL(fileURLWithPath: model), dataset: dataset, dataPath: data)
-            let recommender = try EvalModelLoading.load(URL(fileURLWithPath: model))
+            let loaded = try EvalModelLoading.load(URL(fileURLWithPath: model))
+            // A repeat-next agent rebuilds its transition table from this data (checksum checked).
+            let recommender = try (loaded as? AgentRecommender)?.attachingTransitions(from: dataset) ?? loaded
             guard recommender.itemCount == dataset.itemCount else {
                 throw IRNError("model scores \(recommender.itemCount) items but the data set has \(dataset.itemCount)", file: model)
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IRNAgents
 import IRNData
 import IRNNumerics
 import IRNServing
@@ -80,8 +81,13 @@ struct ServeCommand: ParsableCommand {
             let served: ServingModel
             if let model {
                 let url = URL(fileURLWithPath: model)
-                let recommender = try EvalModelLoading.load(url)
+                var recommender = try EvalModelLoading.load(url)
                 if let dataset, let data { try EvalModelLoading.checkData(model: url, dataset: dataset, dataPath: data) }
+                if let agent = recommender as? AgentRecommender, agent.parameters.shape.head.hasNext {
+                    // The repeat-next head's transition table is rebuilt from the training data.
+                    guard let dataset else { throw IRNError("a --head repeat-next model needs --data DIR (its transition table is rebuilt from the training split)") }
+                    recommender = try agent.attachingTransitions(from: dataset)
+                }
                 served = ServingModel(recommender: recommender, name: Self.modelName(model))
             } else {
                 follower = try ClusterFollower(server: follow!)

@@ -210,8 +210,10 @@ public struct ServerCommand: ParsableCommand {
         var config = base
         let dir = URL(fileURLWithPath: data!)
         let dataset = try PreparedDataset.load(from: dir)
-        let agentConfig = try agent.config(items: dataset.itemCount)
+        var agentConfig = try agent.config(items: dataset.itemCount)
         let split = trainingSet.split(evaluatingOn: evalSplit)
+        // Repeat-next head: the table's split and checksum go to the actors in the welcome.
+        try agentConfig.attachTransitions(from: dataset, split: split)
         let trainSet = dataset.sessions(of: split)
         guard trainSet.count > 0 else {
             throw IRNError("training split \(split.rawValue) of \(dir.path) holds no sessions")

@@ -29,14 +29,16 @@ extension TrainCommand {
         defer { handler.cancel() }
         do {
             let dataset = try PreparedDataset.load(from: URL(fileURLWithPath: data))
-            let config = try agent.config(items: dataset.itemCount)
+            var config = try agent.config(items: dataset.itemCount)
+            let split = trainingSet.split(evaluatingOn: "test")
+            // The repeat-next head's transitions come from the split trained on.
+            try config.attachTransitions(from: dataset, split: split)
             var o = OnlineTrainer.Options()
             o.density = trainingSet.rewardDensity
             o.reportEvery = online.reportEvery
             o.evalEvery = online.evalEvery
             o.cutoff = online.cutoff
             o.evalThreads = threads
-            let split = trainingSet.split(evaluatingOn: "test")
             let trainer = try OnlineTrainer(config: config, trainSet: dataset.sessions(of: split), testSet: dataset.test, options: o)
             let logURL = URL(fileURLWithPath: self.log ?? out + ".online.jsonl")
             var lines = Data()

@@ -11,6 +11,9 @@ public struct ParameterPointers {
     /// The repeat head's W_g [4 x H] and b_g [4]; nil for the plain head.
     public let repeatGateWeights: UnsafePointer<Float>?
     public let repeatGateBias: UnsafePointer<Float>?
+    /// The repeat-next head's W_n [4 x H] and b_n [4]; nil for the other heads.
+    public var nextGateWeights: UnsafePointer<Float>? = nil
+    public var nextGateBias: UnsafePointer<Float>? = nil
 }
 
 extension NetworkParameters {
@@ -32,7 +35,17 @@ extension NetworkParameters {
                                     }
                                     guard tensors.count > ParameterGroup.repeatGateBias.rawValue else { return try body(make(nil, nil)) }
                                     return try tensors[7].withUnsafeBufferPointer { gw in
-                                        try tensors[8].withUnsafeBufferPointer { gb in try body(make(gw.baseAddress!, gb.baseAddress!)) }
+                                        try tensors[8].withUnsafeBufferPointer { gb in
+                                            guard tensors.count > ParameterGroup.nextGateBias.rawValue else { return try body(make(gw.baseAddress!, gb.baseAddress!)) }
+                                            return try tensors[9].withUnsafeBufferPointer { nw in
+                                                try tensors[10].withUnsafeBufferPointer { nb in
+                                                    var q = make(gw.baseAddress!, gb.baseAddress!)
+                                                    q.nextGateWeights = nw.baseAddress!
+                                                    q.nextGateBias = nb.baseAddress!
+                                                    return try body(q)
+                                                }
+                                            }
+                                        }
                                     }
                                 }
                             }

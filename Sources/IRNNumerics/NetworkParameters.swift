@@ -23,7 +23,13 @@ public struct NetworkShape: Sendable, Hashable, Codable {
 
     /// The parameter groups this network has, in `rawValue` order (the plain head's seven,
     /// then the repeat head's gate).
-    public var parameterGroups: [ParameterGroup] { head.isRepeat ? ParameterGroup.allCases : ParameterGroup.plainGroups }
+    public var parameterGroups: [ParameterGroup] {
+        switch head.kind {
+        case .plain: return ParameterGroup.plainGroups
+        case .repeatAware: return ParameterGroup.repeatGroups
+        case .repeatNext: return ParameterGroup.allCases
+        }
+    }
 }
 
 /// The parameter tensors of the network, each a row-major matrix. Gate order inside the
@@ -50,9 +56,15 @@ public enum ParameterGroup: Int, CaseIterable, Sendable {
     case repeatGateWeights
     /// b_g [4] (repeat head only).
     case repeatGateBias
+    /// W_n [4 x H]: the repeat-next head's candidate gate g_n(h) = W_n h + b_n.
+    case nextGateWeights
+    /// b_n [4] (repeat-next head only).
+    case nextGateBias
 
     /// The groups of the plain (paper's) head.
     public static let plainGroups: [ParameterGroup] = [.inputWeights, .recurrentWeights, .gateBias, .policyWeights, .policyBias, .valueWeights, .valueBias]
+    /// The groups of the repeat head (the plain head's and its gate).
+    public static let repeatGroups: [ParameterGroup] = plainGroups + [.repeatGateWeights, .repeatGateBias]
 
     /// Name in checkpoints.
     public var name: String {
@@ -66,6 +78,8 @@ public enum ParameterGroup: Int, CaseIterable, Sendable {
         case .valueBias: return "value.bias"
         case .repeatGateWeights: return "head.gate.weight"
         case .repeatGateBias: return "head.gate.bias"
+        case .nextGateWeights: return "head.next_gate.weight"
+        case .nextGateBias: return "head.next_gate.bias"
         }
     }
 
@@ -80,7 +94,8 @@ public enum ParameterGroup: Int, CaseIterable, Sendable {
         case .valueWeights: return (1, s.hidden)
         case .valueBias: return (1, 1)
         case .repeatGateWeights: return (4, s.hidden)
-        case .repeatGateBias: return (1, 4)
+        case .repeatGateBias, .nextGateBias: return (1, 4)
+        case .nextGateWeights: return (4, s.hidden)
         }
     }
 
@@ -88,7 +103,7 @@ public enum ParameterGroup: Int, CaseIterable, Sendable {
     public func tensorShape(_ s: NetworkShape) -> [Int] {
         let d = dimensions(s)
         switch self {
-        case .gateBias, .valueWeights, .repeatGateBias: return [d.width]
+        case .gateBias, .valueWeights, .repeatGateBias, .nextGateBias: return [d.width]
         case .policyBias: return [d.rows]
         case .valueBias: return [1]
         default: return [d.rows, d.width]
@@ -100,7 +115,7 @@ public enum ParameterGroup: Int, CaseIterable, Sendable {
 
 /// All parameters of the network (value type: copying it gives a frozen target network).
 public struct NetworkParameters: Sendable, Equatable {
-    public let shape: NetworkShape
+    public private(set) var shape: NetworkShape
     /// One flat array per `ParameterGroup`, indexed by its raw value.
     public var tensors: [[Float]]
 
@@ -134,6 +149,13 @@ public struct NetworkParameters: Sendable, Equatable {
             precondition(repeatGateBias.count == 4, "the gate has 4 outputs")
             tensors[ParameterGroup.repeatGateBias.rawValue] = repeatGateBias
         }
+        if shape.head.hasNext { tensors[ParameterGroup.nextGateBias.rawValue] = shape.head.nextGateInit }
+    }
+
+    /// Repeat-next head: attaches the transition table built from `split` (see
+    /// `PolicyHead.attach`; a table other than the recorded one is refused).
+    public mutating func attachTransitions(_ table: TransitionTable, split: String) throws {
+        try shape.head.attach(table, split: split)
     }
 
     public subscript(_ g: ParameterGroup) -> [Float] {
@@ -166,8 +188,14 @@ public struct NetworkParameters: Sendable, Equatable {
         if !shape.head.isRepeat, let extra = [ParameterGroup.repeatGateWeights, .repeatGateBias].first(where: { named[$0.name] != nil }) {
             throw IRNError("the tensors hold \(extra.name), which only the repeat head has, but a plain head was asked for (use --head repeat)")
         }
+        if !shape.head.hasNext, let extra = [ParameterGroup.nextGateWeights, .nextGateBias].first(where: { named[$0.name] != nil }) {
+            throw IRNError("the tensors hold \(extra.name), which only the repeat-next head has, but \(shape.head) was asked for (use --head repeat-next)")
+        }
         for g in shape.parameterGroups {
             guard let t = named[g.name] else {
+                if g == .nextGateWeights || g == .nextGateBias {
+                    throw IRNError("missing tensor \(g.name): these parameters have no repeat-next head")
+                }
                 if g == .repeatGateWeights || g == .repeatGateBias {
                     throw IRNError("missing tensor \(g.name): these parameters have no repeat head (use --head plain)")
                 }

@@ -32,6 +32,7 @@ extension WindowBackprop {
         }
         LSTMKernels.logits(p, rows: P, h: policyH, out: policyZ, recorder: recorder)
         if shape.head.isRepeat { addPrefixTerms(p, losses: losses) }
+        if shape.head.hasNext { addNextTerms(p, losses: losses) }
         // Rows are independent: softmax and dZ in parallel, per-row losses summed after.
         losses.policy.withUnsafeBufferPointer { terms in
             let anyEntropy = terms.contains { $0.entropy != 0 }
@@ -41,6 +42,7 @@ extension WindowBackprop {
         }
         for r in 0..<P { out.policy += rowLoss[r]; out.entropy += entropyLoss[r] }
         if shape.head.isRepeat { backwardPrefixTerms(p, losses: losses) }
+        if shape.head.hasNext { backwardNextTerms(p, losses: losses) }
         // dW_p^T [N x H] = dZ^T [N x P] Hp [P x H]; dHp = dZ W_p^T.
         BLAS.gemm(transA: true, m: N, n: H, k: P, a: policyZ, lda: N, b: policyH, ldb: H,
                   beta: 0, c: dWp, ldc: H, recorder: recorder)

@@ -40,11 +40,13 @@ public struct PrefixTracker: Sendable, Equatable {
 
     /// Per slot, its distinct items in order of first appearance, how often each was fed,
     /// and the step at which each was last fed (steps count from 1).
-    private var items: [[Int32]]
+    private(set) var items: [[Int32]]
     private var counts: [[Int32]]
-    private var lastStep: [[Int32]]
-    private var steps: [Int32]
-    private var lastItem: [Int32]
+    private(set) var lastStep: [[Int32]]
+    private(set) var steps: [Int32]
+    private(set) var lastItem: [Int32]
+    /// The repeat-next head's candidate features (nil for the other heads); see NextFeatures.swift.
+    var next: NextCandidates?
 
     public init(slots: Int, head: PolicyHead = .repeatAware()) {
         precondition(slots > 0)
@@ -55,6 +57,10 @@ public struct PrefixTracker: Sendable, Equatable {
         lastStep = items
         steps = [Int32](repeating: 0, count: slots)
         lastItem = [Int32](repeating: -1, count: slots)
+        if head.hasNext {
+            guard let table = head.transitions else { preconditionFailure("the repeat-next head needs its transition table attached") }
+            next = NextCandidates(table: table, lanes: head.nextFeatureLanes)
+        }
     }
 
     /// Empties slot m (a new session starts there).

@@ -67,6 +67,11 @@ extension NetworkParameters {
         }
         if let resets { for m in 0..<M where resets[m] { state.reset(slot: m) } }
         if head.isRepeat { for m in 0..<M where inputs[m] >= 0 { state.prefix!.feed(slot: m, item: inputs[m]) } }
+        // The repeat-next head's candidates mutate the tracker's scratch: moved out of `state`
+        // for the pass (no copy) so the closures below do not overlap accesses to `state`.
+        var nextTracker: PrefixTracker? = nil
+        if head.hasNext { swap(&nextTracker, &state.prefix) }
+        defer { if head.hasNext { swap(&nextTracker, &state.prefix) } }
         withPointers { p in
             state.h.withUnsafeMutableBufferPointer { h in
                 state.c.withUnsafeMutableBufferPointer { c in
@@ -91,6 +96,16 @@ extension NetworkParameters {
                                         let gate = RepeatGate.value(p, head: head, h: h.baseAddress! + m * H)
                                         let z = logits.baseAddress! + m * N
                                         prefix.forEach(slot: m) { item, phi in z[Int(item)] += (gate * phi).sum() }
+                                    }
+                                }
+                                if head.hasNext {
+                                    // Prefix items and candidates are disjoint: each logit gets one term.
+                                    for m in 0..<M {
+                                        let gate = RepeatGate.value(p, head: head, h: h.baseAddress! + m * H)
+                                        let gateNext = RepeatGate.nextValue(p, head: head, h: h.baseAddress! + m * H)
+                                        let z = logits.baseAddress! + m * N
+                                        nextTracker!.forEach(slot: m) { item, phi in z[Int(item)] += (gate * phi).sum() }
+                                        nextTracker!.forEachNext(slot: m) { item, psi in z[Int(item)] += (gateNext * psi).sum() }
                                     }
                                 }
                             }

@@ -44,6 +44,8 @@ public final class WindowBackprop {
     let dWh, db, dWp, dbp, dwv: UnsafeMutablePointer<Float>
     // Repeat head: gate gradients.
     let dWg, dbg: UnsafeMutablePointer<Float>
+    // Repeat-next head: candidate gate gradients.
+    let dWn, dbn: UnsafeMutablePointer<Float>
     var dbv: Float = 0
     let wxAcc: RowAccumulator
     let wpAcc: RowAccumulator
@@ -81,6 +83,7 @@ public final class WindowBackprop {
         a.onFree { [rowLoss, entropyLoss] in rowLoss.deallocate(); entropyLoss.deallocate() }
         dWh = a.floats(H * G); db = a.floats(G); dWp = a.floats(N * H); dbp = a.floats(N); dwv = a.floats(H)
         dWg = a.floats(4 * H); dbg = a.floats(4)
+        dWn = a.floats(4 * H); dbn = a.floats(4)
         wxAcc = RowAccumulator(rows: N, width: G, expectedRows: rows + bRows)
         wpAcc = RowAccumulator(rows: N, width: H, expectedRows: rows + bRows)
         bpAcc = RowAccumulator(rows: N, width: 1, expectedRows: rows + bRows)

@@ -34,6 +34,14 @@ extension WindowBackprop {
         } else {
             precondition(losses.policyPrefixItems.isEmpty, "prefix features given to a plain head")
         }
+        if shape.head.hasNext {
+            precondition(P == 0 || losses.policyNextOffsets.count == P + 1, "repeat-next head: every policy term needs its candidates (offsets \(losses.policyNextOffsets.count) for \(P) terms)")
+            precondition(losses.policyNextFeatures.count == 4 * losses.policyNextItems.count)
+            dWn.update(repeating: 0, count: 4 * H)
+            dbn.update(repeating: 0, count: 4)
+        } else {
+            precondition(losses.policyNextItems.isEmpty, "candidate features given to a head without them")
+        }
         dH.update(repeating: 0, count: k * M * H)
         dC.update(repeating: 0, count: k * M * H)
         dWh.update(repeating: 0, count: H * G)
@@ -123,6 +131,10 @@ extension WindowBackprop {
         if shape.head.isRepeat {
             gradient.parts[ParameterGroup.repeatGateWeights.rawValue].assignDense(dWg)
             gradient.parts[ParameterGroup.repeatGateBias.rawValue].assignDense(dbg)
+        }
+        if shape.head.hasNext {
+            gradient.parts[ParameterGroup.nextGateWeights.rawValue].assignDense(dWn)
+            gradient.parts[ParameterGroup.nextGateBias.rawValue].assignDense(dbn)
         }
     }
 }

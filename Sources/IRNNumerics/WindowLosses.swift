@@ -31,6 +31,11 @@ public struct WindowLosses: Sendable {
     public var policyPrefixOffsets: [Int32] = []
     public var policyPrefixItems: [Int32] = []
     public var policyPrefixFeatures: [Float] = []
+    /// Repeat-next head only: policy term r's reached candidates outside its prefix, laid out
+    /// as the prefix lists (4 `NextFeature`s each); offsets hold policy.count + 1 entries.
+    public var policyNextOffsets: [Int32] = []
+    public var policyNextItems: [Int32] = []
+    public var policyNextFeatures: [Float] = []
     /// Critic terms.
     public var value: [Value] = []
     /// Single-logit squared errors on window states (PRN-P's reconstruction).
@@ -55,6 +60,22 @@ public struct WindowLosses: Sendable {
         policyPrefixOffsets.append(Int32(policyPrefixItems.count))
     }
 
+    /// Appends slot m's current candidates (repeat-next head) as the next policy term's.
+    public mutating func appendPolicyNext(from tracker: inout PrefixTracker, slot m: Int) {
+        if policyNextOffsets.isEmpty { policyNextOffsets.append(0) }
+        tracker.appendNext(slot: m, items: &policyNextItems, features: &policyNextFeatures)
+        policyNextOffsets.append(Int32(policyNextItems.count))
+    }
+
+    /// Calls `body` with the policy terms' candidate offsets, items and features.
+    func withPolicyNext<R>(_ body: (UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Float>) -> R) -> R {
+        policyNextOffsets.withUnsafeBufferPointer { off in
+            policyNextItems.withUnsafeBufferPointer { items in
+                policyNextFeatures.withUnsafeBufferPointer { phi in body(off, items, phi) }
+            }
+        }
+    }
+
     /// Calls `body` with the policy terms' prefix offsets, items and features.
     func withPolicyPrefixes<R>(_ body: (UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Float>) -> R) -> R {
         policyPrefixOffsets.withUnsafeBufferPointer { off in
@@ -70,6 +91,9 @@ public struct WindowLosses: Sendable {
         policyPrefixOffsets.removeAll(keepingCapacity: true)
         policyPrefixItems.removeAll(keepingCapacity: true)
         policyPrefixFeatures.removeAll(keepingCapacity: true)
+        policyNextOffsets.removeAll(keepingCapacity: true)
+        policyNextItems.removeAll(keepingCapacity: true)
+        policyNextFeatures.removeAll(keepingCapacity: true)
         value.removeAll(keepingCapacity: true)
         logit.removeAll(keepingCapacity: true)
         branchRoots.removeAll(keepingCapacity: true)

@@ -98,11 +98,16 @@ final class AgentBatchScorer {
                     } else {
                         LSTMKernels.logits(pp, rows: B, h: hb, out: z.baseAddress!)
                     }
-                    for r in 0..<B {
-                        guard let prefix = rows[r].prefix else { continue }
-                        let gate = RepeatGate.value(pp, head: p.shape.head, h: hb + r * H)
+                    let head = p.shape.head
+                    for r in 0..<B where rows[r].prefix != nil {
+                        let gate = RepeatGate.value(pp, head: head, h: hb + r * H)
                         let row = z.baseAddress! + r * N
-                        prefix.forEach(slot: 0) { item, phi in row[Int(item)] += (gate * phi).sum() }
+                        rows[r].prefix!.forEach(slot: 0) { item, phi in row[Int(item)] += (gate * phi).sum() }
+                        // Repeat-next: the candidates reached from the session's items, as scoreStep adds them.
+                        if head.hasNext {
+                            let gateNext = RepeatGate.nextValue(pp, head: head, h: hb + r * H)
+                            rows[r].prefix!.forEachNext(slot: 0) { item, psi in row[Int(item)] += (gateNext * psi).sum() }
+                        }
                     }
                 }
             }}}}}}

@@ -101,6 +101,9 @@ public final class ClusterFollower: Sendable {
                         guard let agent = settings.agent else {
                             throw IRNError("the server trains '\(settings.algo)', which has no policy to serve")
                         }
+                        guard !agent.head.hasNext else {
+                            throw IRNError("following a --head repeat-next cluster is not supported yet (its transition table is not sent); serve its model file with --data instead")
+                        }
                         if shape != agent.shape { params = nil }
                         shape = agent.shape
                         name = "\(agent.algorithm.rawValue) (following \(server))"

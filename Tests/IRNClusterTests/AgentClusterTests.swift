@@ -19,9 +19,11 @@ final class AgentClusterTests: XCTestCase {
     func testSyncModeEqualsSingleProcessTraining() throws {
         let dataset = tinyDataset()
         let repeatHead = PolicyHead.repeatAware(features: [true, true, true, true], gate: .state)
-        for (algo, head) in [(Algorithm.irnP, PolicyHead.plain), (.a3cF, .plain), (.prnP, repeatHead)] {
+        for (algo, head) in [(Algorithm.irnP, PolicyHead.plain), (.a3cF, .plain), (.prnP, repeatHead), (.irnP, PolicyHead.repeatNext(followersPerItem: 5))] {
             var agent = tinyAgent(algo, items: dataset.itemCount)
             agent.head = head
+            // Repeat-next: the server's table (checksum in the welcome); the actor rebuilds it.
+            try agent.attachTransitions(from: dataset, split: .train)
             var (cfg, _) = agentServerConfig(dataset, agent: agent, epochs: 2, shardsPerLease: dataset.shardCount)
             cfg.maxStaleness = 0
             cfg.broadcastInterval = 0.25  // S = 0 must still broadcast after every update

@@ -24,10 +24,12 @@ final class AgentFlagMappingTests: XCTestCase {
         "policyHead": ["--head", "repeat"],
     ]
 
-    /// Repeat-head flags, each on top of `--head repeat`.
+    /// Repeat-head flags, each on top of `--head repeat` (`next...`: of `--head repeat-next`).
     static let headRows: [String: [String]] = [
         "head": ["--head", "repeat"], "repeatFeatures": ["--repeat-features", "session,last"],
         "repeatGate": ["--repeat-gate", "constant"], "repeatGateInit": ["--repeat-gate-init", "1,2,3,4"],
+        "nextFeatures": ["--next-features", "last,follow"], "nextFollowers": ["--next-followers", "7"],
+        "nextGateInit": ["--next-gate-init", "1,0,0,2"],
     ]
 
     private static func flagNames(_ value: Any) -> Set<String> {
@@ -51,9 +53,13 @@ final class AgentFlagMappingTests: XCTestCase {
         XCTAssertEqual(Self.flagNames(try HeadOptions.parse([])), Set(Self.headRows.keys))
         let plain = try config([]), repeatHead = try config(["--head", "repeat"])
         XCTAssertNotEqual(repeatHead, plain)
+        let nextHead = try config(["--head", "repeat-next"])
+        XCTAssertNotEqual(nextHead, repeatHead)
         for (flag, args) in Self.headRows where flag != "head" {
-            XCTAssertNotEqual(try config(["--head", "repeat"] + args), repeatHead, "\(flag) did not reach AgentConfig")
-            XCTAssertThrowsError(try config(args), "\(flag) without --head repeat must be refused")
+            let (head, base) = flag.hasPrefix("next") ? ("repeat-next", nextHead) : ("repeat", repeatHead)
+            XCTAssertNotEqual(try config(["--head", head] + args), base, "\(flag) did not reach AgentConfig")
+            XCTAssertThrowsError(try config(args), "\(flag) without --head \(head) must be refused")
+            if head == "repeat-next" { XCTAssertThrowsError(try config(["--head", "repeat"] + args), "\(flag) needs repeat-next") }
         }
     }
 }

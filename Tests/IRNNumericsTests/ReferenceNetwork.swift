@@ -52,13 +52,28 @@ struct ReferenceNetwork {
         }
     }
 
+    /// Repeat-next head: g_n(h) = W_n h + b_n (b_n alone for the constant gate).
+    func nextGate(_ h: [Double]) -> [Double] {
+        let H = shape.hidden
+        return (0..<4).map { f in
+            var g = p[10][f]
+            if shape.head.gate == .state { for q in 0..<H { g += p[9][f * H + q] * h[q] } }
+            return g
+        }
+    }
+
     /// All N policy logits at h; with the repeat head, plus g(h) . phi on the prefix items
-    /// given as (item, 4 features) pairs.
-    func policyLogits(_ h: [Double], prefix: [(Int32, [Double])]) -> [Double] {
+    /// given as (item, 4 features) pairs; with the repeat-next head also g_n(h) . psi on the
+    /// candidates.
+    func policyLogits(_ h: [Double], prefix: [(Int32, [Double])], next: [(Int32, [Double])] = []) -> [Double] {
         var z = (0..<shape.items).map { logit(h, $0) }
         if shape.head.isRepeat {
             let g = gate(h)
             for (item, phi) in prefix { for f in 0..<4 { z[Int(item)] += g[f] * phi[f] } }
+        }
+        if shape.head.hasNext {
+            let g = nextGate(h)
+            for (item, psi) in next { for f in 0..<4 { z[Int(item)] += g[f] * psi[f] } }
         }
         return z
     }
@@ -97,7 +112,13 @@ struct ReferenceNetwork {
                     prefix.append((losses.policyPrefixItems[e], (0..<4).map { Double(losses.policyPrefixFeatures[4 * e + $0]) }))
                 }
             }
-            let z = policyLogits(h, prefix: prefix)
+            var next: [(Int32, [Double])] = []
+            if shape.head.hasNext {
+                for e in Int(losses.policyNextOffsets[r])..<Int(losses.policyNextOffsets[r + 1]) {
+                    next.append((losses.policyNextItems[e], (0..<4).map { Double(losses.policyNextFeatures[4 * e + $0]) }))
+                }
+            }
+            let z = policyLogits(h, prefix: prefix, next: next)
             let zmax = z.max()!
             let lse = zmax + log(z.reduce(0) { $0 + exp($1 - zmax) })
             L += -Double(t.coefficient) * (z[Int(t.action)] - lse)

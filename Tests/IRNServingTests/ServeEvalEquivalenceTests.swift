@@ -9,7 +9,7 @@ import IRNServing
 /// On the real sample: for 1,000 test-split prefixes, the served top-10 (over HTTP, from the
 /// binary, with concurrent clients so batches form) is the same item list as the ranking of
 /// the evaluator's scorer (the exact scores `irn eval` ranks by, sorted: score descending,
-/// then item index) — for an agent with the repeat head and for a baseline.
+/// then item index) — for agents with the repeat and repeat-next heads and for a baseline.
 final class ServeEvalEquivalenceTests: XCTestCase {
     static let prefixCount = 1000
 
@@ -104,6 +104,17 @@ final class ServeEvalEquivalenceTests: XCTestCase {
         let agentFile = dir.appendingPathComponent("irn-p.safetensors")
         let agent = try writeRandomAgent(items: dataset.itemCount, hidden: 64, repeatHead: true, to: agentFile, seed: 11)
         try check(AgentRecommender(checkpoint: agent), modelFile: agentFile, data: data, dataset: dataset, dir: dir)
+
+        // Repeat-next: the candidate gate starts away from zero so its terms change the ranking.
+        var next = AgentConfig(algorithm: .irnP, items: dataset.itemCount)
+        next.hidden = 64
+        next.seed = 12
+        next.head = .repeatNext(nextGateInit: [1, 0.5, 0.5, 2])
+        try next.attachTransitions(from: dataset, split: .train)
+        let nextFile = dir.appendingPathComponent("irn-p-next.safetensors")
+        let nextModel = AgentCheckpoint(config: next, parameters: next.initialParameters(), epoch: 0)
+        try nextModel.write(to: nextFile)
+        try check(AgentRecommender(checkpoint: nextModel), modelFile: nextFile, data: data, dataset: dataset, dir: dir)
 
         let spopFile = dir.appendingPathComponent("spop.safetensors")
         try runIRN(["baseline", "--data", data.path, "--method", "spop", "--save", spopFile.path])

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Issue 16: the repeat-next head (docs/algorithm.md#repeat-next-head) on the real 1% YooChoose
+# sample, the dev split of docs/results/README.md. Same protocol as repeat.sh (agents trained on
+# train_tr, the epoch kept is the best valid purchase MRR@5, evaluated on test), then the final
+# retrain on all of train for the mean kept epoch count (--patience 0 --keep last).
+#
+#   scripts/experiments/next.sh [WORK_DIR]
+#
+# Order (a cut-short run still leaves whole comparisons):
+#   1. baselines on test: spop, spop-markov, cknn (trained on train)
+#   2. per seed: IRN-P with --head repeat-next
+#   3. per seed: the new head on A3C-P and PRN-P (w = 1), and the ablations on A3C-P (as
+#      repeat.sh's; each candidate feature left out in turn, both gates constant)
+#   4. retrain on train (RETRAIN_SEEDS): IRN-P repeat-next and repeat
+#   5. per seed: IRN-P with --head repeat and plain. The plain and repeat heads are
+#      bit-identical to before (Tests/IRNAgentsTests/RepeatPlainHeadUnchangedTests.swift), so
+#      these rerun docs/results/repeat/'s irn-p-repeat / irn-p-plain with the same commands;
+#      next_check.py takes the repeat head's figures from there when stage 5 has not run.
+#   6. (INIT_SEEDS, default SEEDS) the candidate gate started away from 0 (--next-gate-init):
+#      b_n = (1,0,0,2) and (2,0,0,5), i.e. reached followers of the last item start above the
+#      other non-session items, ordered by s(last, j), as spop-markov ranks them.
+# LANE=i/n runs only every n-th run starting at the i-th (0-based), so n copies of the script
+# can share the work (e.g. LANE=0/2 and LANE=1/2 side by side); summaries are shared.
+# Runs whose result exists are skipped, so the script can be resumed. Per-run evaluation JSON,
+# training logs, table1.md / table1.json (table1_summary.py) and check.md / check.json go to
+# docs/results/next/; every command is appended to docs/results/next/commands.txt.
+# Environment: IRN (default .build/release/irn), SEEDS ("1 2 3 4 5"), ABL_SEEDS (SEEDS),
+# RETRAIN_SEEDS (SEEDS), EPOCHS (25), PATIENCE (8), THREADS (1), STAGES ("1 2 3 4").
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+IRN=${IRN:-.build/release/irn}
+WORK=${1:-/tmp/irn-next}
+SEEDS=${SEEDS:-"1 2 3 4 5"}
+ABL_SEEDS=${ABL_SEEDS:-$SEEDS}
+RETRAIN_SEEDS=${RETRAIN_SEEDS:-$SEEDS}
+EPOCHS=${EPOCHS:-25}
+PATIENCE=${PATIENCE:-8}
+THREADS=${THREADS:-1}
+STAGES=${STAGES:-"1 2 3 4 5 6"}
+INIT_SEEDS=${INIT_SEEDS:-$SEEDS}
+LANE=${LANE:-0/1}
+LANE_I=${LANE%/*} LANE_N=${LANE#*/} RUN_NO=-1
+METRIC=purchase-mrr@5
+RES=docs/results/next
+DATA=$WORK/data
+mkdir -p "$WORK/models" "$RES/runs"
+CMDS=$RES/commands.txt
+. scripts/experiments/common.sh
+require_irn
+prepare_real_sample "$DATA"
+stage() { case " $STAGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+summarise() {
+  python3 scripts/experiments/table1_summary.py "$RES" > /dev/null
+  python3 scripts/experiments/next_check.py "$RES" > /dev/null
+}
+
+baseline() {  # method
+  local out=$RES/runs/baseline-$1.json
+  [ -f "$out" ] && return 0
+  local cmd=("$IRN" baseline --data "$DATA" --method "$1" --threads "$THREADS" --json)
+  log_cmd "${cmd[*]} > $out"
+  "${cmd[@]}" > "$out.tmp" && mv "$out.tmp" "$out"
+}
+
+# One agent run: train (best epoch on valid purchase MRR@5 unless flags say otherwise), then
+# evaluate on test.
+run() {  # name algo seed extra-flags...
+  local name=$1 algo=$2 seed=$3; shift 3
+  local model=$WORK/models/$name-s$seed.safetensors out=$RES/runs/$name-s$seed.json
+  RUN_NO=$((RUN_NO + 1))
+  [ $((RUN_NO % LANE_N)) -eq "$LANE_I" ] || return 0
+  [ -f "$out" ] && return 0
+  local train=("$IRN" train --data "$DATA" --algo "$algo" --seed "$seed" --valid-metric "$METRIC"
+               --threads "$THREADS" --out "$model" --quiet "$@")
+  local eval=("$IRN" eval --data "$DATA" --model "$model" --threads "$THREADS" --json)
+  log_cmd "${train[*]}"
+  log_cmd "${eval[*]} > $out"
+  echo "== $name seed $seed ($(date -u +%H:%M:%S))" >&2
+  "${train[@]}" 2> "$WORK/models/$name-s$seed.train.txt" | tail -1 >&2
+  python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1])), open(sys.argv[2], "w"), separators=(",", ":"), sort_keys=True)' "$model.log.json" "$RES/runs/$name-s$seed.log.json"
+  "${eval[@]}" > "$out.tmp" && mv "$out.tmp" "$out"
+  summarise
+}
+valid_run() { local n=$1 a=$2 s=$3; shift 3; run "$n" "$a" "$s" --epochs "$EPOCHS" --patience "$PATIENCE" "$@"; }
+
+# The retrain's epoch count: the mean epoch kept on valid by the name's runs, rounded.
+kept_epochs() {
+  python3 - "$RES" "$1" <<'PY'
+import glob, json, os, sys
+res, name = sys.argv[1], sys.argv[2]
+paths = glob.glob(os.path.join(res, "runs", name + "-s*.log.json"))
+if not paths:  # the repeat and plain heads' valid runs may be docs/results/repeat/'s (see stage 5)
+    paths = glob.glob(os.path.join("docs/results/repeat/runs", name + "-s*.log.json"))
+e = [json.load(open(p))["bestEpoch"] for p in paths]
+print(round(sum(e) / len(e)) if e else 0)
+PY
+}
+retrain() {  # name-of-valid-runs algo seed flags...
+  local name=$1 algo=$2 seed=$3; shift 3
+  local n; n=$(kept_epochs "$name")
+  [ "$n" -ge 1 ] || { echo "no valid runs of $name yet: skipping its retrain" >&2; return 0; }
+  run "retrain-$name" "$algo" "$seed" --train-split train --epochs "$n" --patience 0 --keep last "$@"
+}
+
+if stage 1; then
+  for m in spop spop-markov cknn; do baseline "$m"; done
+  summarise
+fi
+
+if stage 2; then
+  for s in $SEEDS; do
+    valid_run irn-p-next irn-p "$s" --head repeat-next
+  done
+fi
+
+if stage 3; then
+  for s in $ABL_SEEDS; do
+    valid_run a3c-p-next a3c-p "$s" --head repeat-next
+    valid_run a3c-p-next-nolast a3c-p "$s" --head repeat-next --next-features share,session,follow
+    valid_run a3c-p-next-noshare a3c-p "$s" --head repeat-next --next-features last,session,follow
+    valid_run a3c-p-next-nosession a3c-p "$s" --head repeat-next --next-features last,share,follow
+    valid_run a3c-p-next-nofollow a3c-p "$s" --head repeat-next --next-features last,share,session
+    valid_run a3c-p-next-gateconst a3c-p "$s" --head repeat-next --repeat-gate constant
+    valid_run prn-p-w1-next prn-p "$s" --head repeat-next --irn-weight 1
+  done
+fi
+
+if stage 4; then
+  for s in $RETRAIN_SEEDS; do
+    retrain irn-p-next irn-p "$s" --head repeat-next
+    retrain irn-p-repeat irn-p "$s" --head repeat
+  done
+fi
+
+if stage 5; then
+  for s in $SEEDS; do
+    valid_run irn-p-repeat irn-p "$s" --head repeat
+    valid_run irn-p-plain irn-p "$s" --head plain
+  done
+fi
+
+if stage 6; then
+  for s in $INIT_SEEDS; do
+    valid_run a3c-p-next-init1002 a3c-p "$s" --head repeat-next --next-gate-init 1,0,0,2
+    valid_run a3c-p-next-init2005 a3c-p "$s" --head repeat-next --next-gate-init 2,0,0,5
+    valid_run irn-p-next-init1002 irn-p "$s" --head repeat-next --next-gate-init 1,0,0,2
+    valid_run irn-p-next-init2005 irn-p "$s" --head repeat-next --next-gate-init 2,0,0,5
+  done
+fi
+summarise
