@@ -51,8 +51,4 @@ struct EvalCommand: ParsableCommand {
 }
 
 /// A JSON string literal.
-func jsonString(_ s: String) -> String {
-    let data = try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])
-    let text = data.flatMap { String(data: $0, encoding: .utf8) } ?? "[\"?\"]"
-    return String(text.dropFirst().dropLast())
-}
+func jsonString(_ s: String) -> String { JSONText.quoted(s) }

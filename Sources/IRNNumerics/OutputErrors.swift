@@ -31,8 +31,8 @@ extension WindowBackprop {
             (policyH + r * H).update(from: window.hid + Int(term.index) * H, count: H)
         }
         LSTMKernels.logits(p, rows: P, h: policyH, out: policyZ, recorder: recorder)
-        if shape.head.isRepeat { addPrefixTerms(p, losses: losses) }
-        if shape.head.hasNext { addNextTerms(p, losses: losses) }
+        if shape.head.isRepeat { addGatedTerms(.prefix, p, losses: losses) }
+        if shape.head.hasNext { addGatedTerms(.next, p, losses: losses) }
         // Rows are independent: softmax and dZ in parallel, per-row losses summed after.
         losses.policy.withUnsafeBufferPointer { terms in
             let anyEntropy = terms.contains { $0.entropy != 0 }
@@ -41,8 +41,8 @@ extension WindowBackprop {
             }
         }
         for r in 0..<P { out.policy += rowLoss[r]; out.entropy += entropyLoss[r] }
-        if shape.head.isRepeat { backwardPrefixTerms(p, losses: losses) }
-        if shape.head.hasNext { backwardNextTerms(p, losses: losses) }
+        if shape.head.isRepeat { backwardGatedTerms(.prefix, p, losses: losses) }
+        if shape.head.hasNext { backwardGatedTerms(.next, p, losses: losses) }
         // dW_p^T [N x H] = dZ^T [N x P] Hp [P x H]; dHp = dZ W_p^T.
         BLAS.gemm(transA: true, m: N, n: H, k: P, a: policyZ, lda: N, b: policyH, ldb: H,
                   beta: 0, c: dWp, ldc: H, recorder: recorder)

@@ -121,7 +121,7 @@ public struct SafetensorsFile: Sendable, Equatable {
         var first = true
         if !metadata.isEmpty {
             json += "\"__metadata__\":{"
-            json += metadata.keys.sorted().map { "\(Self.jsonString($0)):\(Self.jsonString(metadata[$0]!))" }
+            json += metadata.keys.sorted().map { "\(JSONText.quoted($0)):\(JSONText.quoted(metadata[$0]!))" }
                 .joined(separator: ",")
             json += "}"
             first = false
@@ -131,7 +131,7 @@ public struct SafetensorsFile: Sendable, Equatable {
             if !first { json += "," }
             first = false
             let shape = t.shape.map(String.init).joined(separator: ",")
-            json += "\(Self.jsonString(name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],"
+            json += "\(JSONText.quoted(name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],"
             json += "\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}"
             offset += t.bytes.count
         }
@@ -271,25 +271,5 @@ public struct SafetensorsFile: Sendable, Equatable {
             out.append(Int(d))
         }
         return out
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    out += String(format: "\\u%04x", u.value)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
     }
 }

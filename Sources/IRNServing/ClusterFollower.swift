@@ -201,6 +201,6 @@ public final class ClusterFollower: Sendable {
 
     public func historyJSON() -> String {
         let points = history.withLock { $0 }
-        return "{\"follow\":\(JSONBodies.string(server)),\"points\":[\(points.joined(separator: ","))]}"
+        return "{\"follow\":\(JSONText.quoted(server)),\"points\":[\(points.joined(separator: ","))]}"
     }
 }

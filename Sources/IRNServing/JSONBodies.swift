@@ -1,4 +1,5 @@
 import Foundation
+import IRNSupport
 
 /// `POST /v1/recommend` body.
 struct RecommendBody: Decodable {
@@ -60,21 +61,6 @@ enum JSONBodies {
     /// A JSON number for a score (non-finite scores have no JSON form: null).
     static func number(_ f: Float) -> String { f.isFinite ? "\(f)" : "null" }
 
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
 
     /// The answer to a recommend or event request, in original item ids.
     static func result(_ r: ServeResult, items map: ItemMap, unknown: [Int64], session: String? = nil) -> String {
@@ -91,7 +77,7 @@ enum JSONBodies {
         s += ",\"model_version\":\(r.modelVersion),\"unknown_items\":["
         for (i, u) in unknown.enumerated() { if i > 0 { s += "," }; s += String(u) }
         s += "]"
-        if let session { s += ",\"session\":\(string(session))" }
+        if let session { s += ",\"session\":\(JSONText.quoted(session))" }
         if let n = r.sessionLength { s += ",\"session_length\":\(n)" }
         return s + "}"
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import IRNSupport
 
 /// The endpoints: recommend (stateless), session events (stateful), health, metrics, the
 /// page and its two JSON feeds (model info, cluster curves).
@@ -64,8 +65,8 @@ struct ServeRoutes: Sendable {
     private func info() -> String {
         let m = backend.batcher.currentModel
         let sample = backend.sampleItems.map(String.init).joined(separator: ",")
-        let follow = backend.follower.map { JSONBodies.string($0.server) } ?? "null"
-        return "{\"model\":\(JSONBodies.string(m.name)),\"model_version\":\(m.version),\"items\":\(backend.items.count),"
+        let follow = backend.follower.map { JSONText.quoted($0.server) } ?? "null"
+        return "{\"model\":\(JSONText.quoted(m.name)),\"model_version\":\(m.version),\"items\":\(backend.items.count),"
             + "\"repeat_head\":\(m.hasRepeatHead),\"follow\":\(follow),\"max_k\":\(min(options.maxK, backend.items.count)),"
             + "\"sample_items\":[\(sample)]}"
     }

@@ -63,7 +63,7 @@ public enum ServingHTTP {
 
     static func error(_ status: Int, _ reason: String) -> Response {
         let oneLine = reason.replacingOccurrences(of: "\n", with: " ")
-        return json("{\"error\":\(JSONBodies.string(oneLine))}\n", status: HTTPResponse.Status(code: status))
+        return json("{\"error\":\(JSONText.quoted(oneLine))}\n", status: HTTPResponse.Status(code: status))
     }
 }
 
