@@ -246,12 +246,7 @@ public enum RepeatGate {
         guard let wg = p.repeatGateWeights, let bg = p.repeatGateBias else {
             preconditionFailure("the repeat head needs head.gate tensors")
         }
-        var g = SIMD4<Float>(bg[0], bg[1], bg[2], bg[3])
-        if head.gate == .state {
-            let H = p.shape.hidden
-            for f in 0..<4 { g[f] += FastMath.dot(wg + f * H, h, count: H) }
-        }
-        return g
+        return affine(wg, bg, state: head.gate == .state, hidden: p.shape.hidden, h: h)
     }
 
     /// The repeat-next head's candidate gate g_n(h) = W_n h + b_n (b_n alone when the gate is
@@ -261,10 +256,16 @@ public enum RepeatGate {
         guard let wn = p.nextGateWeights, let bn = p.nextGateBias else {
             preconditionFailure("the repeat-next head needs head.next_gate tensors")
         }
-        var g = SIMD4<Float>(bn[0], bn[1], bn[2], bn[3])
-        if head.gate == .state {
-            let H = p.shape.hidden
-            for f in 0..<4 { g[f] += FastMath.dot(wn + f * H, h, count: H) }
+        return affine(wn, bn, state: head.gate == .state, hidden: p.shape.hidden, h: h)
+    }
+
+    /// b + W h for a [4 x H] W (b alone without the state).
+    @inline(__always)
+    private static func affine(_ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>, state: Bool, hidden H: Int,
+                               h: UnsafePointer<Float>) -> SIMD4<Float> {
+        var g = SIMD4<Float>(b[0], b[1], b[2], b[3])
+        if state {
+            for f in 0..<4 { g[f] += FastMath.dot(w + f * H, h, count: H) }
         }
         return g
     }
