@@ -21,6 +21,10 @@ import IRNEvaluation
 public struct GRU4RecModel: Recommender {
     public struct Config: Sendable, Equatable {
         public enum Optimizer: String, Sendable, CaseIterable { case adagrad, adam }
+        /// bpr-max (the IRN paper's GRU4Rec) or cross-entropy over the same columns (the
+        /// reference's strongest setting for next-click prediction on this data).
+        public enum Loss: String, Sendable, CaseIterable { case bprMax = "bpr-max", crossEntropy = "xe" }
+        public var loss: Loss = .bprMax
         public var hidden = 100
         public var batchSize = 32
         public var epochs = 10
@@ -28,6 +32,8 @@ public struct GRU4RecModel: Recommender {
         public var momentum: Float = 0.3
         public var optimizer: Optimizer = .adagrad
         public var bpreg: Float = 1.0
+        /// The elu final activation's alpha (bpr-max only: cross-entropy uses the linear
+        /// scores, the reference's elu_param 0).
         public var eluAlpha: Float = 0.5
         /// Extra negatives per mini-batch, drawn with probability popularity^sampleAlpha.
         public var negativeSamples = 0

@@ -5,7 +5,7 @@ import Foundation
 /// Trains GRU4Rec with session-parallel mini-batches: `batchSize` rows each run through one
 /// session; every step feeds each row's current item and predicts its next one; a row whose
 /// session ends takes the next session with its hidden state reset to zero; rows drop out
-/// when no sessions are left (the epoch ends when fewer than two remain, as in the reference). The loss of a step is BPR-max over the scores of the rows'
+/// when no sessions are left (the epoch ends when fewer than two remain, as in the reference). The loss of a step is BPR-max (or cross-entropy, `Config.loss`) over the scores of the rows'
 /// hidden states against the rows' targets (and `negativeSamples` extra items shared by the
 /// batch, drawn with probability proportional to popularity^sampleAlpha, as the reference's
 /// n_sample / sample_alpha), summed over rows / batchSize.
@@ -98,12 +98,18 @@ public final class GRU4RecTrainer {
                 for j in 0..<m { o[j] = p.by[Int(outs[j])] }
                 for r in 1..<max(b, 1) { (o + r * m).update(from: o, count: m) }
                 gemm(false, true, b, m, hd, 1, cell.hNew, hd, yt, hd, 1, o, m)
-                // yhat = elu(o)
-                for k in 0..<(b * m) { let v = o[k]; yhat[k] = v >= 0 ? v : alpha * (expF(v) - 1) }
-                let loss = BPRMax.lossAndGradient(y: yhat, batch: b, columns: m, bpreg: config.bpreg,
+                let loss: Float
+                switch config.loss {
+                case .bprMax:
+                    // yhat = elu(o)
+                    for k in 0..<(b * m) { let v = o[k]; yhat[k] = v >= 0 ? v : alpha * (expF(v) - 1) }
+                    loss = BPRMax.lossAndGradient(y: yhat, batch: b, columns: m, bpreg: config.bpreg,
                                                   scale: 1 / Float(config.batchSize), grad: dy)
-                // Through elu: d/do = 1 for o >= 0, else y + alpha.
-                for k in 0..<(b * m) where o[k] < 0 { dy[k] *= yhat[k] + alpha }
+                    // Through elu: d/do = 1 for o >= 0, else y + alpha.
+                    for k in 0..<(b * m) where o[k] < 0 { dy[k] *= yhat[k] + alpha }
+                case .crossEntropy:
+                    loss = SampledSoftmax.lossAndGradient(y: o, batch: b, columns: m, scale: 1 / Float(config.batchSize), grad: dy)
+                }
                 // dh' = dO Yt ; dYt = dO^T h' ; dby[output j] += sum_r dO[r, j]
                 gemm(false, false, b, hd, m, 1, dy, m, yt, hd, 0, dh, hd)
                 gemm(true, false, m, hd, b, 1, dy, m, cell.hNew, hd, 0, dyt, hd)

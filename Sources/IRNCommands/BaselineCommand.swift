@@ -7,6 +7,7 @@ import IRNSupport
 
 extension KNNSimilarity: ExpressibleByArgument {}
 extension GRU4RecModel.Config.Optimizer: ExpressibleByArgument {}
+extension GRU4RecModel.Config.Loss: ExpressibleByArgument {}
 
 /// `irn baseline`: trains one of the paper's baselines and evaluates it with the shared evaluator.
 struct BaselineCommand: ParsableCommand {
@@ -73,9 +74,11 @@ struct BaselineCommand: ParsableCommand {
     var gruMomentum: Float = 0.3
     @Option(name: .customLong("gru-optimizer"), help: "gru4rec: adagrad or adam.")
     var gruOptimizer: GRU4RecModel.Config.Optimizer = .adagrad
+    @Option(name: .customLong("gru-loss"), help: "gru4rec: bpr-max (the IRN paper's) or xe (cross-entropy over the same in-batch and sampled columns, linear scores: the reference's next-click setting).")
+    var gruLoss: GRU4RecModel.Config.Loss = .bprMax
     @Option(name: .customLong("gru-bpreg"), help: "gru4rec: BPR-max score regularisation.")
     var gruBpreg: Float = 1.0
-    @Option(name: .customLong("gru-elu-alpha"), help: "gru4rec: alpha of the elu final activation.")
+    @Option(name: .customLong("gru-elu-alpha"), help: "gru4rec: alpha of the elu final activation (bpr-max only).")
     var gruEluAlpha: Float = 0.5
     @Option(name: .customLong("gru-samples"), help: "gru4rec: extra negatives per mini-batch besides the batch's other targets (the reference sample uses 2048; the IRN paper none).")
     var gruSamples = 0
@@ -124,11 +127,12 @@ struct BaselineCommand: ParsableCommand {
             return BPRModel.train(train, itemCount: itemCount, config: c, progress: progress)
         case .gru4rec:
             guard gruHidden >= 1, gruBatch >= 1, gruBatch + gruSamples >= 2, gruEpochs >= 0, gruSamples >= 0 else {
-                throw ValidationError("--gru-hidden and --gru-batch must be >= 1, --gru-batch + --gru-samples >= 2 (BPR-max needs negatives), --gru-epochs and --gru-samples >= 0")
+                throw ValidationError("--gru-hidden and --gru-batch must be >= 1, --gru-batch + --gru-samples >= 2 (the loss needs negatives), --gru-epochs and --gru-samples >= 0")
             }
             var c = GRU4RecModel.Config()
             c.hidden = gruHidden; c.batchSize = gruBatch; c.epochs = gruEpochs; c.learningRate = gruLearningRate
             c.momentum = gruMomentum; c.optimizer = gruOptimizer; c.bpreg = gruBpreg; c.eluAlpha = gruEluAlpha; c.seed = seed
+            c.loss = gruLoss
             c.negativeSamples = gruSamples; c.sampleAlpha = gruSampleAlpha
             let trainer = GRU4RecTrainer(itemCount: itemCount, config: c)
             let (events, seconds) = trainer.train(train, progress: progress)

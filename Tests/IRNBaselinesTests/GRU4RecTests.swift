@@ -42,12 +42,43 @@ final class GRU4RecTests: XCTestCase {
         }
     }
 
+    /// Cross-entropy over B = 3 rows and M = 5 columns against central differences, and
+    /// against the hand-computed value of one row.
+    func testSampledSoftmaxGradientMatchesFiniteDifferences() {
+        var rng = RandomSource(seed: 9)
+        let b = 3, m = 5
+        var y = (0..<(b * m)).map { _ in rng.nextFloat() * 4 - 2 }
+        var g = [Float](repeating: 0, count: b * m), tmp = g
+        let loss = SampledSoftmax.lossAndGradient(y: y, batch: b, columns: m, scale: 0.5, grad: &g)
+        var expected = 0.0
+        for r in 0..<b {
+            let row = y[(r * m)..<(r * m + m)].map { Double($0) }
+            expected += -log(exp(row[r]) / row.map { exp($0) }.reduce(0, +))
+        }
+        XCTAssertEqual(Double(loss), expected * 0.5, accuracy: 1e-5)
+        let eps: Float = 1e-3
+        for k in 0..<(b * m) {
+            let v = y[k]
+            y[k] = v + eps; let up = SampledSoftmax.lossAndGradient(y: y, batch: b, columns: m, scale: 0.5, grad: &tmp)
+            y[k] = v - eps; let down = SampledSoftmax.lossAndGradient(y: y, batch: b, columns: m, scale: 0.5, grad: &tmp)
+            y[k] = v
+            XCTAssertEqual(g[k], (up - down) / (2 * eps), accuracy: 2e-3, "y[\(k)]")
+        }
+        // Each row's gradient sums to zero (softmax minus one-hot).
+        for r in 0..<b { XCTAssertEqual(g[(r * m)..<(r * m + m)].reduce(0, +), 0, accuracy: 1e-6) }
+    }
+
     /// The whole step (GRU forward, output layer, elu, BPR-max) against central differences
     /// for every weight, with a repeated input item, a non-zero incoming state and two extra
     /// sampled negatives (one of them also a target, as happens in the reference).
-    func testGRUAndBPRMaxGradientMatchesFiniteDifferences() {
+    func testGRUAndBPRMaxGradientMatchesFiniteDifferences() { checkWholeStepGradient(loss: .bprMax) }
+
+    /// The same with the cross-entropy loss (linear scores, no elu).
+    func testGRUAndCrossEntropyGradientMatchesFiniteDifferences() { checkWholeStepGradient(loss: .crossEntropy) }
+
+    private func checkWholeStepGradient(loss: GRU4RecModel.Config.Loss) {
         var c = GRU4RecModel.Config()
-        c.hidden = 4; c.batchSize = 3; c.seed = 11; c.negativeSamples = 2
+        c.hidden = 4; c.batchSize = 3; c.seed = 11; c.negativeSamples = 2; c.loss = loss
         let t = GRU4RecTrainer(itemCount: 7, config: c)
         var rng = RandomSource(seed: 4)
         let p = t.params
@@ -96,10 +127,14 @@ final class GRU4RecTests: XCTestCase {
 
     /// On sessions that walk a fixed cycle, training lowers the loss and the next item of
     /// the cycle comes out on top.
-    func testTrainingLearnsASequence() {
+    func testTrainingLearnsASequence() { checkLearnsASequence(loss: .bprMax) }
+
+    func testCrossEntropyTrainingLearnsASequence() { checkLearnsASequence(loss: .crossEntropy) }
+
+    private func checkLearnsASequence(loss: GRU4RecModel.Config.Loss) {
         var sessions: [[Int32]] = []
         for s in 0..<60 { sessions.append((0..<6).map { Int32((s + $0) % 8) }) }
-        var c = GRU4RecModel.Config(); c.hidden = 16; c.batchSize = 8; c.epochs = 25; c.seed = 1
+        var c = GRU4RecModel.Config(); c.hidden = 16; c.batchSize = 8; c.epochs = 25; c.seed = 1; c.loss = loss
         let t = GRU4RecTrainer(itemCount: 8, config: c)
         var losses: [Double] = []
         t.train(sessionSet(sessions)) { _, loss in losses.append(loss) }
