@@ -13,11 +13,13 @@
 # docs/results/cluster/runs/<head>-<trainer>-s<seed>.json, commands to
 # docs/results/cluster/commands.txt; finished runs are skipped (resumable);
 # scripts/experiments/cluster_summary.py makes the table and the plot.
-# Environment: IRN_BIN (default .build/release), SEEDS ("1 2 3 4 5"), HEADS ("plain repeat"),
+# Environment: IRN_BIN (default .build/release), ALGO (default irn-p; another algorithm's runs
+# are named <algo>-<head>-...), SEEDS ("1 2 3 4 5"), HEADS ("plain repeat"),
 # ACTORS ("1 2 4 8"), EPOCHS (30, the bound for picking), PATIENCE (10), PUSH_FLAGS (default
 # empty: the server's defaults; any irn-server flag), TAG (appended to the cluster runs' name,
 # for a variant of PUSH_FLAGS, e.g. TAG=-lease0 PUSH_FLAGS="--shards-per-lease 0"), PORT
-# (base, default 7300).
+# (base, default 7300), PICK_FROM (a directory of pick logs <algo>[-<head>]-s<seed>.pick.log.json
+# written by paper.sh for the same command: their bestEpoch is used instead of a new pick run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${IRN_BIN:-.build/release}
@@ -31,6 +33,8 @@ PATIENCE=${PATIENCE:-10}
 PUSH_FLAGS=${PUSH_FLAGS:-}
 PORT=${PORT:-7300}
 TAG=${TAG:-}
+ALGO=${ALGO:-irn-p}
+PREFIX=""; [ "$ALGO" = irn-p ] || PREFIX="$ALGO-"
 RES=docs/results/cluster
 DATA=$WORK/data
 mkdir -p "$WORK/models" "$RES/runs"
@@ -43,9 +47,15 @@ head_flags() { [ "$1" = plain ] && echo "" || echo "--head $1"; }
 
 # The epoch count picked on valid by irn train (train_tr), once per (head, seed).
 pick_epochs() {  # head seed
-  local m=$WORK/models/$1-pick-s$2.safetensors
+  local m=$WORK/models/$PREFIX$1-pick-s$2.safetensors
+  local h=""; [ "$1" = plain ] || h="-$1"
+  local shared=${PICK_FROM:-/nonexistent}/$ALGO$h-s$2.pick.log.json
+  if [ -f "$shared" ]; then
+    python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["bestEpoch"]))' "$shared"
+    return 0
+  fi
   if [ ! -f "$m.log.json" ] || ! grep -q '"bestEpoch"' "$m.log.json"; then
-    local cmd=("$IRN" train --data "$DATA" --algo irn-p --seed "$2" --epochs "$EPOCHS" --patience "$PATIENCE"
+    local cmd=("$IRN" train --data "$DATA" --algo "$ALGO" --seed "$2" --epochs "$EPOCHS" --patience "$PATIENCE"
                --train-split train_tr --threads 1 --out "$m" --quiet $(head_flags "$1"))
     log_cmd "${cmd[*]}"
     echo "== pick $1 seed $2 ($(date -u +%H:%M:%S))" >&2
@@ -61,10 +71,10 @@ evaluate() {  # model out
 }
 
 run_train() {  # head seed epochs
-  local name=$1-train-s$2 out=$RES/runs/$1-train-s$2.json
+  local name=$PREFIX$1-train-s$2 out=$RES/runs/$PREFIX$1-train-s$2.json
   [ -f "$out" ] && return 0
   local m=$WORK/models/$name.safetensors
-  local cmd=("$IRN" train --data "$DATA" --algo irn-p --seed "$2" --epochs "$3" --patience 0 --keep last
+  local cmd=("$IRN" train --data "$DATA" --algo "$ALGO" --seed "$2" --epochs "$3" --patience 0 --keep last
              --train-split train --threads 1 --out "$m" --quiet $(head_flags "$1"))
   log_cmd "${cmd[*]}"
   echo "== $name, $3 epochs ($(date -u +%H:%M:%S))" >&2
@@ -73,12 +83,12 @@ run_train() {  # head seed epochs
 }
 
 run_cluster() {  # head seed epochs actors
-  local name=$1-c$4$TAG-s$2 out=$RES/runs/$1-c$4$TAG-s$2.json
+  local name=$PREFIX$1-c$4$TAG-s$2 out=$RES/runs/$PREFIX$1-c$4$TAG-s$2.json
   [ -f "$out" ] && return 0
   local m=$WORK/models/$name.safetensors dir=$WORK/runs/$name
   rm -rf "$dir"; mkdir -p "$dir"
   local port=$((PORT + 4 * $4))
-  local srv=("$BIN/irn-server" --data "$DATA" --algo irn-p --seed "$2" --epochs "$3" --train-split train --eval-split test
+  local srv=("$BIN/irn-server" --data "$DATA" --algo "$ALGO" --seed "$2" --epochs "$3" --train-split train --eval-split test
              --host 127.0.0.1 --port "$port" --checkpoint-dir "$dir/ckpt" --checkpoint-every 100000 --out "$m"
              --heartbeat-timeout 120 $(head_flags "$1") $PUSH_FLAGS)
   log_cmd "${srv[*]} &"
