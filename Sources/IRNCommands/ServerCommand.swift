@@ -94,8 +94,8 @@ public struct ServerCommand: ParsableCommand {
     @Option(help: "Epochs over the training sessions.")
     var epochs: UInt32 = 1
 
-    @Option(help: "Shards leased at once to one actor (0: all shards in one lease, the order of single-process training).")
-    var shardsPerLease = 1
+    @Option(help: "Shards leased at once to one actor: auto (the fewest shards holding twice --batch sessions on average, so that an actor's slots stay full), a count, or 0 (all shards in one lease, the order of single-process training).")
+    var shardsPerLease: LeaseSize = .auto
 
     @Option(help: "Seconds without a heartbeat after which an actor's shards go to others.")
     var heartbeatTimeout: Double = 10
@@ -140,8 +140,8 @@ public struct ServerCommand: ParsableCommand {
 
     public func validate() throws {
         guard (1...65532).contains(port) else { throw ValidationError("--port must be in 1...65532 (P+3 must be a port too)") }
-        guard epochs >= 1, shardsPerLease >= 0, heartbeatTimeout > 0, checkpointEvery > 0 else {
-            throw ValidationError("--epochs, --heartbeat-timeout and --checkpoint-every must be positive, --shards-per-lease >= 0")
+        guard epochs >= 1, heartbeatTimeout > 0, checkpointEvery > 0 else {
+            throw ValidationError("--epochs, --heartbeat-timeout and --checkpoint-every must be positive")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         if curveAllowedKeys != nil && curveSecretKey == nil {
@@ -191,7 +191,7 @@ public struct ServerCommand: ParsableCommand {
         guard sessions >= 1, shards >= 1 else { throw ValidationError("--sessions and --shards must be positive") }
         let sizes = (0..<shards).map { UInt64(sessions / shards + ($0 < sessions % shards ? 1 : 0)) }
         config.shardSizes = sizes
-        config.shardsPerLease = shardsPerLease == 0 ? shards : shardsPerLease
+        config.shardsPerLease = shardsPerLease.shards(of: sizes, slots: 1)
         config.settingsJSON = "{\"algo\":\"visit-count\",\"shard_sizes\":[\(sizes.map(String.init).joined(separator: ","))]}"
         let store = VisitCountStore(sessions: sessions)
         let server = try ParameterServer(config: config, store: store, logger: logger)
@@ -220,7 +220,7 @@ public struct ServerCommand: ParsableCommand {
         }
         let sizes = (0..<dataset.shardCount).map { dataset.sessionIndices(of: trainSet, shards: [$0]).count }
         config.shardSizes = sizes.map { UInt64($0) }
-        config.shardsPerLease = shardsPerLease == 0 ? dataset.shardCount : shardsPerLease
+        config.shardsPerLease = shardsPerLease.shards(of: config.shardSizes, slots: agentConfig.slots)
         var settings = ClusterSettings(algo: agentConfig.algorithm.rawValue, agent: agentConfig)
         settings.trainSplit = split
         settings.density = trainingSet.rewardDensity
@@ -316,4 +316,26 @@ func bootstrapLogging(label: String, level: String) -> Logger {
     var logger = Logger(label: label)
     logger.logLevel = lvl
     return logger
+}
+
+/// `--shards-per-lease`: auto, a count, or 0 (every shard).
+enum LeaseSize: ExpressibleByArgument, Equatable {
+    case auto, count(Int)
+
+    init?(argument: String) {
+        if argument == "auto" { self = .auto; return }
+        guard let n = Int(argument), n >= 0 else { return nil }
+        self = .count(n)
+    }
+
+    var defaultValueDescription: String { if case .count(let n) = self { "\(n)" } else { "auto" } }
+
+    /// The shards per lease for these shard sizes and actor slots.
+    func shards(of sizes: [UInt64], slots: Int) -> Int {
+        switch self {
+        case .auto: LeaseManager.autoShardsPerLease(shardSizes: sizes, slots: slots)
+        case .count(0): max(1, sizes.count)
+        case .count(let n): n
+        }
+    }
 }

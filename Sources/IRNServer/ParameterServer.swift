@@ -127,6 +127,7 @@ public final class ParameterServer: @unchecked Sendable {
             "run_id": "\(String(runId, radix: 16))", "actors": "tcp://\(config.host):\(port)",
             "broadcast": "\(port + 1)", "stats": "\(port + 2)", "metrics": "\(port + 3)",
             "curve": "\(zap != nil)", "step": "\(store.version)",
+            "shards": "\(config.shardSizes.count)", "shards_per_lease": "\(config.shardsPerLease)",
         ])
     }
 

@@ -38,4 +38,15 @@ final class SharedFlagTests: XCTestCase {
         XCTAssertThrowsError(try ServerCommand.parse(["--algo", "irn-p"]), "an agent needs --data")
         XCTAssertTrue(ServerCommand.helpMessage().contains("--self-test"))
     }
+
+    func testShardsPerLeaseIsAutoACountOrEveryShard() throws {
+        XCTAssertEqual(try ServerCommand.parse(server).shardsPerLease, .auto)
+        let sample = Array(repeating: UInt64(55), count: 64)
+        XCTAssertEqual(try ServerCommand.parse(server).shardsPerLease.shards(of: sample, slots: 128), 5)
+        XCTAssertEqual(try ServerCommand.parse(server + ["--shards-per-lease", "3"]).shardsPerLease.shards(of: sample, slots: 128), 3)
+        XCTAssertEqual(try ServerCommand.parse(server + ["--shards-per-lease", "0"]).shardsPerLease.shards(of: sample, slots: 128), 64)
+        for bad in ["-1", "many", ""] {
+            XCTAssertThrowsError(try ServerCommand.parse(server + ["--shards-per-lease", bad]), bad)
+        }
+    }
 }
