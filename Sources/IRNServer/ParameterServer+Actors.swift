@@ -66,8 +66,15 @@ extension ParameterServer {
         let actorKey = ActorRegistry.key(identity)
         switch env.message {
         case .gradient(let g):
-            counters.pushBytes += UInt64(bytes)
-            counters.events += UInt64(max(0, g.stats["events"] ?? Double(g.envSteps)))
+            counters.pushBytes &+= UInt64(bytes)
+            // Counts from the wire are checked before any arithmetic on them: a huge value
+            // would trap on conversion or overflow (found by `irn fuzz`).
+            if let why = Self.implausibleCounts(g) {
+                reject("bad_counts", why)
+                reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: store.version, targetVersion: targetVersion)))
+                return
+            }
+            counters.events &+= UInt64(max(0, g.stats["events"] ?? Double(g.envSteps)))
             handleGradient(g, tensors: tensors, baseVersion: env.weightVersion, identity: identity, actorKey: actorKey)
         case .heartbeat(let id, let p):
             registry.leases.commit(leaseId: id, actor: actorKey, progress: p)
@@ -87,6 +94,19 @@ extension ParameterServer {
         }
     }
 
+    /// The most environment steps (and sessions, events) one gradient may claim: far above any
+    /// real push (a window of slots x steps), far below where sums over a run could overflow.
+    static let maxCountsPerPush: Double = 4_294_967_296
+
+    /// Why a gradient's counts cannot be real (nil: plausible).
+    static func implausibleCounts(_ g: GradientPush) -> String? {
+        guard Double(g.envSteps) <= maxCountsPerPush else { return "env steps \(g.envSteps) > 2^32" }
+        for key in ["sessions", "events"] {
+            if let v = g.stats[key], !(v >= 0 && v <= maxCountsPerPush) { return "stat \(key) = \(v) outside 0...2^32" }
+        }
+        return nil
+    }
+
     private func handleGradient(_ g: GradientPush, tensors: [TensorPartView], baseVersion: UInt64, identity: [UInt8], actorKey: String) {
         counters.pushes += 1
         registry[identity]?.pushes += 1
@@ -97,10 +117,10 @@ extension ParameterServer {
         registry.leases.commit(leaseId: g.leaseId, actor: actorKey, progress: g.progress)
         if held, let n = g.stats["sessions"], n > 0 {
             while counters.sessionsStarted.count <= epochBefore { counters.sessionsStarted.append(0) }
-            counters.sessionsStarted[epochBefore] += UInt64(n)
+            counters.sessionsStarted[epochBefore] &+= UInt64(n)
         }
         counters.noteStats(g.stats)
-        progress.envSteps += g.envSteps
+        progress.envSteps &+= g.envSteps
         let version = store.version
         func ack(_ status: AckStatus) {
             reply(identity, .ack(Ack(sequence: g.sequence, status: status, weightVersion: store.version, targetVersion: targetVersion)))
