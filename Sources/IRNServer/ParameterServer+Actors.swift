@@ -77,12 +77,21 @@ extension ParameterServer {
             counters.events &+= UInt64(max(0, g.stats["events"] ?? Double(g.envSteps)))
             handleGradient(g, tensors: tensors, baseVersion: env.weightVersion, identity: identity, actorKey: actorKey)
         case .heartbeat(let id, let p):
+            // Lease 0: a heartbeat of an actor without a lease (only says it is alive).
+            if id != 0 && !registry.leases.isHeld(leaseId: id, by: actorKey) {
+                reject("stale_lease", "heartbeat for lease \(id), not held by \(row.id)")
+                return
+            }
             registry.leases.commit(leaseId: id, actor: actorKey, progress: p)
         case .leaseRequest(let n):
             reply(identity, .leaseGrant(registry.leases.grant(to: actorKey, maxShards: n == 0 ? config.shardsPerLease : Int(n))))
         case .leaseComplete(let id, let p), .leaseReturn(let id, let p):
+            guard registry.leases.isHeld(leaseId: id, by: actorKey) else {
+                reject("stale_lease", "\(env.message.kind) of lease \(id), not held by \(row.id)")
+                return
+            }
             registry.leases.commit(leaseId: id, actor: actorKey, progress: p)
-            if registry.leases.isHeld(leaseId: id, by: actorKey) { registry.leases.end(leaseId: id) }
+            registry.leases.end(leaseId: id)
         case .weightsRequest:
             flushBroadcast()
             reply(identity, welcome(lease: nil))
@@ -140,6 +149,9 @@ extension ParameterServer {
         }
         do {
             noteApplied(try store.apply(views: tensors))
+        } catch let e as ModelRejection {
+            reject(e.reason, e.detail)
+            return ack(.rejected)
         } catch {
             reject("model", "\(error)")
             return ack(.rejected)
