@@ -10,7 +10,7 @@ import IRNWire
 enum PrometheusText {
     /// Every reason a message can be rejected for (`WireError.label` and the server's own).
     static let rejectionReasons = [
-        "framing", "magic", "version", "kind", "oversized", "checksum", "malformed", "non_finite", "tensor",
+        "framing", "magic", "version", "kind", "oversized", "checksum", "malformed", "non_finite", "range", "tensor",
         "part_unknown", "part_shape", "part_duplicate", "part_missing", "model", "bad_counts",
         "version_ahead", "unknown_actor", "unexpected_kind", "stale_lease",
     ]
