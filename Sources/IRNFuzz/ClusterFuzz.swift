@@ -14,7 +14,7 @@ final class ClusterFuzzer {
     let replyTimeoutMs: Int
     let context: Context
     /// Wire-level reasons (`WireError.label`): predicted exactly by decoding locally.
-    static let wireLabels: Set<String> = ["framing", "magic", "version", "kind", "oversized", "checksum", "malformed", "non_finite", "tensor"]
+    static let wireLabels: Set<String> = ["framing", "magic", "version", "kind", "oversized", "checksum", "malformed", "non_finite", "range", "tensor"]
 
     init(target: String, seed: UInt64, replyTimeoutMs: Int = 5000) throws {
         guard target.hasPrefix("tcp://"), let colon = target.lastIndex(of: ":"),
@@ -214,7 +214,9 @@ final class ClusterFuzzer {
         defer { s.close() }
         try s.send(WireFormat.encode(.weightsRequest, senderRunId: 1, flags: WireEnvelope.readOnlySubscriberFlag))
         guard let frames = try receive(s, timeoutMs: replyTimeoutMs) else { return "no answer to a weights request" }
-        guard case .welcome(let w) = try WireFormat.decode(frames).message else { return "weights request not answered by a Welcome" }
+        let env: WireEnvelope
+        do { env = try WireFormat.decode(frames) } catch { return "the weights do not decode: \(error)" }
+        guard case .welcome(let w) = env.message else { return "weights request not answered by a Welcome" }
         // The decoder refuses non-finite values, so a Welcome that decodes has finite weights;
         // checked again here to be explicit.
         for p in w.weights + w.target where !p.values.allSatisfy(\.isFinite) {

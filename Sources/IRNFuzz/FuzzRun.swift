@@ -42,6 +42,12 @@ public enum FuzzRun {
                 log("fuzzing \(f.endpoint(1)) (broadcast, PUB) with raw ZMTP peers: \(o.messages) connections")
                 reports.append(try f.fuzzBroadcastPort(messages: o.messages))
             }
+            if o.zmqPorts.contains("P") {
+                log("sequence check on \(f.endpoint(0)): 25 consecutive gradients of +(2^60 - ulp), then 25 of +Float.greatestFiniteMagnitude")
+                let burst = try f.hugeGradientBurst(count: 50)
+                checks["huge_gradient_burst"] = ["answers": burst.answers, "weights": burst.problem ?? "finite"] as [String: Any]
+                if let p = burst.problem { failures.append("after 50 consecutive huge gradients: \(p)") }
+            }
             for r in reports {
                 ports.append(r.json)
                 failures += r.failures.map { "\(r.port): \($0)" }

@@ -177,6 +177,10 @@ struct HTTPFuzzer {
         var report = PortReport(port: "http://\(host):\(port)", protocolName: "http (\(profile.rawValue))")
         var rng = FuzzRNG(seed: seed, stream: profile == .server ? 10 : 11)
         let probe = Self.request("GET", profile == .server ? "/stats" : "/healthz", headers: ["Host: x", "Connection: close"], body: nil)
+        // irn serve counts every request it answers by route and status (GET /metrics): read
+        // before and after, to see which refusals it counted and which came from the HTTP layer.
+        let countedBefore = profile == .serve ? appCounted() : nil
+        var probes = 0
         for i in 0..<messages {
             let (bytes, mutation) = make(&rng, items: items)
             report.messages += 1
@@ -190,6 +194,7 @@ struct HTTPFuzzer {
             report.answersByMutation.add(mutation, answer)
             if answer.hasPrefix("5") { report.fail("message \(i) (\(mutation)): answered \(answer)") }
             if i % 500 == 499 {
+                probes += 1
                 if exchange(probe) != "200" { report.fail("after \(i + 1) messages: GET probe not answered 200") }
                 progress(i + 1)
             }
@@ -197,7 +202,38 @@ struct HTTPFuzzer {
         let final = exchange(probe)
         report.extra["probe_after"] = final ?? "refused"
         if final != "200" { report.fail("after the run: GET probe answered \(final ?? "nothing (refused)")") }
+        if let before = countedBefore, let after = appCounted() {
+            // The probes and the first /metrics request are counted too (all 200).
+            var counted = Tally(), outside = Tally()
+            for (code, n) in after where n != (before[code] ?? 0) { counted.add(code, n - (before[code] ?? 0)) }
+            counted.add("200", -(probes + 2))
+            for (code, n) in report.answers.counts where Int(code) != nil {
+                let d = n - counted[code]
+                if d != 0 { outside.add(code, d) }
+                if d < 0 && report.timeouts == 0 { report.fail("irn serve counted \(-d) more \(code) answers than it gave") }
+            }
+            report.extra["app_counted_by_status"] = counted.json
+            report.extra["answered_outside_app_by_status"] = outside.json
+            report.extra["not_answered"] = report.answers.counts.filter { Int($0.key) == nil }
+        }
         return report
+    }
+}
+
+extension HTTPFuzzer {
+    /// irn serve's request counts by status code (summed over routes), from GET /metrics.
+    func appCounted() -> [String: Int]? {
+        guard let c = try? RawTCP(host: host, port: port, timeout: timeout) else { return nil }
+        c.write(Self.request("GET", "/metrics", headers: ["Host: x", "Connection: close"], body: nil))
+        let (reply, _) = c.read(limit: 1 << 22)
+        guard let text = String(bytes: reply, encoding: .utf8), text.hasPrefix("HTTP/1.1 200") else { return nil }
+        var out: [String: Int] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("irn_serve_requests_total{") {
+            guard let r = line.range(of: "code=\""), let v = Int(line.split(separator: " ").last ?? "") else { continue }
+            let code = String(line[r.upperBound...].prefix { $0 != "\"" })
+            out[code, default: 0] += v
+        }
+        return out
     }
 }
 

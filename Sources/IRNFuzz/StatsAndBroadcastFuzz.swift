@@ -143,6 +143,36 @@ extension ClusterFuzzer {
         return "no broadcast on \(endpoint(1)) after valid gradients"
     }
 
+    /// Sequences a single message cannot show: `count` consecutive gradients whose every value
+    /// is the same huge positive number (Adam's moments grow together): the first half just
+    /// under the wire's limit of 2^60 (applied), the rest Float.greatestFiniteMagnitude (refused);
+    /// then the weights are fetched and checked. Returns (answers, problem or nil).
+    func hugeGradientBurst(count: Int) throws -> (answers: [String: Int], problem: String?) {
+        var sess = RouterSession(actor: try dealer("irn-fuzz-burst-\(seed)"), stranger: try dealer("irn-fuzz-burst2-\(seed)"))
+        defer { sess.actor.close(); sess.stranger.close() }
+        guard try join(&sess) else { return ([:], "no Welcome for the burst") }
+        var forge = WireForge(rng: FuzzRNG(seed: seed, stream: 5))
+        var answers = Tally()
+        for i in 0..<count {
+            var g = forge.validGradient(&sess.state)
+            // First half: the largest value a gradient may carry (just under 2^60), applied;
+            // second half: Float.greatestFiniteMagnitude, refused (reason "range").
+            let big = i < count / 2 ? Float(bitPattern: UInt32(126 + WireLimits.maxGradientExponent) << 23 | 0x7F_FFFF) : Float.greatestFiniteMagnitude
+            for k in g.parts.indices { for j in g.parts[k].values.indices { g.parts[k].values[j] = big } }
+            let (fields, frames) = forge.encode(g)
+            var body = LEWriter()
+            for f in fields { f.write(&body) }
+            try sess.actor.send(sealFrames(HeaderSpec(kind: WireKind.gradient.rawValue, runId: 9, weightVersion: sess.state.serverVersion),
+                                           payload: [body.bytes] + frames))
+            guard let b = try barrier(sess.actor, runId: 9) else { return (answers.counts, "no answer to burst gradient \(i)") }
+            for r in b.replies { note(r, &sess); answers.add(Self.answerName(r)) }
+            if let step = b.stats["step"] as? NSNumber { sess.state.serverVersion = step.uint64Value }
+        }
+        try sess.actor.send(WireFormat.encode(.bye(.leaving), senderRunId: 9))
+        _ = try barrier(sess.actor, runId: 9)
+        return (answers.counts, try weightsProblem())
+    }
+
     /// Each port still answers: a valid Hello on P, stats on P+2, a ZMTP greeting on P+1.
     func portsAnswer() throws -> [String: String] {
         var out: [String: String] = [:]

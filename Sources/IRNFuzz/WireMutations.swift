@@ -36,6 +36,12 @@ extension WireForge {
 
         switch family {
         case "stranger":
+            if base == "hello" {
+                // A stranger that says hello is an actor: keep it a stranger.
+                base = "heartbeat"
+                (kind, fields, frames, gradient) = valid(base, &s)
+                header.kind = kind
+            }
             stranger = true
             mutation = "identity.unknown_actor"
             if base == "weights_request" && rng.chance(0.5) {
@@ -256,7 +262,7 @@ extension WireForge {
             return "gradient.value_nan_payload"
         case 15:
             // Finite but as large as Float32 goes: must not overflow Adam into Inf/NaN.
-            let big: Float = rng.pick([.greatestFiniteMagnitude, -.greatestFiniteMagnitude, 3e38, 1e30])
+            let big: Float = rng.pick([.greatestFiniteMagnitude, -.greatestFiniteMagnitude, 3e38, 1e30, 1e18, -1e17])
             for k in g.parts.indices { for j in g.parts[k].values.indices { g.parts[k].values[j] = rng.chance(0.5) ? big : -big } }
             return "gradient.values_huge"
         case 16:
