@@ -67,6 +67,11 @@ final class FuzzTests: XCTestCase {
         let checks = try XCTUnwrap(report["checks"] as? [String: Any])
         XCTAssertEqual(checks["weights_finite"] as? Bool, true)
         XCTAssertEqual(checks["ports_answer"] as? [String: String], ["P": "ok", "P+1": "ok", "P+2": "ok"])
+        // 25 consecutive gradients just under the wire's limit of 2^60 are applied, 25 of
+        // Float.greatestFiniteMagnitude refused: the weights stay finite (they became NaN before).
+        let burst = try XCTUnwrap(checks["huge_gradient_burst"] as? [String: Any])
+        XCTAssertEqual(burst["weights"] as? String, "finite")
+        XCTAssertEqual(burst["answers"] as? [String: Int], ["ack_applied": 25])
 
         let ports = try XCTUnwrap(report["ports"] as? [[String: Any]])
         XCTAssertEqual(ports.count, 5)
@@ -80,15 +85,21 @@ final class FuzzTests: XCTestCase {
         XCTAssertEqual(actorPort["count_mismatches"] as? Int, 0)
         XCTAssertEqual(actorPort["timeouts"] as? Int, 0)
         let reasons = try XCTUnwrap(actorPort["rejected_by_reason_server"] as? [String: Int])
-        for r in ["framing", "magic", "version", "kind", "checksum", "malformed", "non_finite", "tensor", "unknown_actor", "unexpected_kind", "part_unknown"] {
+        for r in ["framing", "magic", "version", "kind", "checksum", "malformed", "non_finite", "tensor", "unknown_actor", "unexpected_kind", "part_unknown", "range", "bad_counts"] {
             XCTAssertGreaterThan(reasons[r] ?? 0, 0, "no '\(r)' refusal among \(reasons)")
         }
         let statsPort = try XCTUnwrap(ports.first { ($0["protocol"] as? String) == "zmq-rep" })
         XCTAssertEqual(statsPort["rejected_by_reason_server"] as? [String: Int], statsPort["rejected_expected"] as? [String: Int])
         XCTAssertEqual(statsPort["timeouts"] as? Int, 0)
-        // The server's total equals the sum over both ports (P+1 and HTTP refuse nothing it counts).
-        let total = (actorPort["rejected_total_server"] as? Int ?? -1) + (statsPort["rejected_total_server"] as? Int ?? -1)
+        // The server's total equals the sum over both ports and the 25 refused huge gradients
+        // (P+1 and HTTP refuse nothing it counts).
+        let total = (actorPort["rejected_total_server"] as? Int ?? -1) + (statsPort["rejected_total_server"] as? Int ?? -1) + 25
         XCTAssertEqual(checks["server_rejected_total"] as? Int, total)
+
+        // irn serve counts what it answers by status; what it did not count was answered by the
+        // HTTP layer before routing (malformed requests).
+        let serveReport = try XCTUnwrap(ports.first { ($0["protocol"] as? String) == "http (serve)" })
+        XCTAssertNotNil(serveReport["app_counted_by_status"])
 
         // And it still shuts down cleanly.
         server.terminate()
