@@ -54,10 +54,12 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // `irn fuzz`: structured fuzzing of the server's ZeroMQ ports and of HTTP ports.
+        .target(name: "IRNFuzz", dependencies: ["IRNSupport", "IRNNumerics", "IRNWire", "ZeroMQ"]),
         // Command-line commands, one small type each; the executables below are thin shells.
         .target(name: "IRNCommands", dependencies: [
             "IRNSupport", "IRNData", "IRNNumerics", "IRNEvaluation", "IRNBaselines", "IRNAgents",
-            "IRNWire", "IRNServer", "IRNActor", "ZeroMQ", "IRNServing",
+            "IRNWire", "IRNServer", "IRNActor", "ZeroMQ", "IRNServing", "IRNFuzz",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -12,7 +12,7 @@ public struct IRNRoot: ParsableCommand {
         """,
         subcommands: [
             DataCommand.self, TrainCommand.self, BaselineCommand.self, EvalCommand.self, ExportCommand.self, BenchCommand.self,
-            StatsCommand.self, CurveKeysCommand.self, ServeCommand.self,
+            StatsCommand.self, CurveKeysCommand.self, ServeCommand.self, FuzzCommand.self,
         ]
     )
     public init() {}

@@ -31,19 +31,19 @@ public final class AgentStore: ParameterStore {
         var byGroup: [TensorPartView?] = Array(repeating: nil, count: shape.parameterGroups.count)
         for p in views {
             guard let g = ParameterGroup(name: p.name), g.rawValue < byGroup.count else {
-                throw IRNError("gradient part \(p.name) is not a parameter of this network (head \(shape.head))")
+                throw ModelRejection("part_unknown", "gradient part \(p.name) is not a parameter of this network (head \(shape.head))")
             }
             let d = g.dimensions(shape)
             guard p.shape == [d.rows, d.width] else {
-                throw IRNError("gradient part \(p.name) has shape \(p.shape), expected \([d.rows, d.width])")
+                throw ModelRejection("part_shape", "gradient part \(p.name) has shape \(p.shape), expected \([d.rows, d.width])")
             }
-            guard byGroup[g.rawValue] == nil else { throw IRNError("gradient part \(p.name) appears twice") }
+            guard byGroup[g.rawValue] == nil else { throw ModelRejection("part_duplicate", "gradient part \(p.name) appears twice") }
             // Adam writes the rows listed: never trust them unchecked (cheap: O(rows)).
             try p.validate()
             byGroup[g.rawValue] = p
         }
         if let missing = byGroup.indices.first(where: { byGroup[$0] == nil }) {
-            throw IRNError("gradient lacks part \(shape.parameterGroups[missing].name)")
+            throw ModelRejection("part_missing", "gradient lacks part \(shape.parameterGroups[missing].name)")
         }
         var changed: [String: WeightChange] = [:]
         let lazy = config.adam.lazySparse

@@ -66,16 +66,32 @@ extension ParameterServer {
         let actorKey = ActorRegistry.key(identity)
         switch env.message {
         case .gradient(let g):
-            counters.pushBytes += UInt64(bytes)
-            counters.events += UInt64(max(0, g.stats["events"] ?? Double(g.envSteps)))
+            counters.pushBytes &+= UInt64(bytes)
+            // Counts from the wire are checked before any arithmetic on them: a huge value
+            // would trap on conversion or overflow (found by `irn fuzz`).
+            if let why = Self.implausibleCounts(g) {
+                reject("bad_counts", why)
+                reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: store.version, targetVersion: targetVersion)))
+                return
+            }
+            counters.events &+= UInt64(max(0, g.stats["events"] ?? Double(g.envSteps)))
             handleGradient(g, tensors: tensors, baseVersion: env.weightVersion, identity: identity, actorKey: actorKey)
         case .heartbeat(let id, let p):
+            // Lease 0: a heartbeat of an actor without a lease (only says it is alive).
+            if id != 0 && !registry.leases.isHeld(leaseId: id, by: actorKey) {
+                reject("stale_lease", "heartbeat for lease \(id), not held by \(row.id)")
+                return
+            }
             registry.leases.commit(leaseId: id, actor: actorKey, progress: p)
         case .leaseRequest(let n):
             reply(identity, .leaseGrant(registry.leases.grant(to: actorKey, maxShards: n == 0 ? config.shardsPerLease : Int(n))))
         case .leaseComplete(let id, let p), .leaseReturn(let id, let p):
+            guard registry.leases.isHeld(leaseId: id, by: actorKey) else {
+                reject("stale_lease", "\(env.message.kind) of lease \(id), not held by \(row.id)")
+                return
+            }
             registry.leases.commit(leaseId: id, actor: actorKey, progress: p)
-            if registry.leases.isHeld(leaseId: id, by: actorKey) { registry.leases.end(leaseId: id) }
+            registry.leases.end(leaseId: id)
         case .weightsRequest:
             flushBroadcast()
             reply(identity, welcome(lease: nil))
@@ -85,6 +101,19 @@ extension ParameterServer {
         default:
             reject("unexpected_kind", "\(env.message.kind) from an actor")
         }
+    }
+
+    /// The most environment steps (and sessions, events) one gradient may claim: far above any
+    /// real push (a window of slots x steps), far below where sums over a run could overflow.
+    static let maxCountsPerPush: Double = 4_294_967_296
+
+    /// Why a gradient's counts cannot be real (nil: plausible).
+    static func implausibleCounts(_ g: GradientPush) -> String? {
+        guard Double(g.envSteps) <= maxCountsPerPush else { return "env steps \(g.envSteps) > 2^32" }
+        for key in ["sessions", "events"] {
+            if let v = g.stats[key], !(v >= 0 && v <= maxCountsPerPush) { return "stat \(key) = \(v) outside 0...2^32" }
+        }
+        return nil
     }
 
     private func handleGradient(_ g: GradientPush, tensors: [TensorPartView], baseVersion: UInt64, identity: [UInt8], actorKey: String) {
@@ -97,10 +126,10 @@ extension ParameterServer {
         registry.leases.commit(leaseId: g.leaseId, actor: actorKey, progress: g.progress)
         if held, let n = g.stats["sessions"], n > 0 {
             while counters.sessionsStarted.count <= epochBefore { counters.sessionsStarted.append(0) }
-            counters.sessionsStarted[epochBefore] += UInt64(n)
+            counters.sessionsStarted[epochBefore] &+= UInt64(n)
         }
         counters.noteStats(g.stats)
-        progress.envSteps += g.envSteps
+        progress.envSteps &+= g.envSteps
         let version = store.version
         func ack(_ status: AckStatus) {
             reply(identity, .ack(Ack(sequence: g.sequence, status: status, weightVersion: store.version, targetVersion: targetVersion)))
@@ -120,6 +149,9 @@ extension ParameterServer {
         }
         do {
             noteApplied(try store.apply(views: tensors))
+        } catch let e as ModelRejection {
+            reject(e.reason, e.detail)
+            return ack(.rejected)
         } catch {
             reject("model", "\(error)")
             return ack(.rejected)

@@ -10,8 +10,9 @@ import IRNWire
 enum PrometheusText {
     /// Every reason a message can be rejected for (`WireError.label` and the server's own).
     static let rejectionReasons = [
-        "framing", "magic", "version", "kind", "oversized", "checksum", "malformed", "non_finite", "tensor",
-        "model", "version_ahead", "unknown_actor", "unexpected_kind",
+        "framing", "magic", "version", "kind", "oversized", "checksum", "malformed", "non_finite", "range", "tensor",
+        "part_unknown", "part_shape", "part_duplicate", "part_missing", "model", "bad_counts",
+        "version_ahead", "unknown_actor", "unexpected_kind", "stale_lease",
     ]
 
     static func render(_ s: [String: Any]) -> String {

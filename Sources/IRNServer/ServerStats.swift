@@ -46,8 +46,13 @@ public struct ServerCounters: Sendable {
         if recentLosses.count > 20 { recentLosses.removeFirst(recentLosses.count - 20) }
     }
 
+    /// Most distinct stat names kept: a push may carry up to 256 names of its own choosing,
+    /// which would otherwise grow the stats (and every stats answer) without bound.
+    static let maxStatNames = 64
+
     mutating func noteStats(_ stats: [String: Double]) {
-        for (k, v) in stats where k != "sessions" && k != "events" {
+        for (k, v) in stats where k != "sessions" && k != "events"
+            && (recentStats[k] != nil || recentStats.count < Self.maxStatNames) {
             recentStats[k, default: []].append(v)
             if recentStats[k]!.count > 100 { recentStats[k]!.removeFirst(recentStats[k]!.count - 100) }
         }

@@ -21,7 +21,7 @@ public final class VisitCountStore: ParameterStore {
     public func apply(views: [TensorPartView]) throws -> [String: WeightChange] {
         let gradient = views.map(\.part)
         guard gradient.count == 1, let g = gradient.first, g.name == Self.parameterName, g.shape == [visits.count] else {
-            throw IRNError("visit-count gradients are one part \"visits\" of shape [\(visits.count)]")
+            throw ModelRejection("part_shape", "visit-count gradients are one part \"visits\" of shape [\(visits.count)]")
         }
         if let rows = g.rows {
             for (i, r) in rows.enumerated() { visits[Int(r)] += g.values[i] }

@@ -40,7 +40,7 @@ extension FloatFrames {
     }
 
     /// Float32s from a frame of bfloat16s, rejecting NaN and infinities (all-ones exponent).
-    static func bf16Floats(_ frame: some WireFrame, what: String) throws(WireError) -> [Float] {
+    static func bf16Floats(_ frame: some WireFrame, what: String, limit: ValueLimit = .finite) throws(WireError) -> [Float] {
         guard frame.count % 2 == 0 else { throw .badTensor("\(what): \(frame.count) bytes is not a whole number of bfloat16s") }
         let n = frame.count / 2
         var finite = true
@@ -49,14 +49,14 @@ extension FloatFrames {
                 var bad: UInt16 = 0
                 for i in 0..<n {
                     let h = UInt16(src[2 * i]) | UInt16(src[2 * i + 1]) << 8
-                    bad |= ((h & 0x7F80) == 0x7F80) ? 1 : 0
+                    bad |= UInt16(truncatingIfNeeded: nonFiniteBit(UInt32(h) << 16, limit) >> 31)
                     buf[i] = BF16.float(h)
                 }
                 finite = bad == 0
             }
             count = n
         }
-        guard finite else { throw .nonFinite(what) }
+        guard finite else { throw limit.error(out, what: what) }
         return out
     }
 }

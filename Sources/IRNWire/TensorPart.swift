@@ -95,29 +95,52 @@ enum FloatFrames {
         return out
     }
 
-    /// Floats from a frame, rejecting NaN and infinities (checked on the bit pattern).
-    static func floats(_ frame: some WireFrame, what: String) throws(WireError) -> [Float] {
+    /// Floats from a frame, rejecting NaN and infinities (checked on the bit pattern), and
+    /// with `limit` `.gradient` also magnitudes of 2^60 or more.
+    static func floats(_ frame: some WireFrame, what: String, limit: ValueLimit = .finite) throws(WireError) -> [Float] {
         let n = frame.count / 4
         guard frame.count % 4 == 0 else { throw .badTensor("\(what): \(frame.count) bytes is not a whole number of floats") }
         var finite = true
         let out = [Float](unsafeUninitializedCapacity: n) { buf, count in
-            frame.withUnsafeBytes { src in finite = copyFinite(src, into: buf) }
+            frame.withUnsafeBytes { src in finite = copyFinite(src, into: buf, limit: limit) }
             count = n
         }
-        guard finite else { throw .nonFinite(what) }
+        guard finite else { throw limit.error(out, what: what) }
         return out
+    }
+
+    /// Which values a frame may hold: finite ones, or (gradients) finite ones below 2^60 in
+    /// magnitude. Both are one test of the exponent bits: (x & exponent) + `add` reaches bit 31
+    /// exactly for exponents at or above the limit (255: Inf/NaN; 127 + 60 for gradients).
+    struct ValueLimit: Sendable {
+        let add: UInt32
+        static let finite = ValueLimit(add: 0x0080_0000)
+        /// Adam squares gradients in Float32 and divides the first moment by 1 - beta1^t:
+        /// gradients near Float.greatestFiniteMagnitude overflow both and turn weights into NaN
+        /// (found by `irn fuzz`); below 2^60 neither can overflow.
+        static let gradient = ValueLimit(add: UInt32(256 - (127 + WireLimits.maxGradientExponent)) << 23)
+
+        var isFiniteOnly: Bool { add == Self.finite.add }
+
+        /// The error for values that failed the test: non-finite if any is, else out of range.
+        func error(_ v: UnsafeBufferPointer<Float>, what: String) -> WireError {
+            if isFiniteOnly || v.contains(where: { !$0.isFinite }) { return .nonFinite(what) }
+            return .outOfRange("\(what): a value of magnitude >= 2^\(WireLimits.maxGradientExponent)")
+        }
+
+        func error(_ v: [Float], what: String) -> WireError { v.withUnsafeBufferPointer { error($0, what: what) } }
     }
 
     /// Float32 bit patterns with an all-ones exponent (Inf or NaN) are exactly those for which
     /// (x & exponent) + 2^23 reaches bit 31: eight lanes at a time, OR-ed into an accumulator
     /// that is checked once at the end.
     @inline(__always)
-    static func nonFiniteBit(_ x: SIMD8<UInt32>) -> SIMD8<UInt32> {
-        (x & SIMD8(repeating: 0x7F80_0000)) &+ SIMD8(repeating: 0x0080_0000)
+    static func nonFiniteBit(_ x: SIMD8<UInt32>, _ limit: ValueLimit = .finite) -> SIMD8<UInt32> {
+        (x & SIMD8(repeating: 0x7F80_0000)) &+ SIMD8(repeating: limit.add)
     }
 
     @inline(__always)
-    static func nonFiniteBit(_ x: UInt32) -> UInt32 { (x & 0x7F80_0000) &+ 0x0080_0000 }
+    static func nonFiniteBit(_ x: UInt32, _ limit: ValueLimit = .finite) -> UInt32 { (x & 0x7F80_0000) &+ limit.add }
 
     @inline(__always)
     static func noneNonFinite(_ acc: SIMD8<UInt32>, _ tail: UInt32) -> Bool {
@@ -125,7 +148,7 @@ enum FloatFrames {
     }
 
     /// Copies little-endian Float32s into `dst` and tells whether all are finite, in one pass.
-    static func copyFinite(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>) -> Bool {
+    static func copyFinite(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, limit: ValueLimit = .finite) -> Bool {
         let n = dst.count
         guard n > 0 else { return true }
         let out = UnsafeMutableRawPointer(dst.baseAddress!)
@@ -136,14 +159,14 @@ enum FloatFrames {
             #if _endian(big)
             for k in 0..<8 { x[k] = x[k].byteSwapped }
             #endif
-            acc |= nonFiniteBit(x)
+            acc |= nonFiniteBit(x, limit)
             out.storeBytes(of: x, toByteOffset: 4 * i, as: SIMD8<UInt32>.self)
             i += 8
         }
         var tail: UInt32 = 0
         while i < n {
             let x = UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
-            tail |= nonFiniteBit(x)
+            tail |= nonFiniteBit(x, limit)
             out.storeBytes(of: x, toByteOffset: 4 * i, as: UInt32.self)
             i += 1
         }
@@ -152,7 +175,7 @@ enum FloatFrames {
 
     /// The floats of a frame read in place (copied only if the frame is not 4-byte aligned),
     /// after the same finiteness check as `floats`. Valid while the frame lives.
-    static func view(_ frame: some WireFrame, what: String) throws(WireError) -> TensorPartView.Storage {
+    static func view(_ frame: some WireFrame, what: String, limit: ValueLimit = .finite) throws(WireError) -> TensorPartView.Storage {
         guard frame.count % 4 == 0 else { throw .badTensor("\(what): \(frame.count) bytes is not a whole number of floats") }
         let n = frame.count / 4
         #if _endian(little)
@@ -162,26 +185,26 @@ enum FloatFrames {
             return UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: Float.self), count: n)
         }
         if let inPlace {
-            guard allFinite(inPlace) else { throw .nonFinite(what) }
+            guard allFinite(inPlace, limit: limit) else { throw limit.error(inPlace, what: what) }
             return .borrowed(inPlace)
         }
         #endif
-        return .owned(try floats(frame, what: what))
+        return .owned(try floats(frame, what: what, limit: limit))
     }
 
     /// Whether no value is Inf or NaN (the test of `copyFinite`, without the copy).
-    static func allFinite(_ v: UnsafeBufferPointer<Float>) -> Bool {
+    static func allFinite(_ v: UnsafeBufferPointer<Float>, limit: ValueLimit = .finite) -> Bool {
         guard let base = v.baseAddress else { return true }
         let raw = UnsafeRawPointer(base)
         var acc = SIMD8<UInt32>(repeating: 0)
         var i = 0
         while i + 8 <= v.count {
-            acc |= nonFiniteBit(raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<UInt32>.self))
+            acc |= nonFiniteBit(raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<UInt32>.self), limit)
             i += 8
         }
         var tail: UInt32 = 0
         while i < v.count {
-            tail |= nonFiniteBit(v[i].bitPattern)
+            tail |= nonFiniteBit(v[i].bitPattern, limit)
             i += 1
         }
         return noneNonFinite(acc, tail)

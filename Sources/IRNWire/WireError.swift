@@ -11,6 +11,8 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case checksumMismatch
     case malformed(String)
     case nonFinite(String)
+    /// A finite value too large for its use (gradients: `WireLimits.maxGradientExponent`).
+    case outOfRange(String)
     case badTensor(String)
 
     public var description: String {
@@ -26,6 +28,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .checksumMismatch: return "checksum mismatch"
         case .malformed(let s): return "malformed body: \(s)"
         case .nonFinite(let s): return "non-finite value in \(s)"
+        case .outOfRange(let s): return "value out of range in \(s)"
         case .badTensor(let s): return "bad tensor: \(s)"
         }
     }
@@ -41,6 +44,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .checksumMismatch: return "checksum"
         case .malformed: return "malformed"
         case .nonFinite: return "non_finite"
+        case .outOfRange: return "range"
         case .badTensor: return "tensor"
         }
     }

@@ -10,6 +10,8 @@ public enum WireLimits {
     public static let maxRank = 4
     public static let maxElements = 1 << 31
     public static let maxListEntries = 1 << 16
+    /// Gradient values must be below 2^maxGradientExponent in magnitude (`WireError.outOfRange`).
+    public static let maxGradientExponent = 60
 }
 
 /// A decoded message with its header fields.
@@ -257,7 +259,7 @@ struct BodyDecoder<F: WireFrame> {
         return Lease(leaseId: try reader.u64("lease id"), epoch: try reader.u32("epoch"), shards: try progress())
     }
 
-    mutating func parts(bf16: Bool = false) throws(WireError) -> [TensorPart] {
+    mutating func parts(bf16: Bool = false, limit: FloatFrames.ValueLimit = .finite) throws(WireError) -> [TensorPart] {
         let n = try reader.count("part count", max: WireLimits.maxParts)
         var out: [TensorPart] = []
         for _ in 0..<n {
@@ -278,7 +280,7 @@ struct BodyDecoder<F: WireFrame> {
             }
             if bf16 {
                 // Widened to Float32 here (the server keeps Float32 masters); checked as below.
-                let values = try FloatFrames.bf16Floats(try frame("\(name) values"), what: name)
+                let values = try FloatFrames.bf16Floats(try frame("\(name) values"), what: name, limit: limit)
                 if borrow {
                     let view = TensorPartView(name: name, shape: shape, rows: rows, storage: .owned(values))
                     try view.validate()
@@ -291,13 +293,13 @@ struct BodyDecoder<F: WireFrame> {
                 continue
             }
             if borrow {
-                let storage = try FloatFrames.view(try frame("\(name) values"), what: name)
+                let storage = try FloatFrames.view(try frame("\(name) values"), what: name, limit: limit)
                 let view = TensorPartView(name: name, shape: shape, rows: rows, storage: storage)
                 try view.validate()
                 views.append(view)
                 continue
             }
-            let values = try FloatFrames.floats(try frame("\(name) values"), what: name)
+            let values = try FloatFrames.floats(try frame("\(name) values"), what: name, limit: limit)
             let part = TensorPart(name: name, shape: shape, rows: rows, values: values)
             try part.validate()
             out.append(part)
@@ -329,7 +331,7 @@ struct BodyDecoder<F: WireFrame> {
             }
             let bf16 = try reader.bool("bf16 values")
             return .gradient(GradientPush(sequence: seq, envSteps: steps, leaseId: lid, progress: p, stats: stats,
-                                          parts: try parts(bf16: bf16), bf16: bf16))
+                                          parts: try parts(bf16: bf16, limit: .gradient), bf16: bf16))
         case .ack:
             let seq = try reader.u64("sequence")
             let raw = try reader.u8("status")
