@@ -49,13 +49,13 @@ final class ServingModelTests: XCTestCase {
     func testIncrementalPolicyTransposeEqualsAFullOne() {
         let shape = NetworkShape(items: 70, hidden: 40)
         var p = NetworkParameters(shape: shape, seed: 3)
-        let first = ServingModel(kind: .agent(p), version: 1, name: "t")
+        let first = ServingModel(kind: .agent(p), version: 1, name: "t", scoring: .sgemm)
         let w = ParameterGroup.policyWeights.rawValue
         for r in [0, 13, 69] { for i in 0..<40 { p.tensors[w][r * 40 + i] += Float(i + 1) } }
-        let next = ServingModel(agent: p, version: 2, name: "t", previous: first, changedPolicyRows: [0, 13, 69])
-        XCTAssertEqual(next.policyTransposed, ServingModel(kind: .agent(p), version: 2, name: "t").policyTransposed)
+        let next = ServingModel(agent: p, version: 2, name: "t", previous: first, changedPolicyRows: [0, 13, 69], scoring: .sgemm)
+        XCTAssertEqual(next.policyTransposed, ServingModel(kind: .agent(p), version: 2, name: "t", scoring: .sgemm).policyTransposed)
         XCTAssertNotEqual(next.policyTransposed, first.policyTransposed, "the previous snapshot is untouched")
-        let same = ServingModel(agent: p, version: 3, name: "t", previous: next, changedPolicyRows: [])
+        let same = ServingModel(agent: p, version: 3, name: "t", previous: next, changedPolicyRows: [], scoring: .sgemm)
         XCTAssertEqual(same.policyTransposed, next.policyTransposed)
     }
 }
