@@ -75,7 +75,7 @@ let package = Package(
             "IRNCommands", "IRNAgents", "IRNData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "IRNServingTests", dependencies: ["IRNServing", "CIRNKernels", "IRNEvaluation", "IRNData", "IRNNumerics", "IRNAgents", "IRNBaselines", "IRNSupport"]),
+        .testTarget(name: "IRNServingTests", dependencies: ["IRNServing", "CIRNKernels", "IRNWire", "ZeroMQ", "IRNEvaluation", "IRNData", "IRNNumerics", "IRNAgents", "IRNBaselines", "IRNSupport"]),
         .testTarget(name: "IRNClusterTests", dependencies: ["IRNWire", "IRNServer", "IRNActor", "ZeroMQ", "IRNNumerics", "IRNData", "IRNAgents", "IRNSupport"]),
     ]
 )
