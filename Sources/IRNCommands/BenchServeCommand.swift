@@ -34,7 +34,7 @@ struct BenchServeCommand: ParsableCommand {
     @Option(help: "wrk executable (skipped when not found).") var wrk = "wrk"
     @Option(help: "The irn executable to start (default: this one).") var irn: String?
     @Option(help: "The server's --scoring (pruned or sgemm).") var scoring: ServingModel.Scoring = .pruned
-    @Flag(name: .customLong("compare-sgemm"), help: "Also run the 64-client phases against a server with --scoring sgemm (the path before pruning), in the same run, and report both.")
+    @Flag(name: .customLong("compare-sgemm"), help: "Also run the 64-client phases against a second server with --scoring sgemm (the path before pruning), interleaved with the main server's, and report both.")
     var compareSgemm = false
 
     /// One server's phases: single client and --clients clients, own load generator and wrk.
@@ -47,21 +47,35 @@ struct BenchServeCommand: ParsableCommand {
         var scoringPerRequest: Double
     }
 
-    func phases(modelURL: URL, scoring: ServingModel.Scoring, raw: [[UInt8]], wrkBinary: String?, script: URL, single: Bool) throws -> Phases {
-        let server = try ServeProcess(irn: irn ?? CommandLine.arguments[0],
-                                      arguments: ["serve", "--model", modelURL.path, "--port", "0", "--batch-window-us", "\(batchWindowUs)",
-                                                  "--blas-threads", "\(blasThreads)", "--scoring", scoring.rawValue])
+    /// Runs the phases against the main server and, with --compare-sgemm, a second server
+    /// (--scoring sgemm) started alongside (idle while the other is measured), interleaved
+    /// A-B for the own load generator and B-A for wrk, so a drift in the machine's load
+    /// favours neither.
+    func phases(modelURL: URL, scoring: ServingModel.Scoring, raw: [[UInt8]], wrkBinary: String?, script: URL) throws -> (main: Phases, sgemm: Phases?) {
+        func start(_ s: ServingModel.Scoring) throws -> ServeProcess {
+            try ServeProcess(irn: irn ?? CommandLine.arguments[0],
+                             arguments: ["serve", "--model", modelURL.path, "--port", "0", "--batch-window-us", "\(batchWindowUs)",
+                                         "--blas-threads", "\(blasThreads)", "--scoring", s.rawValue])
+        }
+        let server = try start(scoring)
         defer { server.stop() }
-        _ = HTTPLoad.run(port: server.port, clients: 4, seconds: 1, requests: raw)  // warm-up
-        let one = HTTPLoad.run(port: server.port, clients: 1, seconds: single ? seconds / 2 : 0.2, requests: raw)
+        let other = compareSgemm ? try start(.sgemm) : nil
+        defer { other?.stop() }
+        for s in [server] + (other.map { [$0] } ?? []) { _ = HTTPLoad.run(port: s.port, clients: 4, seconds: 1, requests: raw) }  // warm-up
+        let one = HTTPLoad.run(port: server.port, clients: 1, seconds: seconds / 2, requests: raw)
         let many = HTTPLoad.run(port: server.port, clients: clients, seconds: seconds, requests: raw)
-        let batches = Self.serverFigures(port: server.port)
-        var wrkSingle: WrkRun.Result?, wrkMany: WrkRun.Result?
+        let otherMany = other.map { HTTPLoad.run(port: $0.port, clients: clients, seconds: seconds, requests: raw) }
+        var wrkSingle: WrkRun.Result?, wrkMany: WrkRun.Result?, otherWrk: WrkRun.Result?
         if let w = wrkBinary {
-            if single { wrkSingle = try WrkRun.run(w, port: server.port, threads: 1, connections: 1, seconds: seconds / 2, script: script) }
+            if let other { otherWrk = try WrkRun.run(w, port: other.port, threads: 2, connections: clients, seconds: seconds, script: script) }
+            wrkSingle = try WrkRun.run(w, port: server.port, threads: 1, connections: 1, seconds: seconds / 2, script: script)
             wrkMany = try WrkRun.run(w, port: server.port, threads: 2, connections: clients, seconds: seconds, script: script)
         }
-        return Phases(single: one, many: many, wrkSingle: wrkSingle, wrkMany: wrkMany, meanBatch: batches.meanBatch, scoringPerRequest: batches.scoringPerRequest)
+        let batches = Self.serverFigures(port: server.port)
+        let main = Phases(single: one, many: many, wrkSingle: wrkSingle, wrkMany: wrkMany, meanBatch: batches.meanBatch, scoringPerRequest: batches.scoringPerRequest)
+        guard let other, let otherMany else { return (main, nil) }
+        let ob = Self.serverFigures(port: other.port)
+        return (main, Phases(single: otherMany, many: otherMany, wrkSingle: nil, wrkMany: otherWrk, meanBatch: ob.meanBatch, scoringPerRequest: ob.scoringPerRequest))
     }
 
     func run() throws {
@@ -102,8 +116,7 @@ struct BenchServeCommand: ParsableCommand {
         let wrkBinary = WrkRun.find(wrk)
         let script = dir.appendingPathComponent("bodies.lua")
         if wrkBinary != nil { try WrkRun.writeScript(bodies, to: script) }
-        let main = try phases(modelURL: modelURL, scoring: model.scoring, raw: raw, wrkBinary: wrkBinary, script: script, single: true)
-        let before = compareSgemm ? try phases(modelURL: modelURL, scoring: .sgemm, raw: raw, wrkBinary: wrkBinary, script: script, single: false) : nil
+        let (main, before) = try phases(modelURL: modelURL, scoring: model.scoring, raw: raw, wrkBinary: wrkBinary, script: script)
         func ms(_ s: Double) -> String { String(format: "%.3f", s * 1000) }
         func own(_ r: HTTPLoad.Result) -> String {
             "{\"requests\": \(r.requests), \"errors\": \(r.errors), \"requests_per_s\": \(Int(r.perSecond)), \"p50_ms\": \(ms(r.quantile(0.5))), \"p90_ms\": \(ms(r.quantile(0.9))), \"p99_ms\": \(ms(r.quantile(0.99)))}"
