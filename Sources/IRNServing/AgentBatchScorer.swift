@@ -209,7 +209,8 @@ final class AgentBatchScorer {
                         count = N
                     } else {
                         count = n
-                        for j in forced { candidates[count] = j; count += 1 }
+                        // Forced items were set to -inf above; +inf marks one already added.
+                        for j in forced where a[Int(j)] != .infinity { a[Int(j)] = .infinity; candidates[count] = j; count += 1 }
                     }
                 }
                 candidatesScored += count
