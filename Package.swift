@@ -50,7 +50,7 @@ let package = Package(
         // Serving the policy over HTTP (Hummingbird): batched scoring, sessions, live weights.
         .target(name: "IRNServing", dependencies: [
             "IRNSupport", "IRNData", "IRNNumerics", "IRNEvaluation", "IRNBaselines", "IRNAgents",
-            "IRNWire", "ZeroMQ",
+            "IRNWire", "ZeroMQ", "CIRNKernels",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -77,7 +77,7 @@ let package = Package(
             "IRNCommands", "IRNAgents", "IRNData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "IRNServingTests", dependencies: ["IRNServing", "IRNEvaluation", "IRNData", "IRNNumerics", "IRNAgents", "IRNBaselines", "IRNSupport"]),
+        .testTarget(name: "IRNServingTests", dependencies: ["IRNServing", "CIRNKernels", "IRNWire", "ZeroMQ", "IRNEvaluation", "IRNData", "IRNNumerics", "IRNAgents", "IRNBaselines", "IRNSupport"]),
         .testTarget(name: "IRNClusterTests", dependencies: ["IRNWire", "IRNServer", "IRNActor", "ZeroMQ", "IRNNumerics", "IRNData", "IRNAgents", "IRNSupport"]),
     ]
 )

@@ -33,6 +33,50 @@ struct BenchServeCommand: ParsableCommand {
     @Option(name: .customLong("blas-threads"), help: "The server's --blas-threads.") var blasThreads = 1
     @Option(help: "wrk executable (skipped when not found).") var wrk = "wrk"
     @Option(help: "The irn executable to start (default: this one).") var irn: String?
+    @Option(help: "The server's --scoring (pruned or sgemm).") var scoring: ServingModel.Scoring = .pruned
+    @Flag(name: .customLong("compare-sgemm"), help: "Also run the 64-client phases against a second server with --scoring sgemm (the path before pruning), interleaved with the main server's, and report both.")
+    var compareSgemm = false
+
+    /// One server's phases: single client and --clients clients, own load generator and wrk.
+    struct Phases {
+        var single: HTTPLoad.Result
+        var many: HTTPLoad.Result
+        var wrkSingle: WrkRun.Result?
+        var wrkMany: WrkRun.Result?
+        var meanBatch: Double
+        var scoringPerRequest: Double
+    }
+
+    /// Runs the phases against the main server and, with --compare-sgemm, a second server
+    /// (--scoring sgemm) started alongside (idle while the other is measured), interleaved
+    /// A-B for the own load generator and B-A for wrk, so a drift in the machine's load
+    /// favours neither.
+    func phases(modelURL: URL, scoring: ServingModel.Scoring, raw: [[UInt8]], wrkBinary: String?, script: URL) throws -> (main: Phases, sgemm: Phases?) {
+        func start(_ s: ServingModel.Scoring) throws -> ServeProcess {
+            try ServeProcess(irn: irn ?? CommandLine.arguments[0],
+                             arguments: ["serve", "--model", modelURL.path, "--port", "0", "--batch-window-us", "\(batchWindowUs)",
+                                         "--blas-threads", "\(blasThreads)", "--scoring", s.rawValue])
+        }
+        let server = try start(scoring)
+        defer { server.stop() }
+        let other = compareSgemm ? try start(.sgemm) : nil
+        defer { other?.stop() }
+        for s in [server] + (other.map { [$0] } ?? []) { _ = HTTPLoad.run(port: s.port, clients: 4, seconds: 1, requests: raw) }  // warm-up
+        let one = HTTPLoad.run(port: server.port, clients: 1, seconds: seconds / 2, requests: raw)
+        let many = HTTPLoad.run(port: server.port, clients: clients, seconds: seconds, requests: raw)
+        let otherMany = other.map { HTTPLoad.run(port: $0.port, clients: clients, seconds: seconds, requests: raw) }
+        var wrkSingle: WrkRun.Result?, wrkMany: WrkRun.Result?, otherWrk: WrkRun.Result?
+        if let w = wrkBinary {
+            if let other { otherWrk = try WrkRun.run(w, port: other.port, threads: 2, connections: clients, seconds: seconds, script: script) }
+            wrkSingle = try WrkRun.run(w, port: server.port, threads: 1, connections: 1, seconds: seconds / 2, script: script)
+            wrkMany = try WrkRun.run(w, port: server.port, threads: 2, connections: clients, seconds: seconds, script: script)
+        }
+        let batches = Self.serverFigures(port: server.port)
+        let main = Phases(single: one, many: many, wrkSingle: wrkSingle, wrkMany: wrkMany, meanBatch: batches.meanBatch, scoringPerRequest: batches.scoringPerRequest)
+        guard let other, let otherMany else { return (main, nil) }
+        let ob = Self.serverFigures(port: other.port)
+        return (main, Phases(single: otherMany, many: otherMany, wrkSingle: nil, wrkMany: otherWrk, meanBatch: ob.meanBatch, scoringPerRequest: ob.scoringPerRequest))
+    }
 
     func run() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("irn-bench-serve-\(getpid())")
@@ -44,35 +88,35 @@ struct BenchServeCommand: ParsableCommand {
         let modelURL = dir.appendingPathComponent("model.safetensors")
         try AgentCheckpoint(config: config, parameters: NetworkParameters(shape: config.shape, seed: 1), epoch: 0).write(to: modelURL)
 
-        let server = try ServeProcess(irn: irn ?? CommandLine.arguments[0],
-                                      arguments: ["serve", "--model", modelURL.path, "--port", "0", "--batch-window-us", "\(batchWindowUs)", "--blas-threads", "\(blasThreads)"])
-        defer { server.stop() }
         var rng = RandomSource(seed: 7)
         let bodies: [String] = (0..<512).map { _ in
             let n = 1 + Int(rng.next() % UInt64(maxLength))
             return "{\"session\":[\((0..<n).map { _ in String(rng.next() % UInt64(items)) }.joined(separator: ","))],\"k\":10}"
         }
         let raw = bodies.map { RawHTTPConnection.post("/v1/recommend", json: $0) }
-        // The scoring thread's work alone, in this process (one BLAS thread, as the server).
+        // The scoring thread's work alone, in this process (one BLAS thread, as the server),
+        // for both scorings: same sessions, same process, interleaved by batch size.
         BLAS.setThreads(1)
         let sessions: [[Int32]] = (0..<512).map { _ in (0..<(1 + Int(rng.next() % UInt64(maxLength)))).map { _ in Int32(rng.next() % UInt64(items)) } }
-        let model = ServingModel(recommender: AgentRecommender(checkpoint: try AgentCheckpoint.read(from: modelURL)), name: "bench")
+        let recommender = AgentRecommender(checkpoint: try AgentCheckpoint.read(from: modelURL))
+        let model = ServingModel(recommender: recommender, name: "bench", scoring: scoring)
+        let sgemmModel = ServingModel(recommender: recommender, name: "bench", scoring: .sgemm)
         let swap = try ScoringBench.swapSeconds(model: model)
-        let perBatch = ScoringBench.secondsPerBatch(model: model, sizes: [1, 8, 32, 64, 128], sessions: sessions)
-        let scoring = perBatch.keys.sorted().map { "\"\($0)\": {\"ms_per_batch\": \(String(format: "%.3f", perBatch[$0]! * 1000)), \"us_per_request\": \(Int(perBatch[$0]! * 1e6 / Double($0)))}" }.joined(separator: ", ")
-        _ = HTTPLoad.run(port: server.port, clients: 4, seconds: 1, requests: raw)  // warm-up
-        let single = HTTPLoad.run(port: server.port, clients: 1, seconds: seconds / 2, requests: raw)
-        let many = HTTPLoad.run(port: server.port, clients: clients, seconds: seconds, requests: raw)
-        let batches = Self.serverFigures(port: server.port)
-        var wrkSingle: WrkRun.Result?, wrkMany: WrkRun.Result?
-        var wrkNote = "not found on PATH (scripts/bench-serve installs it)"
-        if let w = WrkRun.find(wrk) {
-            let script = dir.appendingPathComponent("bodies.lua")
-            try WrkRun.writeScript(bodies, to: script)
-            wrkSingle = try WrkRun.run(w, port: server.port, threads: 1, connections: 1, seconds: seconds / 2, script: script)
-            wrkMany = try WrkRun.run(w, port: server.port, threads: 2, connections: clients, seconds: seconds, script: script)
-            wrkNote = w
+        let sizes = [1, 8, 32, 64, 128]
+        var perBatch: [Int: Double] = [:], perBatchSgemm: [Int: Double] = [:]
+        for size in sizes {
+            perBatch[size] = ScoringBench.secondsPerBatch(model: model, sizes: [size], sessions: sessions)[size]!
+            perBatchSgemm[size] = ScoringBench.secondsPerBatch(model: sgemmModel, sizes: [size], sessions: sessions)[size]!
         }
+        func scoringJSON(_ d: [Int: Double]) -> String {
+            "{" + sizes.map { "\"\($0)\": {\"ms_per_batch\": \(String(format: "%.3f", d[$0]! * 1000)), \"us_per_request\": \(Int(d[$0]! * 1e6 / Double($0)))}" }.joined(separator: ", ") + "}"
+        }
+        let breakdown = ScoringBench.breakdown(model: model, size: 64, sessions: sessions)
+
+        let wrkBinary = WrkRun.find(wrk)
+        let script = dir.appendingPathComponent("bodies.lua")
+        if wrkBinary != nil { try WrkRun.writeScript(bodies, to: script) }
+        let (main, before) = try phases(modelURL: modelURL, scoring: model.scoring, raw: raw, wrkBinary: wrkBinary, script: script)
         func ms(_ s: Double) -> String { String(format: "%.3f", s * 1000) }
         func own(_ r: HTTPLoad.Result) -> String {
             "{\"requests\": \(r.requests), \"errors\": \(r.errors), \"requests_per_s\": \(Int(r.perSecond)), \"p50_ms\": \(ms(r.quantile(0.5))), \"p90_ms\": \(ms(r.quantile(0.9))), \"p99_ms\": \(ms(r.quantile(0.99)))}"
@@ -81,18 +125,28 @@ struct BenchServeCommand: ParsableCommand {
             guard let r else { return "null" }
             return "{\"requests_per_s\": \(Int(r.perSecond)), \"p50_ms\": \(ms(r.p50)), \"p90_ms\": \(ms(r.p90)), \"p99_ms\": \(ms(r.p99)), \"non_2xx\": \(r.errors)}"
         }
-        let wrkOK = wrkMany.map { $0.perSecond >= 10_000 && $0.p99 < 0.020 }
+        let wrkOK = main.wrkMany.map { $0.perSecond >= 10_000 && $0.p99 < 0.020 }
+        let wrkNote = wrkBinary ?? "not found on PATH (scripts/bench-serve installs it)"
+        var compare = ""
+        if let before {
+            compare = """
+            ,
+              "sgemm_scoring_same_run": {"own_concurrent_\(clients)": \(own(before.many)), "wrk_concurrent_\(clients)": \(fromWrk(before.wrkMany)), "mean_batch_size": \(String(format: "%.2f", before.meanBatch)), "scoring_ms_per_request": \(String(format: "%.3f", before.scoringPerRequest * 1000))}
+            """
+        }
         let json = """
         {
-          "what": "POST /v1/recommend, sessions of 1..\(maxLength) random items, k 10, irn serve --batch-window-us \(batchWindowUs) --blas-threads \(blasThreads)",
+          "what": "POST /v1/recommend, sessions of 1..\(maxLength) random items, k 10, irn serve --batch-window-us \(batchWindowUs) --blas-threads \(blasThreads) --scoring \(model.scoring.rawValue)",
           "model": {"items": \(items), "hidden": \(hidden), "head": "\(head)"},
           "machine": "\(ProcessInfo.processInfo.activeProcessorCount) cores, shared with the load generator (and possibly other work): noisy",
-          "scoring_only_by_batch_size": {\(scoring)},
+          "scoring_only_by_batch_size": \(scoringJSON(perBatch)),
+          "scoring_only_by_batch_size_sgemm": \(scoringJSON(perBatchSgemm)),
+          "scoring_breakdown_us_per_request_batch_64": \(breakdown),
           "follow_swap_ms_all_tensors_changed": \(String(format: "%.2f", swap * 1000)),
-          "own_load_generator": {"single_client": \(own(single)), "concurrent_\(clients)": \(own(many))},
-          "wrk": {"binary": \(jsonString(wrkNote)), "single_connection": \(fromWrk(wrkSingle)), "concurrent_\(clients)": \(fromWrk(wrkMany))},
-          "server": {"mean_batch_size": \(String(format: "%.2f", batches.meanBatch)), "scoring_ms_per_request": \(String(format: "%.3f", batches.scoringPerRequest * 1000)), "note": "over all phases, warm-up included"},
-          "targets": {"single_p50_under_1ms": \(single.quantile(0.5) < 0.001), "own_10k_per_s_p99_under_20ms": \(many.perSecond >= 10_000 && many.quantile(0.99) < 0.020), "wrk_10k_per_s_p99_under_20ms": \(wrkOK.map { "\($0)" } ?? "null")}
+          "own_load_generator": {"single_client": \(own(main.single)), "concurrent_\(clients)": \(own(main.many))},
+          "wrk": {"binary": \(jsonString(wrkNote)), "single_connection": \(fromWrk(main.wrkSingle)), "concurrent_\(clients)": \(fromWrk(main.wrkMany))},
+          "server": {"mean_batch_size": \(String(format: "%.2f", main.meanBatch)), "scoring_ms_per_request": \(String(format: "%.3f", main.scoringPerRequest * 1000)), "note": "over all phases, warm-up included"}\(compare),
+          "targets": {"single_p50_under_1ms": \(main.single.quantile(0.5) < 0.001), "own_10k_per_s_p99_under_20ms": \(main.many.perSecond >= 10_000 && main.many.quantile(0.99) < 0.020), "wrk_10k_per_s_p99_under_20ms": \(wrkOK.map { "\($0)" } ?? "null")}
         }
         """
         print(json)

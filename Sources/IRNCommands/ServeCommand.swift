@@ -7,6 +7,8 @@ import IRNServing
 import IRNSupport
 import Logging
 
+extension ServingModel.Scoring: ExpressibleByArgument {}
+
 /// `irn serve`: answers "what next?" over HTTP from a model file or live from a training
 /// cluster. See docs/serving.md.
 struct ServeCommand: ParsableCommand {
@@ -45,6 +47,9 @@ struct ServeCommand: ParsableCommand {
 
     @Option(name: .customLong("blas-threads"), help: "OpenBLAS threads for a batch's products (1 leaves the other cores to HTTP).")
     var blasThreads: Int = 1
+
+    @Option(help: "Agents' scoring: pruned (a bf16 first pass over all items with a rigorous error bound, then exact float32 scores for the items that can reach the top k: the same top k as scoring all; needs AVX512-BF16, else sgemm) or sgemm (every logit in float32).")
+    var scoring: ServingModel.Scoring = .pruned
 
     @Option(name: .customLong("max-batch"), help: "Most requests scored in one batch.")
     var maxBatch: Int = 256
@@ -88,9 +93,9 @@ struct ServeCommand: ParsableCommand {
                     guard let dataset else { throw IRNError("a --head repeat-next model needs --data DIR (its transition table is rebuilt from the training split)") }
                     recommender = try agent.attachingTransitions(from: dataset)
                 }
-                served = ServingModel(recommender: recommender, name: Self.modelName(model))
+                served = ServingModel(recommender: recommender, name: Self.modelName(model), scoring: scoring)
             } else {
-                follower = try ClusterFollower(server: follow!)
+                follower = try ClusterFollower(server: follow!, scoring: scoring)
                 printError("irn serve: waiting for weights from \(follow!)")
                 served = try follower!.firstModel(timeout: followTimeout, logger: logger)
             }

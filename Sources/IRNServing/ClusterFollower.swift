@@ -20,14 +20,18 @@ public final class ClusterFollower: Sendable {
     private let stop = Mutex(false)
     private let statsEvery: Double
 
-    public init(server: String, statsEvery: Double = 1) throws {
+    public init(server: String, statsEvery: Double = 1, scoring: ServingModel.Scoring = .pruned) throws {
         guard server.hasPrefix("tcp://"), let colon = server.lastIndex(of: ":"),
               let p = Int(server[server.index(after: colon)...]), p > 0, p + 2 < 65536 else {
             throw IRNError("--follow must look like tcp://HOST:PORT, got '\(server)'")
         }
         self.server = server
         self.statsEvery = statsEvery
+        self.scoring = scoring
     }
+
+    /// How served snapshots score (see `ServingModel.Scoring`).
+    let scoring: ServingModel.Scoring
 
     func endpoint(offset: Int) -> String {
         let colon = server.lastIndex(of: ":")!
@@ -147,7 +151,7 @@ public final class ClusterFollower: Sendable {
                     case .all?: policyRows = nil
                     }
                 }
-                let m = ServingModel(agent: params!, version: replica.version, name: name, previous: previous, changedPolicyRows: policyRows)
+                let m = ServingModel(agent: params!, version: replica.version, name: name, previous: previous, changedPolicyRows: policyRows, scoring: scoring)
                 previous = m
                 first(m)
                 batcher.withLock { $0 }?.swap(m)

@@ -23,7 +23,7 @@ final class ScoringEngine {
         }
         var results = [ServeResult](repeating: ServeResult(), count: jobs.count)
         switch model.kind {
-        case .agent(let p): runAgent(p, model.policyTransposed, jobs, entries, &results)
+        case .agent(let p): runAgent(p, model.policyTransposed, model.pruned, jobs, entries, &results)
         case .generic(let r): runGeneric(r, jobs, entries, &results)
         }
         for i in jobs.indices {
@@ -39,8 +39,8 @@ final class ScoringEngine {
         e.seen = []; e.length = 0
     }
 
-    private func runAgent(_ p: NetworkParameters, _ wt: [Float]?, _ jobs: [ServeJob], _ entries: [SessionEntry?], _ results: inout [ServeResult]) {
-        let H = p.shape.hidden, N = p.shape.items, head = p.shape.head
+    private func runAgent(_ p: NetworkParameters, _ wt: [Float]?, _ pruned: PrunedPolicy?, _ jobs: [ServeJob], _ entries: [SessionEntry?], _ results: inout [ServeResult]) {
+        let H = p.shape.hidden, head = p.shape.head
         var rows: [AgentBatchScorer.Row] = []
         rows.reserveCapacity(jobs.count)
         for (i, job) in jobs.enumerated() {
@@ -54,7 +54,7 @@ final class ScoringEngine {
                 e.prefix = nil  // the row owns it while scored (no copy-on-write of the tracker)
             }
         }
-        agent.run(p, policyTransposed: wt, rows: &rows)
+        agent.run(p, policyTransposed: wt, pruned: pruned, rows: &rows)
         for (i, job) in jobs.enumerated() {
             var excluded: Set<Int32>? = nil
             if let e = entries[i] {
@@ -65,10 +65,8 @@ final class ScoringEngine {
             } else if job.excludeSeen, case .recommend(let items) = job.kind {
                 excluded = Set(items)
             }
-            agent.logits.withUnsafeBufferPointer { z in
-                topK.select(UnsafeBufferPointer(rebasing: z[i * N ..< (i + 1) * N]), k: job.k, excluded: excluded,
-                            items: &topItems, values: &topScores)
-            }
+            agent.select(p, pruned: pruned, row: i, rows: &rows, k: job.k, excluded: excluded, topK: &topK,
+                         items: &topItems, values: &topScores)
             results[i].items = topItems
             results[i].scores = topScores
             if let prefix = rows[i].prefix {

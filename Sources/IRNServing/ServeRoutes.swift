@@ -22,7 +22,8 @@ struct ServeRoutes: Sendable {
             ServingHTTP.json(backend.follower?.historyJSON() ?? "{\"follow\":null,\"points\":[]}")
         }
         router.post("/v1/recommend") { request, _ in
-            let body = try JSONBodies.decode(RecommendBody.self, from: try await read(request))
+            let data = try await read(request)
+            let body = try data.withUnsafeBytes { RecommendBody.fastParse($0) } ?? JSONBodies.decode(RecommendBody.self, from: data)
             guard body.session.count <= options.maxSessionItems else {
                 throw BadRequest("session has \(body.session.count) items; at most \(options.maxSessionItems)")
             }

@@ -18,30 +18,64 @@ public final class ServingModel: Sendable {
     /// Human-readable name, e.g. "irn-p, repeat head" or "baseline".
     public let name: String
 
+    /// How an agent's logits are computed for serving.
+    public enum Scoring: String, Sendable, CaseIterable {
+        /// A bf16 first pass over all items with an error bound, exact float32 scores for the
+        /// items that can reach the top K (needs AVX512-BF16; elsewhere: sgemm).
+        case pruned
+        /// Every logit in float32 by one sgemm per batch (sgemv for one or two rows).
+        case sgemm
+    }
+
     /// Agents: W_p transposed to H x N, so the batch product reads it without a transpose
     /// (OpenBLAS then packs it with plain copies instead of a strided transposing copy).
+    /// Nil when the pruned path serves.
     let policyTransposed: [Float]?
+    /// Agents on the pruned path: the packed bf16 W_p and the row norms.
+    let pruned: PrunedPolicy?
 
-    public init(kind: Kind, version: UInt64, name: String) {
+    /// The scoring actually used (`.pruned` asked on a CPU without AVX512-BF16: `.sgemm`).
+    public var scoring: Scoring { pruned != nil ? .pruned : .sgemm }
+
+    public init(kind: Kind, version: UInt64, name: String, scoring: Scoring = .pruned) {
         self.kind = kind
         self.version = version
         self.name = name
         if case .agent(let p) = kind {
-            policyTransposed = Self.transposePolicy(p, into: nil, rows: nil)
+            if scoring == .pruned && PrunedPolicy.supported {
+                pruned = PrunedPolicy(p)
+                policyTransposed = nil
+            } else {
+                pruned = nil
+                policyTransposed = Self.transposePolicy(p, into: nil, rows: nil)
+            }
         } else {
             policyTransposed = nil
+            pruned = nil
         }
     }
 
     /// Follow mode: the next snapshot, re-transposing only the W_p rows that changed since
     /// `previous` (nil: all of them), so a patch of a few items costs a few columns.
-    init(agent p: NetworkParameters, version: UInt64, name: String, previous: ServingModel?, changedPolicyRows: Set<Int32>?) {
+    init(agent p: NetworkParameters, version: UInt64, name: String, previous: ServingModel?, changedPolicyRows: Set<Int32>?,
+         scoring: Scoring = .pruned) {
         kind = .agent(p)
         self.version = version
         self.name = name
-        if let prev = previous?.policyTransposed, case .agent(let old)? = previous?.kind, old.shape == p.shape {
+        let sameShape: Bool
+        if case .agent(let old)? = previous?.kind, old.shape == p.shape { sameShape = true } else { sameShape = false }
+        if scoring == .pruned, let prevPruned = previous?.pruned {
+            // The bf16 copy and the norms change exactly where W_p changed.
+            pruned = PrunedPolicy(p, previous: sameShape ? prevPruned : nil, changedRows: sameShape ? changedPolicyRows : nil)
+            policyTransposed = nil
+        } else if let prev = previous?.policyTransposed, sameShape {
+            pruned = nil
             policyTransposed = Self.transposePolicy(p, into: prev, rows: changedPolicyRows)
+        } else if scoring == .pruned && PrunedPolicy.supported {
+            pruned = PrunedPolicy(p)
+            policyTransposed = nil
         } else {
+            pruned = nil
             policyTransposed = Self.transposePolicy(p, into: nil, rows: nil)
         }
     }
@@ -70,9 +104,9 @@ public final class ServingModel: Sendable {
     }
 
     /// Wraps a Recommender; agents get the batched path.
-    public convenience init(recommender: any Recommender, version: UInt64 = 0, name: String) {
+    public convenience init(recommender: any Recommender, version: UInt64 = 0, name: String, scoring: Scoring = .pruned) {
         if let a = recommender as? AgentRecommender {
-            self.init(kind: .agent(a.parameters), version: version, name: name)
+            self.init(kind: .agent(a.parameters), version: version, name: name, scoring: scoring)
         } else {
             self.init(kind: .generic(recommender), version: version, name: name)
         }

@@ -25,20 +25,48 @@ public struct TopKSelector {
         heapItems.reserveCapacity(k)
         heapScores.reserveCapacity(k)
         for j in 0..<scores.count {
-            var s = scores[j]
-            if s.isNaN { s = -.infinity }
             let item = Int32(j)
             if let excluded, excluded.contains(item) { continue }
-            if heapItems.count < k {
-                heapItems.append(item)
-                heapScores.append(s)
-                siftUp(heapItems.count - 1)
-            } else if Self.worse(heapScores[0], heapItems[0], s, item) {
-                heapItems[0] = item
-                heapScores[0] = s
-                siftDown(0)
-            }
+            offer(scores[j], item, k: k)
         }
+        finish(items: &items, values: &values)
+    }
+
+    /// The same over a subset: the best `k` of `candidates` (distinct item indices), item j
+    /// scoring `scores[j]`. Equal to `select` over the full row whenever every item of the
+    /// full row's top k is a candidate (the order is a total order on (score, item)).
+    public mutating func select(candidates: UnsafeBufferPointer<Int32>, scores: UnsafeBufferPointer<Float>, k: Int,
+                                excluded: Set<Int32>? = nil, items: inout [Int32], values: inout [Float]) {
+        items.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        guard k > 0 else { return }
+        heapItems.removeAll(keepingCapacity: true)
+        heapScores.removeAll(keepingCapacity: true)
+        heapItems.reserveCapacity(k)
+        heapScores.reserveCapacity(k)
+        for item in candidates {
+            if let excluded, excluded.contains(item) { continue }
+            offer(scores[Int(item)], item, k: k)
+        }
+        finish(items: &items, values: &values)
+    }
+
+    @inline(__always)
+    private mutating func offer(_ score: Float, _ item: Int32, k: Int) {
+        var s = score
+        if s.isNaN { s = -.infinity }
+        if heapItems.count < k {
+            heapItems.append(item)
+            heapScores.append(s)
+            siftUp(heapItems.count - 1)
+        } else if Self.worse(heapScores[0], heapItems[0], s, item) {
+            heapItems[0] = item
+            heapScores[0] = s
+            siftDown(0)
+        }
+    }
+
+    private mutating func finish(items: inout [Int32], values: inout [Float]) {
         // Pop worst-first, then reverse: best first.
         while !heapItems.isEmpty {
             items.append(heapItems[0])

@@ -9,7 +9,8 @@ import IRNServing
 /// On the real sample: for 1,000 test-split prefixes, the served top-10 (over HTTP, from the
 /// binary, with concurrent clients so batches form) is the same item list as the ranking of
 /// the evaluator's scorer (the exact scores `irn eval` ranks by, sorted: score descending,
-/// then item index) — for agents with the repeat and repeat-next heads and for a baseline.
+/// then item index) — for agents with the repeat and repeat-next heads (pruned scoring; the
+/// repeat head also with every logit by sgemm) and for a baseline.
 final class ServeEvalEquivalenceTests: XCTestCase {
     static let prefixCount = 1000
 
@@ -65,13 +66,13 @@ final class ServeEvalEquivalenceTests: XCTestCase {
         return Array(out.prefix(count))
     }
 
-    private func check(_ model: any Recommender, modelFile: URL, data: URL, dataset: PreparedDataset, dir: URL) throws {
+    private func check(_ model: any Recommender, modelFile: URL, data: URL, dataset: PreparedDataset, dir: URL, scoring: String = "pruned") throws {
         let ref = reference(model, dataset.test, count: Self.prefixCount)
         XCTAssertEqual(ref.count, Self.prefixCount, "the test split has enough prefixes")
         // A 20 ms window and 32 clients: batches of many rows (the sgemm path) as well as
         // the lone requests at the start and end (the sgemv path).
-        let server = try ServeProcessHandle(["--model", modelFile.path, "--data", data.path, "--batch-window-us", "20000"],
-                                            log: dir.appendingPathComponent("serve-\(modelFile.lastPathComponent).log"))
+        let server = try ServeProcessHandle(["--model", modelFile.path, "--data", data.path, "--batch-window-us", "20000", "--scoring", scoring],
+                                            log: dir.appendingPathComponent("serve-\(modelFile.lastPathComponent)-\(scoring).log"))
         defer { server.stop() }
         let served = ConcurrentResults(count: ref.count)
         let workers = 32
@@ -84,7 +85,7 @@ final class ServeEvalEquivalenceTests: XCTestCase {
                 served.set(i, ints(obj?["items"]))
             }
         }
-        // Both scoring paths ran: sgemv (batches of 1-2) and the batch sgemm (3 or more).
+        // Batches of one or two rows (sgemv on the sgemm path) and of three or more rows ran.
         let metrics = try server.call(RawHTTPConnection.get("/metrics")).body
         let upTo2 = metrics.split(separator: "\n").first { $0.hasPrefix("irn_serve_batch_size_bucket{le=\"2.0\"}") }
             .flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
@@ -103,7 +104,9 @@ final class ServeEvalEquivalenceTests: XCTestCase {
         let dataset = try PreparedDataset.load(from: data)
         let agentFile = dir.appendingPathComponent("irn-p.safetensors")
         let agent = try writeRandomAgent(items: dataset.itemCount, hidden: 64, repeatHead: true, to: agentFile, seed: 11)
+        // Pruned scoring (the default where the CPU has AVX512-BF16), and every logit by sgemm.
         try check(AgentRecommender(checkpoint: agent), modelFile: agentFile, data: data, dataset: dataset, dir: dir)
+        try check(AgentRecommender(checkpoint: agent), modelFile: agentFile, data: data, dataset: dataset, dir: dir, scoring: "sgemm")
 
         // Repeat-next: the candidate gate starts away from zero so its terms change the ranking.
         var next = AgentConfig(algorithm: .irnP, items: dataset.itemCount)

@@ -4,6 +4,8 @@ import IRNAgents
 import IRNData
 import IRNServing
 import IRNSupport
+import IRNWire
+import ZeroMQ
 
 /// `irn serve --follow` against a real training cluster (irn-server + irn-actor processes):
 /// the served version moves while training runs; when the run ends, the served version is the
@@ -39,6 +41,45 @@ final class ServeFollowTests: XCTestCase {
                                trainTr: train, valid: make(10, idBase: 8000), shardCount: 4)
     }
 
+    /// The delay from the server applying a step (seen on its stats socket, P+2) to answers
+    /// carrying that version (or a newer one): within one broadcast interval (0.1 s) + 100 ms.
+    /// Each sample: poll the server's step until it is newer than the served version, then
+    /// poll /v1/recommend until the answers carry it. The first sight of the step is at most
+    /// one stats round trip after it was applied, so the samples can undershoot by that much.
+    private func checkSwapDelay(port: Int, server: Process, version: () throws -> Int) throws {
+        let ctx = try Context()
+        defer { ctx.terminate() }
+        func serverStep() -> Int? {
+            guard let req = try? ctx.socket(.req) else { return nil }
+            defer { req.close() }
+            try? req.setLinger(0)
+            try? req.setReceiveTimeout(ms: 1000)
+            guard (try? req.connect("tcp://127.0.0.1:\(port + 2)")) != nil,
+                  (try? req.send(WireFormat.encode(.statsRequest, senderRunId: 0))) != nil,
+                  let frames = try? req.receive(), let env = try? WireFormat.decode(frames),
+                  case .statsReply(let json) = env.message,
+                  let obj = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return nil }
+            return (obj["step"] as? NSNumber)?.intValue
+        }
+        var delays: [Double] = []
+        let end = Date().addingTimeInterval(20)
+        while delays.count < 15 && Date() < end && server.isRunning {
+            let served = try version()
+            guard let step = serverStep(), step > served else { continue }
+            let seenAt = monotonicSeconds()
+            while monotonicSeconds() - seenAt < 5 {
+                if try version() >= step { delays.append(monotonicSeconds() - seenAt); break }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(delays.count, 5, "enough samples while training runs")
+        guard !delays.isEmpty else { return }
+        let sorted = delays.sorted(), median = sorted[sorted.count / 2]
+        let report = "delays (ms): \(sorted.map { Int($0 * 1000) })"
+        print("ServeFollowTests: \(report)")
+        XCTAssertLessThanOrEqual(median, 0.1 + 0.1, report)
+        XCTAssertLessThanOrEqual(sorted.filter { $0 > 0.2 }.count * 5, sorted.count, "at most one in five over 200 ms: \(report)")
+    }
+
     func testFollowServesTheClustersNewWeightsAsTheyArrive() throws {
         let dir = try serveTempDirectory("follow")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -68,6 +109,7 @@ final class ServeFollowTests: XCTestCase {
             return seen.count >= 3
         }
         XCTAssertGreaterThan(seen.max()!, v0)
+        try checkSwapDelay(port: port, server: server, version: version)
         // The page's cluster feed has the server's stats.
         try waitFor(30, "cluster stats in /v1/cluster") {
             let c = try serve.call(RawHTTPConnection.get("/v1/cluster"))

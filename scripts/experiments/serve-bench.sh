@@ -3,12 +3,14 @@
 # H 256) against the real `irn serve` binary over loopback HTTP, measured by irn's own
 # keep-alive load generator and by wrk (installed here from Debian when missing).
 # Output: docs/results/serve-bench/. Environment: IRN (default .build/release/irn),
-# SECONDS_PER_PHASE (10), EXTRA (more `irn bench serve` flags, e.g. "--blas-threads 2").
+# SECONDS_PER_PHASE (10), EXTRA (more `irn bench serve` flags, e.g. "--blas-threads 2"),
+# COMPARE (1: also the 64-client phases against --scoring sgemm in the same run; 0: not).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 IRN=${IRN:-.build/release/irn}
 SECS=${SECONDS_PER_PHASE:-10}
 EXTRA=${EXTRA:-}
+[ "${COMPARE:-1}" = "1" ] && EXTRA="--compare-sgemm $EXTRA"
 RES=docs/results/serve-bench
 if ! command -v wrk >/dev/null 2>&1; then
     if command -v apt-get >/dev/null 2>&1; then
