@@ -13,17 +13,23 @@ public struct TopKSelector {
         sa < sb || (sa == sb && ia > ib)
     }
 
-    /// The best `k` items of `scores` (NaN scores rank last), skipping items with
-    /// `excluded[item]`; writes them best first into `items` / `values` (cleared first).
-    public mutating func select(_ scores: UnsafeBufferPointer<Float>, k: Int, excluded: Set<Int32>? = nil,
-                                items: inout [Int32], values: inout [Float]) {
+    /// Clears the outputs and the heap for a new selection; false when there is nothing to pick.
+    private mutating func begin(k: Int, items: inout [Int32], values: inout [Float]) -> Bool {
         items.removeAll(keepingCapacity: true)
         values.removeAll(keepingCapacity: true)
-        guard k > 0 else { return }
+        guard k > 0 else { return false }
         heapItems.removeAll(keepingCapacity: true)
         heapScores.removeAll(keepingCapacity: true)
         heapItems.reserveCapacity(k)
         heapScores.reserveCapacity(k)
+        return true
+    }
+
+    /// The best `k` items of `scores` (NaN scores rank last), skipping items with
+    /// `excluded[item]`; writes them best first into `items` / `values` (cleared first).
+    public mutating func select(_ scores: UnsafeBufferPointer<Float>, k: Int, excluded: Set<Int32>? = nil,
+                                items: inout [Int32], values: inout [Float]) {
+        guard begin(k: k, items: &items, values: &values) else { return }
         for j in 0..<scores.count {
             let item = Int32(j)
             if let excluded, excluded.contains(item) { continue }
@@ -37,13 +43,7 @@ public struct TopKSelector {
     /// full row's top k is a candidate (the order is a total order on (score, item)).
     public mutating func select(candidates: UnsafeBufferPointer<Int32>, scores: UnsafeBufferPointer<Float>, k: Int,
                                 excluded: Set<Int32>? = nil, items: inout [Int32], values: inout [Float]) {
-        items.removeAll(keepingCapacity: true)
-        values.removeAll(keepingCapacity: true)
-        guard k > 0 else { return }
-        heapItems.removeAll(keepingCapacity: true)
-        heapScores.removeAll(keepingCapacity: true)
-        heapItems.reserveCapacity(k)
-        heapScores.reserveCapacity(k)
+        guard begin(k: k, items: &items, values: &values) else { return }
         for item in candidates {
             if let excluded, excluded.contains(item) { continue }
             offer(scores[Int(item)], item, k: k)
