@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import XCTest
 import IRNActor
 @testable import IRNServer
@@ -136,6 +139,35 @@ final class ChaosTests: XCTestCase {
         XCTAssertEqual(rejected["lease_not_held"], 1)
         let record = try String(contentsOf: cfg.recordFile!, encoding: .utf8)
         XCTAssertTrue(record.contains("\"reason\":\"lease_not_held\""), record)
+    }
+
+    /// A server restarted while one of its ports is still held for a moment (a client's
+    /// socket, e.g. a TCP self-connect of a stats poll) binds once the port is free again
+    /// instead of exiting with "Address already in use".
+    func testServerWaitsBrieflyForAPortInUse() throws {
+        let probe = toyServerConfig(shards: [2])
+        let first = try ParameterServer(config: probe, store: toyStore(sessions: 2), logger: quietLogger("probe"))
+        let port = first.port
+        first.requestStop()
+        try first.run()
+        // Hold P+2 with a plain listening socket for 1 s.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port + 2).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        XCTAssertEqual(bound, 0)
+        XCTAssertEqual(listen(fd, 1), 0)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1) { close(fd) }
+        var cfg = probe
+        cfg.port = port
+        let t0 = Date()
+        let server = try ParameterServer(config: cfg, store: toyStore(sessions: 2), logger: quietLogger("server"))
+        XCTAssertEqual(server.port, port)
+        XCTAssertGreaterThan(Date().timeIntervalSince(t0), 0.5, "it waited for the port")
+        server.requestStop()
+        try server.run()
     }
 
     /// scripts/chaos on a small synthetic shop: a short seeded schedule of every fault kind the
