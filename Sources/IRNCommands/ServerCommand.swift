@@ -133,6 +133,9 @@ public struct ServerCommand: ParsableCommand {
     @Option(help: "--self-test: number of shards.")
     var shards = 16
 
+    @Option(help: "Append a JSON-lines record of leases, commits, applied and refused gradients and checkpoints to FILE (for scripts/chaos-check; see docs/chaos.md).")
+    var record: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -169,6 +172,7 @@ public struct ServerCommand: ParsableCommand {
         config.heartbeatTimeout = heartbeatTimeout
         config.checkpointDirectory = checkpointDir.map { URL(fileURLWithPath: $0) }
         config.checkpointEvery = checkpointEvery
+        config.recordFile = record.map { URL(fileURLWithPath: $0) }
         config.keepCheckpoints = keepCheckpoints
         config.start = fresh ? .fresh : resume ? .resume : .auto
         config.targetEvery = agent.targetEvery

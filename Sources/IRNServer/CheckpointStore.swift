@@ -29,17 +29,40 @@ public struct CheckpointStore: Sendable {
 
     /// Writes a checkpoint for `version` and prunes old ones. Returns its path.
     @discardableResult
-    public func save(_ tensors: [String: SafetensorsTensor], version: UInt64, metadata: [String: String] = [:]) throws -> URL {
+    /// `checksum`: `checksum(tensors)` when the caller has it already.
+    public func save(_ tensors: [String: SafetensorsTensor], version: UInt64, metadata: [String: String] = [:],
+                     checksum: String? = nil) throws -> URL {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var meta = metadata
         meta["irn_checkpoint"] = "1"
         meta["version"] = String(version)
-        meta["checksum"] = Self.checksum(tensors)
-        let url = directory.appendingPathComponent(String(format: "\(Self.prefix)%012llu\(Self.suffix)", version))
+        meta["checksum"] = checksum ?? Self.checksum(tensors)
+        let url = directory.appendingPathComponent(Self.fileName(version: version))
         try SafetensorsFile(tensors: tensors, metadata: meta).write(to: url)
         let all = list()
         for old in all.dropFirst(keep) where old != url { try? FileManager.default.removeItem(at: old) }
         return url
+    }
+
+    /// The file name of the checkpoint of `version`.
+    static func fileName(version: UInt64) -> String { String(format: "\(prefix)%012llu\(suffix)", version) }
+
+    /// Removes temporary files of writes that never finished (a server killed while writing a
+    /// checkpoint leaves `.checkpoint-….tmp-<pid>`; on a small disk they would add up).
+    /// Called before a server starts using the directory: nobody else writes there then.
+    public func removeTemporaryFiles() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for n in names where n.hasPrefix("." + Self.prefix) && n.contains(".tmp-") {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(n))
+        }
+    }
+
+    /// Removes checkpoints an earlier start moved aside as unreadable (`<name>.corrupt`).
+    public func removeCorruptFiles() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for n in names where n.hasPrefix(Self.prefix) && n.hasSuffix(Self.suffix + ".corrupt") {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(n))
+        }
     }
 
     /// Moves every checkpoint into a new subdirectory `replaced-<n>` (a fresh run starts

@@ -34,8 +34,12 @@ extension ParameterServer {
 
     private func handle(_ env: WireEnvelope, tensors: [TensorPartView], from identity: [UInt8], bytes: Int) {
         let now = monotonicSeconds()
+        let before = record == nil ? nil : registry.leases
+        defer { if let before { recordLeaseChanges(from: before, via: "\(env.message.kind)") } }
         switch env.message {
         case .hello(let h):
+            record?.write("join", run: runId, ["actor": ActorRegistry.key(identity), "actor_id": h.actorId,
+                                               "rejoin": registry[identity] != nil || (h.knownRunId != 0 && h.knownRunId != runId)])
             registry.join(identity, h, now: now)
             let grant = registry.leases.grant(to: ActorRegistry.key(identity), maxShards: config.shardsPerLease)
             flushBroadcast()
@@ -60,6 +64,10 @@ extension ParameterServer {
         guard let row = registry.heard(identity, bytes: bytes, now: now) else {
             // Unknown (timed out, or we restarted): tell it to say hello again.
             counters.rejected["unknown_actor", default: 0] += 1
+            if case .gradient(let g) = env.message {
+                recordRefused(actor: ActorRegistry.key(identity), sender: env.senderRunId,
+                              GradientIdentity(sequence: g.sequence, leaseId: g.leaseId, base: env.weightVersion), reason: "unknown_actor")
+            }
             reply(identity, .bye(.unknownActor))
             return
         }
@@ -71,11 +79,14 @@ extension ParameterServer {
             // would trap on conversion or overflow (found by `irn fuzz`).
             if let why = Self.implausibleCounts(g) {
                 reject("bad_counts", why)
+                recordRefused(actor: actorKey, sender: env.senderRunId,
+                              GradientIdentity(sequence: g.sequence, leaseId: g.leaseId, base: env.weightVersion), reason: "bad_counts")
                 reply(identity, .ack(Ack(sequence: g.sequence, status: .rejected, weightVersion: store.version, targetVersion: targetVersion)))
                 return
             }
             counters.events &+= UInt64(max(0, g.stats["events"] ?? Double(g.envSteps)))
-            handleGradient(g, tensors: tensors, baseVersion: env.weightVersion, identity: identity, actorKey: actorKey)
+            handleGradient(g, tensors: tensors, baseVersion: env.weightVersion, identity: identity, actorKey: actorKey,
+                           sender: env.senderRunId)
         case .heartbeat(let id, let p):
             // Lease 0: a heartbeat of an actor without a lease (only says it is alive).
             if id != 0 && !registry.leases.isHeld(leaseId: id, by: actorKey) {
@@ -116,26 +127,36 @@ extension ParameterServer {
         return nil
     }
 
-    private func handleGradient(_ g: GradientPush, tensors: [TensorPartView], baseVersion: UInt64, identity: [UInt8], actorKey: String) {
+    private func handleGradient(_ g: GradientPush, tensors: [TensorPartView], baseVersion: UInt64, identity: [UInt8], actorKey: String,
+                                sender: UInt64) {
         counters.pushes += 1
         registry[identity]?.pushes += 1
+        let id = GradientIdentity(sequence: g.sequence, leaseId: g.leaseId, base: baseVersion)
+        func ack(_ status: AckStatus) {
+            reply(identity, .ack(Ack(sequence: g.sequence, status: status, weightVersion: store.version, targetVersion: targetVersion)))
+        }
+        // A gradient of shards this actor no longer holds (it was stopped or cut off past the
+        // heartbeat timeout, and its shards went on with another actor, which redoes the
+        // sessions this gradient covers): applying it would count those sessions twice.
+        guard leases.isHeld(leaseId: g.leaseId, by: actorKey) else {
+            reject("lease_not_held", "gradient \(g.sequence) under lease \(g.leaseId), not held by \(registry[identity]?.id ?? actorKey)")
+            recordRefused(actor: actorKey, sender: sender, id, reason: "lease_not_held")
+            return ack(.rejected)
+        }
         // Progress is committed with the push even when the gradient is dropped as stale:
         // the sessions were visited; only their (too old) gradient is discarded.
         let epochBefore = Int(leases.epoch)
-        let held = leases.isHeld(leaseId: g.leaseId, by: actorKey)
         registry.leases.commit(leaseId: g.leaseId, actor: actorKey, progress: g.progress)
-        if held, let n = g.stats["sessions"], n > 0 {
+        if let n = g.stats["sessions"], n > 0 {
             while counters.sessionsStarted.count <= epochBefore { counters.sessionsStarted.append(0) }
             counters.sessionsStarted[epochBefore] &+= UInt64(n)
         }
         counters.noteStats(g.stats)
         progress.envSteps &+= g.envSteps
         let version = store.version
-        func ack(_ status: AckStatus) {
-            reply(identity, .ack(Ack(sequence: g.sequence, status: status, weightVersion: store.version, targetVersion: targetVersion)))
-        }
         guard baseVersion <= version else {
             reject("version_ahead", "gradient on version \(baseVersion) > \(version)")
+            recordRefused(actor: actorKey, sender: sender, id, reason: "version_ahead")
             return ack(.rejected)
         }
         let staleness = version - baseVersion
@@ -145,6 +166,7 @@ extension ParameterServer {
         if let bound = config.maxStaleness, staleness > bound {
             counters.droppedStale += 1
             registry[identity]?.stale += 1
+            recordRefused(actor: actorKey, sender: sender, id, reason: "stale")
             return ack(.stale)
         }
         do {
@@ -154,10 +176,12 @@ extension ParameterServer {
             return ack(.rejected)
         } catch {
             reject("model", "\(error)")
+            recordRefused(actor: actorKey, sender: sender, id, reason: "model")
             return ack(.rejected)
         }
         counters.applied += 1
         registry[identity]?.applied += 1
+        recordApplied(actor: actorKey, sender: sender, id)
         advanceTargetSchedule(envSteps: g.envSteps)
         onUpdate?(self, store.version)
         ack(.applied)

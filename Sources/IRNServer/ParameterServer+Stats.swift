@@ -47,6 +47,10 @@ extension ParameterServer {
             "events": Int(counters.events), "push_bytes": Int(counters.pushBytes),
             "push_bytes_per_event": counters.events == 0 ? 0 : (Double(counters.pushBytes) / Double(counters.events)).rounded3,
             "broadcast_bytes_per_event_per_actor": counters.events == 0 ? 0 : (Double(counters.broadcastBytes) / Double(counters.events)).rounded3,
+            "checkpoints_written": Int(checkpointer?.written ?? 0),
+            "checkpoint_failures": Int(checkpointer?.failures ?? 0),
+            "checkpoint_last_error": checkpointer?.lastError ?? "",
+            "checkpoint_step": checkpointer?.lastGoodVersion.map { Int($0) } ?? -1,
             "eval": evalMetrics.current,
             "actors": rows,
         ]

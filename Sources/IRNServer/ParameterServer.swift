@@ -28,7 +28,9 @@ public final class ParameterServer: @unchecked Sendable {
     var registry: ActorRegistry
     var progress: ServerProgress
     private var broadcaster: Broadcaster
-    private var checkpointer: ServerCheckpointer?
+    var checkpointer: ServerCheckpointer?
+    /// The record file (`ServerRecord`), if `config.recordFile` asks for one.
+    let record: ServerRecord?
     var counters = ServerCounters()
     let board = StatsBoard()
     /// CPU seconds of the serving thread (the one core the server needs), for the stats.
@@ -56,7 +58,10 @@ public final class ParameterServer: @unchecked Sendable {
         self.config = config
         self.store = store
         self.logger = logger
-        self.runId = StableHash.fnv1a(UInt64(getpid()) << 32 ^ UInt64(Date().timeIntervalSince1970 * 1e6)) | 1
+        let runId = StableHash.fnv1a(UInt64(getpid()) << 32 ^ UInt64(Date().timeIntervalSince1970 * 1e6)) | 1
+        self.runId = runId
+        let record = try config.recordFile.map { try ServerRecord(path: $0.path) }
+        self.record = record
         let leases = LeaseManager(shardSizes: config.shardSizes, epochs: config.epochs, shardsPerLease: config.shardsPerLease)
         var progress = ServerProgress(leases: leases, target: TargetSchedule(every: config.targetEvery, unit: config.targetUnit))
         // Before binding: a refused checkpoint directory leaves no ports or threads behind.
@@ -64,6 +69,7 @@ public final class ParameterServer: @unchecked Sendable {
             ServerCheckpointer(store: CheckpointStore(directory: $0, keep: config.keepCheckpoints),
                                every: config.checkpointEvery, now: monotonicSeconds())
         }
+        if record != nil { checkpointer?.record = { record?.write($0, run: runId, $1) } }
         if config.start == .fresh, let c = checkpointer {
             movedAside = try c.store.moveAside()
         }
@@ -123,6 +129,7 @@ public final class ParameterServer: @unchecked Sendable {
                 "target_version": "\(targetVersion)",
             ])
         }
+        recordStart(resumedChecksum: checkpointer?.resumedChecksum, skipped: checkpointer?.skipped ?? [])
         logger.info("server listening", metadata: [
             "run_id": "\(String(runId, radix: 16))", "actors": "tcp://\(config.host):\(port)",
             "broadcast": "\(port + 1)", "stats": "\(port + 2)", "metrics": "\(port + 3)",
@@ -199,6 +206,7 @@ public final class ParameterServer: @unchecked Sendable {
         zap?.stop()
         sockets.closeAll()
         context.terminate()  // waits for the linger above; the ports are free afterwards
+        record?.write("stop", run: runId, ["version": Int(store.version), "finished": isFinished])
         logger.info("server stopped", metadata: ["step": "\(store.version)", "finished": "\(isFinished)",
                                                  "early_stopped": "\(earlyStop.current ?? "no")"])
     }
@@ -206,11 +214,15 @@ public final class ParameterServer: @unchecked Sendable {
     private func periodic() {
         let now = monotonicSeconds()
         counters.sampleRate(at: now)
-        for (row, shards) in registry.expire(now: now) {
+        let before = registry.leases
+        let expired = registry.expire(now: now)
+        for (row, shards) in expired {
             counters.actorsTimedOut += 1
             if !shards.isEmpty { counters.leasesReassigned += 1 }
+            record?.write("timeout", run: runId, ["actor_id": row.id, "shards": shards.map { Int($0) }])
             logger.warning("actor timed out; shards returned", metadata: ["actor": "\(row.id)", "shards": "\(shards)"])
         }
+        if !expired.isEmpty { recordLeaseChanges(from: before, via: "timeout") }
         if broadcaster.dueByTime(now) { flushBroadcast() }
         if checkpointer?.due(now) == true { checkpoint() }
     }

@@ -12,7 +12,7 @@ enum PrometheusText {
     static let rejectionReasons = [
         "framing", "magic", "version", "kind", "oversized", "checksum", "malformed", "non_finite", "range", "tensor",
         "part_unknown", "part_shape", "part_duplicate", "part_missing", "model", "bad_counts",
-        "version_ahead", "unknown_actor", "unexpected_kind", "stale_lease",
+        "version_ahead", "unknown_actor", "unexpected_kind", "stale_lease", "lease_not_held",
     ]
 
     static func render(_ s: [String: Any]) -> String {
@@ -56,6 +56,9 @@ enum PrometheusText {
         metric("refused_curve_total", "counter", "CURVE handshakes refused.", s["refused_curve"])
         metric("refused_keys", "gauge", "Distinct CURVE keys refused.", s["refused_keys"])
         metric("actors_timed_out_total", "counter", "Actors dropped for missing heartbeats.", s["actors_timed_out"])
+        metric("checkpoints_written_total", "counter", "Checkpoints written by this server run.", s["checkpoints_written"])
+        metric("checkpoint_failures_total", "counter", "Checkpoint writes that failed (the previous checkpoints stay).", s["checkpoint_failures"])
+        metric("checkpoint_step", "gauge", "Step of the newest good checkpoint (-1: none).", s["checkpoint_step"])
         if let st = s["staleness"] as? [String: Any] {
             family("staleness", "gauge", "Staleness (versions behind) of the last 1000 pushes, by quantile.",
                    [("{quantile=\"0.5\"}", st["median"]), ("{quantile=\"0.95\"}", st["p95"]), ("{quantile=\"1\"}", st["max"])])

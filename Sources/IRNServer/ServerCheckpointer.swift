@@ -21,6 +21,20 @@ struct ServerCheckpointer {
     let every: Double
     private(set) var lastTime: Double
     private var lastKey: (version: UInt64, progress: UInt64) = (UInt64.max, 0)
+    /// Checkpoints written and failed (a full disk, a read-only directory, ...) by this run,
+    /// the last failure's reason and the version of the last good checkpoint: the stats show
+    /// them, so a run that silently stopped checkpointing is visible.
+    private(set) var written: UInt64 = 0
+    private(set) var failures: UInt64 = 0
+    private(set) var lastError: String?
+    private(set) var lastGoodVersion: UInt64?
+    /// Checkpoint files `resume` passed over (they did not verify): moved aside as
+    /// `<name>.corrupt`, so they neither shadow newer good ones nor take a `keep` slot.
+    private(set) var skipped: [URL] = []
+    /// The checksum stored in the checkpoint `resume` restored.
+    private(set) var resumedChecksum: String?
+    /// Record lines (`ServerRecord`): (kind, fields).
+    var record: ((String, [String: Any]) -> Void)?
 
     init(store: CheckpointStore, every: Double, now: Double) {
         self.store = store
@@ -29,6 +43,11 @@ struct ServerCheckpointer {
     }
 
     func due(_ now: Double) -> Bool { now - lastTime >= every }
+
+    /// After a failed write: try again this soon (not on every pass of the server's loop, which
+    /// would serialize the whole model every 50 ms while the disk is full; not only after a
+    /// whole `every` either, which may be ten minutes of work at risk once space returns).
+    var retryAfterFailure: Double { min(every, 10) }
 
     /// Writes model + progress unless nothing changed since the last write (or `force`).
     /// A failed write is logged and leaves the previous checkpoints as they were.
@@ -49,16 +68,35 @@ struct ServerCheckpointer {
         if !p.sessionsStarted.isEmpty {
             t["server.sessions_started"] = SafetensorsTensor(int64s: p.sessionsStarted.map { Int64($0) }, shape: [p.sessionsStarted.count])
         }
+        let checksum = CheckpointStore.checksum(t)
+        let progressFields: [String: Any] = ["version": Int(model.version), "checksum": checksum, "epoch": Int(p.leases.epoch),
+                                             "progress": p.leases.progress.map { Int($0) },
+                                             "file": CheckpointStore.fileName(version: model.version)]
+        // Before the file can exist: a kill -9 between the rename and the line after it must
+        // not leave a checkpoint the record does not know.
+        record?("checkpoint_begin", progressFields)
         do {
             var meta = ["settings": settingsJSON]
             if let s = status { meta["status"] = s }
-            let url = try store.save(t, version: model.version, metadata: meta)
+            let url = try store.save(t, version: model.version, metadata: meta, checksum: checksum)
             lastKey = key
             lastTime = monotonicSeconds()
+            written += 1
+            lastGoodVersion = model.version
+            record?("checkpoint", progressFields)
             logger.info("checkpoint written", metadata: ["file": "\(url.path)", "step": "\(model.version)"])
             return url
         } catch {
-            logger.error("checkpoint failed", metadata: ["reason": "\(error)"])
+            failures += 1
+            lastError = "\(error)"
+            // The previous checkpoints are untouched (the write goes to a temporary file first);
+            // training goes on and the write is tried again in `retryAfterFailure` seconds.
+            lastTime = monotonicSeconds() - every + retryAfterFailure
+            record?("checkpoint_failed", ["version": Int(model.version), "reason": "\(error)"])
+            logger.error("checkpoint failed; keeping the previous ones, retrying later", metadata: [
+                "reason": "\(error)", "step": "\(model.version)", "failures": "\(failures)",
+                "retry_in_s": "\(retryAfterFailure)", "last_good_step": "\(lastGoodVersion.map(String.init) ?? "none")",
+            ])
             return nil
         }
     }
@@ -69,8 +107,22 @@ struct ServerCheckpointer {
     /// `settingsJSON`'s) is refused with both fingerprints and paths.
     mutating func resume(model: any ParameterStore, progress p: inout ServerProgress, settingsJSON: String,
                          logger: Logger) throws -> (url: URL, status: String?)? {
+        store.removeTemporaryFiles()
+        var skipped: [URL] = []
         let found = store.loadNewest { url, error in
             logger.error("skipping unreadable checkpoint", metadata: ["file": "\(url.path)", "reason": "\(error)"])
+            skipped.append(url)
+        }
+        self.skipped = skipped
+        // Only the latest start's corrupt files are kept for a look: kept for ever, they would
+        // fill a small disk one checkpoint size per corruption (the first chaos runs did).
+        if !skipped.isEmpty { store.removeCorruptFiles() }
+        for url in skipped {
+            let aside = url.appendingPathExtension("corrupt")
+            try? FileManager.default.removeItem(at: aside)
+            if (try? FileManager.default.moveItem(at: url, to: aside)) != nil {
+                logger.warning("unreadable checkpoint moved aside", metadata: ["file": "\(aside.path)"])
+            }
         }
         guard let (url, file) = found else {
             logger.info("no checkpoint to resume from", metadata: ["dir": "\(store.directory.path)"])
@@ -92,7 +144,9 @@ struct ServerCheckpointer {
         p.target = TargetSchedule(every: p.target.every, unit: p.target.unit, count: mark,
                                   refreshes: try count("server.target_version") ?? 0)
         p.sessionsStarted = try (t["server.sessions_started"]?.int64s() ?? []).map { UInt64(max(0, $0)) }
-        lastKey = (model.version, p.leases.progress.reduce(0, +))
+        lastKey = (model.version, p.leases.progress.reduce(0, +) + UInt64(p.leases.epoch) << 40)
+        lastGoodVersion = model.version
+        resumedChecksum = file.metadata["checksum"]
         return (url, file.metadata["status"])
     }
 }

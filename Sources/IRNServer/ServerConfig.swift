@@ -54,6 +54,9 @@ public struct ServerConfig: Sendable {
     /// Settings handed to every actor in Welcome (JSON object text).
     public var settingsJSON = "{}"
     public var maxMessageBytes = 512 << 20
+    /// Append-only record of leases, commits, applied and refused gradients and checkpoints
+    /// (`ServerRecord`; `irn-server --record FILE`), read by scripts/chaos-check. nil: none.
+    public var recordFile: URL?
     /// After the last epoch: how long to keep answering actors ("finished") before exiting.
     public var finishGrace: Double = 0.5
 

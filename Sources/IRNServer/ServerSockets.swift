@@ -24,6 +24,8 @@ struct ServerSockets {
         }
     }
     static let httpOffset = 3
+    /// How long a fixed base port is retried while one of its ports is in use.
+    static let bindRetrySeconds = 5.0
 
     let router: Socket
     let pub: Socket
@@ -38,7 +40,19 @@ struct ServerSockets {
         func attempt(_ base: Int) throws -> ServerSockets {
             try Self.attempt(context: context, host: host, port: base, configure: configure, startHTTP: startHTTP)
         }
-        if port != 0 { return try attempt(port) }
+        if port != 0 {
+            // A restarted server's port can be held for a moment by someone else's socket: with
+            // P in the kernel's ephemeral range, a client polling the dead server (`irn stats`)
+            // can get P+2 itself as its source port (a TCP self-connect) until it gives up.
+            // Retry "address in use" for a few seconds before failing (a chaos run's restart
+            // after kill -9 died of it).
+            let until = monotonicSeconds() + bindRetrySeconds
+            while true {
+                do { return try attempt(port) } catch where "\(error)".contains("in use") && monotonicSeconds() < until {
+                    usleep(200_000)
+                }
+            }
+        }
         // Find a free base: try bases derived from our pid and the clock, no global RNG.
         var seed = StableHash.fnv1a(UInt64(getpid()) ^ UInt64(monotonicSeconds() * 1e6))
         var lastError: Error?

@@ -36,6 +36,10 @@ public enum StatsSchema {
         ("push_bytes", "bytes of gradient pushes received"),
         ("push_bytes_per_event", "push_bytes / events: what travels actor -> server per environment event"),
         ("broadcast_bytes_per_event_per_actor", "broadcast_bytes / events: what every actor receives per environment event of the cluster (the server sends this to each)"),
+        ("checkpoints_written", "checkpoints this server run wrote"),
+        ("checkpoint_failures", "checkpoint writes that failed (full disk, read-only directory, ...): training goes on, the previous checkpoints stay, the write is retried within 10 s"),
+        ("checkpoint_last_error", "the reason of the last failed checkpoint write (empty: none)"),
+        ("checkpoint_step", "step of the newest good checkpoint written or resumed from (-1: none)"),
         ("eval", "{metric: value} of the latest evaluation: <split>.<purchase|click|first>.<recall|mrr>@K, .events, step, seconds"),
         ("actors", "one row per actor: id, host, threads, shards, pushes, applied, stale, staleness, last_seen_s, joined_s_ago, bytes_in"),
     ]

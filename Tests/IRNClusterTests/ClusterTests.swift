@@ -191,8 +191,12 @@ final class ClusterTests: XCTestCase {
         XCTAssertNoThrow(try XCTUnwrap(run2.wait(60)).get())
         XCTAssertEqual(actor.counts.joins, 2, "the actor rejoined the restarted server by itself")
         XCTAssertEqual(store2.params["visits"]!.values, Array(repeating: 1, count: 90), "nothing lost, nothing twice")
+        // The unreadable ones were moved aside (<name>.corrupt): they no longer shadow newer
+        // good checkpoints nor take a --keep slot.
+        XCTAssertFalse(CheckpointStore(directory: dir).list().contains { $0.lastPathComponent.hasPrefix("checkpoint-99999999999") })
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoint-999999999999.safetensors.corrupt").path))
         do {
-            _ = try CheckpointStore.load(dir.appendingPathComponent("checkpoint-999999999998.safetensors"))
+            _ = try CheckpointStore.load(dir.appendingPathComponent("checkpoint-999999999998.safetensors.corrupt"))
             XCTFail("a flipped byte was not detected")
         } catch {
             XCTAssertTrue("\(error)".contains("checksum"), "\(error)")
