@@ -202,7 +202,23 @@ final class ClusterFuzzer {
         report.extra["count_mismatches"] = mismatches
         report.extra["control_messages"] = control
         report.extra["final_step"] = Int(sess.state.serverVersion)
+        // Leave, so the shards this session may hold go back (the later checks need a lease).
+        if sess.known {
+            try sess.actor.send(WireFormat.encode(.bye(.leaving), senderRunId: sess.state.runId))
+            _ = try barrier(sess.actor, runId: sess.state.runId)
+        }
         return report
+    }
+
+    /// Asks for a lease until one is granted (the server refuses gradients under a lease the
+    /// actor does not hold); false when none came within `tries` requests.
+    func holdLease(_ sess: inout RouterSession, runId: UInt64, tries: Int = 30) throws -> Bool {
+        for _ in 0..<tries where sess.state.lease == nil {
+            try sess.actor.send(WireFormat.encode(.leaseRequest(maxShards: 0), senderRunId: runId))
+            if let b = try barrier(sess.actor, runId: runId) { b.replies.forEach { note($0, &sess) } }
+            if sess.state.lease == nil { usleep(100_000) }
+        }
+        return sess.state.lease != nil
     }
 
     // MARK: checks

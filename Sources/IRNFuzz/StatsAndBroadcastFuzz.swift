@@ -121,6 +121,11 @@ extension ClusterFuzzer {
         var sess = RouterSession(actor: try dealer("irn-fuzz-bcast-\(seed)"), stranger: try dealer("irn-fuzz-bcast2-\(seed)"))
         defer { sess.actor.close(); sess.stranger.close() }
         guard try join(&sess) else { return "no Welcome for the broadcast check" }
+        guard try holdLease(&sess, runId: 7) else { return "no lease for the broadcast check" }
+        defer {  // give the lease back for the checks after this one
+            _ = try? sess.actor.send(WireFormat.encode(.bye(.leaving), senderRunId: 7))
+            _ = try? barrier(sess.actor, runId: 7)
+        }
         var forge = WireForge(rng: FuzzRNG(seed: seed, stream: 4))
         let deadline = monotonicSeconds() + Double(replyTimeoutMs) / 1000 * 2
         while monotonicSeconds() < deadline {
@@ -151,6 +156,7 @@ extension ClusterFuzzer {
         var sess = RouterSession(actor: try dealer("irn-fuzz-burst-\(seed)"), stranger: try dealer("irn-fuzz-burst2-\(seed)"))
         defer { sess.actor.close(); sess.stranger.close() }
         guard try join(&sess) else { return ([:], "no Welcome for the burst") }
+        guard try holdLease(&sess, runId: 9) else { return ([:], "no lease for the burst") }
         var forge = WireForge(rng: FuzzRNG(seed: seed, stream: 5))
         var answers = Tally()
         for i in 0..<count {

@@ -307,15 +307,21 @@ for d in DS:
 cold = {}
 for label, cell in [("A3C-F", "a3c-f-learn"), ("A3C-P", "a3c-p"), ("IRN-P", "irn-p")]:
     cold[label] = {c: {k: metric(cell, "purchase", k, f".cold{c}.json") for k in ("recall@5", "mrr@5")} for c in range(1, 11)}
-online = {}
-for label, cell in [("A3C-F", "a3c-f-learn"), ("A3C-P", "a3c-p"), ("IRN-P", "irn-p")]:
-    seeds = {}
-    for p in sorted(glob.glob(os.path.join(RUNS, f"{cell}-online-s*.jsonl"))):
-        seed = int(p.rsplit("-s", 1)[1][:-6])
-        with open(p) as f:
-            seeds[seed] = [json.loads(line) for line in f if line.strip()]
-    online[label] = seeds
-report["figure3"], report["figure4_cold"], report["figure4_online"] = fig3, cold, online
+def online_runs(suffix):
+    out = {}
+    for label, cell in [("A3C-F", "a3c-f-learn"), ("A3C-P", "a3c-p"), ("IRN-P", "irn-p")]:
+        seeds = {}
+        for p in sorted(glob.glob(os.path.join(RUNS, f"{cell}{suffix}-online-s*.jsonl"))):
+            seed = int(p.rsplit("-s", 1)[1][:-6])
+            with open(p) as f:
+                seeds[seed] = [json.loads(line) for line in f if line.strip()]
+        out[label] = seeds
+    return out
+
+
+online, online16 = online_runs(""), online_runs("-m16")
+report["figure3"], report["figure4_cold"] = fig3, cold
+report["figure4_online"], report["figure4_online_m16"] = online, online16
 
 W("## Figure 3: IRN-P's validation purchase figures during training, by d")
 W("")
@@ -342,18 +348,30 @@ W("")
 W("![Figure 4c,d](figure4-online.png)")
 W("")
 W("`irn train --online --train-split train`: the training sessions once, in chronological order, each")
-W("event used for one update; \"-tr\": the purchases of each block of 2 iterations ranked by the model")
+W("event used for one update; \"-tr\": the purchases of each block of 2 iterations ranked by the model (blocks of fewer than 20 purchases not drawn)")
 W("before it updates on them; \"-te\": the test split every 4 iterations.")
 W("")
-final_te = {}
-for label, seeds in online.items():
-    vals_r = [next((r["test_recall"] for r in reversed(recs) if r.get("test_recall") is not None), None) for recs in seeds.values()]
-    vals_m = [next((r["test_mrr"] for r in reversed(recs) if r.get("test_mrr") is not None), None) for recs in seeds.values()]
-    final_te[label] = (stats(vals_r), stats(vals_m))
-W("| agent | n | final -te R@5 | final -te MRR@5 |")
-W("|---|---|---|---|")
-for label, (r, m) in final_te.items():
-    W(f"| {label} | {len(online[label])} | {fmt(r)} | {fmt(m)} |")
+def final_test(runs):
+    out = {}
+    for label, seeds in runs.items():
+        vals_r = [next((r["test_recall"] for r in reversed(recs) if r.get("test_recall") is not None), None) for recs in seeds.values()]
+        vals_m = [next((r["test_mrr"] for r in reversed(recs) if r.get("test_mrr") is not None), None) for recs in seeds.values()]
+        iters = max((recs[-1]["iteration"] for recs in seeds.values() if recs), default=0)
+        out[label] = (stats(vals_r), stats(vals_m), iters)
+    return out
+
+
+final_te, final_te16 = final_test(online), final_test(online16)
+W("![Figure 4c,d with M = 16](figure4-online-m16.png)")
+W("")
+W("With the paper's M = 128 slots one pass over this sample is only ~70 iterations; M = 16 gives")
+W("~8x as many, smaller updates (a deviation, shown beside).")
+W("")
+W("| agent | slots M | n | iterations | final -te R@5 | final -te MRR@5 |")
+W("|---|---|---|---|---|---|")
+for m, table, runs in (("128", final_te, online), ("16", final_te16, online16)):
+    for label, (r, mm, iters) in table.items():
+        W(f"| {label} | {m} | {len(runs[label])} | {iters} | {fmt(r)} | {fmt(mm)} |")
 W("")
 
 # ---- claims
@@ -386,8 +404,10 @@ claim("n vs m: larger n helps First (n2m1 > n1m2, First Recall@5)", "irn-p-n2m1"
 claim("n vs m: larger m helps purchases (n1m2 > n2m1, purchase Recall@5)", "irn-p-n1m2", "irn-p-n2m1")
 for c in (1, 3, 5):
     claim(f"cold start c = {c}: IRN-P > A3C-P, purchase Recall@5", "irn-p", "a3c-p", suffix=f".cold{c}.json")
-claim("online: IRN-P -te > A3C-P -te after the pass, purchase Recall@5", None, None, a=final_te["IRN-P"][0], b=final_te["A3C-P"][0])
-claim("online: IRN-P -te > A3C-F -te after the pass, purchase Recall@5", None, None, a=final_te["IRN-P"][0], b=final_te["A3C-F"][0])
+claim("online (M = 128): IRN-P -te > A3C-P -te after the pass, purchase Recall@5", None, None, a=final_te["IRN-P"][0], b=final_te["A3C-P"][0])
+claim("online (M = 128): IRN-P -te > A3C-F -te after the pass, purchase Recall@5", None, None, a=final_te["IRN-P"][0], b=final_te["A3C-F"][0])
+claim("online (M = 16): IRN-P -te > A3C-P -te after the pass, purchase Recall@5", None, None, a=final_te16["IRN-P"][0], b=final_te16["A3C-P"][0])
+claim("online (M = 16): IRN-P -te > A3C-F -te after the pass, purchase Recall@5", None, None, a=final_te16["IRN-P"][0], b=final_te16["A3C-F"][0])
 W("")
 
 with open(os.path.join(RES, "report.json"), "w") as f:
@@ -432,19 +452,24 @@ for ax, key in zip(axes, ("Recall@5", "MRR@5")):
     ax.set_xlabel("cold-start parameter c"); ax.set_ylabel(f"test purchase {key}"); ax.grid(alpha=0.3); ax.legend(fontsize="small")
 fig.suptitle("Figure 4a,b: cold start (mean ± sd over seeds)")
 fig.tight_layout(); fig.savefig(res + "/figure4-cold.png", dpi=110)
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-for label, seeds in rep["figure4_online"].items():
-    recs = list(seeds.values())
-    if not recs:
-        continue
-    for ax, key, tkey in zip(axes, ("train_recall", "train_mrr"), ("test_recall", "test_mrr")):
-        band(ax, [[r["iteration"] for r in s] for s in recs], [[r[key] for r in s] for s in recs], f"{label}-tr")
-        te = [[(r["iteration"], r[tkey]) for r in s if r.get(tkey) is not None] for s in recs]
-        band(ax, [[x for x, _ in s] for s in te], [[y for _, y in s] for s in te], f"{label}-te")
-for ax, key in zip(axes, ("Recall@5", "MRR@5")):
-    ax.set_xlabel("iterations (one pass, chronological)"); ax.set_ylabel(f"purchase {key}"); ax.grid(alpha=0.3); ax.legend(fontsize="small")
-fig.suptitle("Figure 4c,d: online learning")
-fig.tight_layout(); fig.savefig(res + "/figure4-online.png", dpi=110)
+def online_figure(sets, path, title):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for label, seeds in sets.items():
+        recs = list(seeds.values())
+        if not recs:
+            continue
+        for ax, key, tkey in zip(axes, ("train_recall", "train_mrr"), ("test_recall", "test_mrr")):
+            # Blocks with few purchases (the pass's tail) are left out of -tr: too noisy to read.
+            tr = [[r for r in s if r["train_purchases"] >= 20] for s in recs]
+            band(ax, [[r["iteration"] for r in s] for s in tr], [[r[key] for r in s] for s in tr], f"{label}-tr")
+            te = [[(r["iteration"], r[tkey]) for r in s if r.get(tkey) is not None] for s in recs]
+            band(ax, [[x for x, _ in s] for s in te], [[y for _, y in s] for s in te], f"{label}-te")
+    for ax, key in zip(axes, ("Recall@5", "MRR@5")):
+        ax.set_xlabel("iterations (one pass, chronological)"); ax.set_ylabel(f"purchase {key}"); ax.grid(alpha=0.3); ax.legend(fontsize="small")
+    fig.suptitle(f"Figure 4c,d: online learning ({title})")
+    fig.tight_layout(); fig.savefig(path, dpi=110)
+for key_set, fname, title in (("figure4_online", "figure4-online.png", "M = 128"), ("figure4_online_m16", "figure4-online-m16.png", "M = 16")):
+    online_figure(rep[key_set], res + "/" + fname, title)
 '''
 if PLOT_PY:
     r = subprocess.run([PLOT_PY, "-c", PLOTS, RES])
