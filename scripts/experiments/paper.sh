@@ -30,7 +30,7 @@
 # ran it (docs/results/table1/ came from older code: its A3C-P seed 1 pick run is not
 # reproduced bit for bit today). Environment: IRN (default .build/release/irn), WORK (default
 # /tmp/irn-paper), SEEDS ("1 2 3 4 5"), JOBS (2 runs at a time, each single-threaded), EPOCHS
-# (30), PATIENCE (10).
+# (30), PATIENCE (10), CELLS (only these agent cells, e.g. "irn-p a3c-p"; default all).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 IRN=${IRN:-.build/release/irn}
@@ -103,8 +103,9 @@ evaluate() {  # model out flags...
     "${cmd[@]}" > "$out.tmp" && mv "$out.tmp" "$out"
 }
 
-cell() {  # cell algo flags...: every seed, JOBS at a time
+cell() {  # cell algo flags...: every seed, JOBS at a time (only the CELLS named, when set)
     local name=$1 algo=$2; shift 2
+    [ -z "${CELLS:-}" ] || [[ " $CELLS " == *" $name "* ]] || return 0
     for s in $SEEDS; do
         throttle
         chain "$name" "$algo" "$s" "$@" &
