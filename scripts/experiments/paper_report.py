@@ -111,7 +111,15 @@ def betai(a, b, x):
 
 
 def welch(a, b):
-    """(difference of means, t, df, two-sided p) of samples a and b, or None below 2 each."""
+    """(difference of means, t, df, two-sided p) of samples a and b, or None below 2 each.
+    A deterministic side (one run: pop, spop, cknn) is a constant: one-sample t test."""
+    if a is not None and b is not None and a["n"] >= 2 and b["n"] == 1:
+        diff = a["mean"] - b["mean"]
+        se = a["sd"] / math.sqrt(a["n"])
+        t = diff / se if se > 0 else (math.inf if diff else 0.0)
+        df = a["n"] - 1
+        p = betai(df / 2, 0.5, df / (df + t * t)) if math.isfinite(t) else (0.0 if diff else 1.0)
+        return {"diff": diff, "t": t, "df": df, "p": p}
     if a is None or b is None or a["n"] < 2 or b["n"] < 2:
         return None
     va, vb = a["sd"] ** 2 / a["n"], b["sd"] ** 2 / b["n"]
@@ -389,6 +397,10 @@ def claim(text, a_cell, b_cell, cat="purchase", key="recall@5", suffix=".json", 
     W(f"- **{text}**: {v}.")
 
 
+claim("A3C-P > BPR, purchase Recall@5", "a3c-p", "baseline-bpr")
+claim("A3C-P > CKNN (deterministic: one-sample t), purchase Recall@5", None, None,
+      a=metric("a3c-p", "purchase", "recall@5"), b=det_stats("baseline-cknn", "purchase", "recall@5"))
+claim("A3C-P > GRU4Rec (BPR-max), purchase Recall@5", "a3c-p", "baseline-gru4rec")
 claim("IRN-P > A3C-P, purchase Recall@5", "irn-p", "a3c-p")
 claim("IRN-P > A3C-P, purchase MRR@5", "irn-p", "a3c-p", key="mrr@5")
 claim("IRN-P > A3C-P, click Recall@5", "irn-p", "a3c-p", cat="click")
@@ -404,6 +416,8 @@ claim("n vs m: larger n helps First (n2m1 > n1m2, First Recall@5)", "irn-p-n2m1"
 claim("n vs m: larger m helps purchases (n1m2 > n2m1, purchase Recall@5)", "irn-p-n1m2", "irn-p-n2m1")
 for c in (1, 3, 5):
     claim(f"cold start c = {c}: IRN-P > A3C-P, purchase Recall@5", "irn-p", "a3c-p", suffix=f".cold{c}.json")
+for c in (1, 3):
+    claim(f"cold start c = {c}: A3C-F (learning reading) > A3C-P, purchase Recall@5", "a3c-f-learn", "a3c-p", suffix=f".cold{c}.json")
 claim("online (M = 128): IRN-P -te > A3C-P -te after the pass, purchase Recall@5", None, None, a=final_te["IRN-P"][0], b=final_te["A3C-P"][0])
 claim("online (M = 128): IRN-P -te > A3C-F -te after the pass, purchase Recall@5", None, None, a=final_te["IRN-P"][0], b=final_te["A3C-F"][0])
 claim("online (M = 16): IRN-P -te > A3C-P -te after the pass, purchase Recall@5", None, None, a=final_te16["IRN-P"][0], b=final_te16["A3C-P"][0])
