@@ -10,6 +10,11 @@ require_irn() {
     [ -x "$IRN" ] || { echo "build first: swift build -c release --product irn" >&2; exit 1; }
 }
 
+# compact_json SRC DST: a training log as one sorted JSON line (what runs/*.log.json hold).
+compact_json() {
+    python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1])), open(sys.argv[2], "w"), separators=(",", ":"), sort_keys=True)' "$1" "$2"
+}
+
 # Appends a command to the log, with the binary's path shown as `irn`.
 log_cmd() { echo "$*" | sed "s#^$IRN #irn #" >> "$CMDS"; }
 

@@ -53,10 +53,6 @@ LEARN_F=(--advantage-floor 0 --value-weight 0.05)   # the -F reading that learns
 COLD_CELLS=" a3c-f-learn a3c-p irn-p "              # Figure 4a,b's models
 STARTED=$(date +%s)
 
-compact_json() {  # src dst: the log as one sorted line
-    python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1])), open(sys.argv[2], "w"), separators=(",", ":"), sort_keys=True)' "$1" "$2"
-}
-
 # At most JOBS background runs at a time.
 throttle() { while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done; }
 

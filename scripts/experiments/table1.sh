@@ -50,7 +50,7 @@ run() {  # name algo seed extra-flags...
   log_cmd "${eval[*]} > $out"
   echo "== $name seed $seed ($(date -u +%H:%M:%S))" >&2
   "${train[@]}" 2> "$WORK/models/$name-s$seed.train.txt" | tail -1 >&2
-  python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1])), open(sys.argv[2], "w"), separators=(",", ":"), sort_keys=True)' "$model.log.json" "$RES/runs/$name-s$seed.log.json"
+  compact_json "$model.log.json" "$RES/runs/$name-s$seed.log.json"
   "${eval[@]}" > "$out.tmp" && mv "$out.tmp" "$out"
 }
 

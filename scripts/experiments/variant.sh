@@ -20,7 +20,7 @@ DATA=$WORK/data
 [ -f "$DATA/dataset.json" ] || { echo "run scripts/experiments/table1.sh first (prepares $DATA)" >&2; exit 1; }
 mkdir -p "$WORK/models-$NAME" "$RES/runs"
 CMDS=$RES/commands.txt
-log_cmd() { echo "$*" | sed "s#^$IRN #irn #" >> "$CMDS"; }
+. scripts/experiments/common.sh
 for seed in $SEEDS; do
   for algo in $ALGOS; do
     model=$WORK/models-$NAME/$algo-s$seed.safetensors out=$RES/runs/$algo-s$seed.json
@@ -32,7 +32,7 @@ for seed in $SEEDS; do
     log_cmd "${eval[*]} > $out"
     echo "== $NAME $algo seed $seed ($(date -u +%H:%M:%S))" >&2
     "${train[@]}" 2> "$WORK/models-$NAME/$algo-s$seed.train.txt" | tail -1 >&2
-    python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1])), open(sys.argv[2], "w"), separators=(",", ":"), sort_keys=True)' "$model.log.json" "$RES/runs/$algo-s$seed.log.json"
+    compact_json "$model.log.json" "$RES/runs/$algo-s$seed.log.json"
     "${eval[@]}" > "$out.tmp" && mv "$out.tmp" "$out"
   done
 done
