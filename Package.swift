@@ -22,9 +22,11 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // glibc's mallopt, for the cluster processes' allocator policy.
+        .systemLibrary(name: "CMalloc"),
 
         // Shared small pieces: seeded RNG, stable hashing, atomic files, errors, progress.
-        .target(name: "IRNSupport"),
+        .target(name: "IRNSupport", dependencies: [.target(name: "CMalloc", condition: .when(platforms: [.linux]))]),
         // Sessions: YooChoose/TSV loading, preprocessing, binary store, synthetic shop, environment.
         .target(name: "IRNData", dependencies: ["IRNSupport", "CZlib"]),
         // C kernels Swift cannot vectorise itself (square roots in Adam), like swift-nio's C shims.

@@ -81,7 +81,9 @@ public final class ActorClient: @unchecked Sendable {
         try dealer.setHeartbeat(intervalMs: 1000, timeoutMs: 5000)
         try dealer.setReconnectInterval(ms: 100, maxMs: 2000)
         try sub.setReconnectInterval(ms: 100, maxMs: 2000)
-        try sub.setReceiveHighWaterMark(1000)
+        // Few patches wait here: the backlog of a stalled process stays in the server's bounded
+        // queue (--broadcast-queue), and a gap makes us fetch the full weights anyway.
+        try sub.setReceiveHighWaterMark(4)
         if let c = config.curve {
             try dealer.makeCurveClient(serverPublicKey: c.serverPublicKey, publicKey: c.publicKey, secretKey: c.secretKey)
             try sub.makeCurveClient(serverPublicKey: c.serverPublicKey, publicKey: c.publicKey, secretKey: c.secretKey)

@@ -94,6 +94,7 @@ public struct ActorCommand: ParsableCommand {
         if let data { try Self.checkPreparedData(data) }
         let logger = bootstrapLogging(label: "irn.actor", level: logLevel)
         BLAS.setThreads(Int(threads))
+        ProcessMemory.returnLargeBlocksToSystem()
         let hostName = ProcessInfo.processInfo.hostName
         var config = ActorConfig(server: server, actorId: id ?? "\(hostName)-\(getpid())", host: hostName)
         config.threads = threads

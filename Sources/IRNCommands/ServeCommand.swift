@@ -95,6 +95,7 @@ struct ServeCommand: ParsableCommand {
                 }
                 served = ServingModel(recommender: recommender, name: Self.modelName(model), scoring: scoring)
             } else {
+                ProcessMemory.returnLargeBlocksToSystem()
                 follower = try ClusterFollower(server: follow!, scoring: scoring)
                 printError("irn serve: waiting for weights from \(follow!)")
                 served = try follower!.firstModel(timeout: followTimeout, logger: logger)

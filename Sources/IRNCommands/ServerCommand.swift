@@ -106,6 +106,9 @@ public struct ServerCommand: ParsableCommand {
     @Option(help: "Broadcast at the latest after this many updates (0: no bound).")
     var broadcastEvery: UInt64 = 0
 
+    @Option(help: "Broadcasts queued per subscriber before it misses some and resyncs by fetching the full weights (bounds the memory a stalled actor costs the server).")
+    var broadcastQueue: Int32 = 16
+
     @Option(help: "Evaluate every N updates in the background (0: only at the end).")
     var evalEvery: UInt64 = 0
 
@@ -142,6 +145,7 @@ public struct ServerCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
+        guard broadcastQueue >= 1 else { throw ValidationError("--broadcast-queue must be at least 1, got \(broadcastQueue)") }
         guard (1...65532).contains(port) else { throw ValidationError("--port must be in 1...65532 (P+3 must be a port too)") }
         guard epochs >= 1, heartbeatTimeout > 0, checkpointEvery > 0 else {
             throw ValidationError("--epochs, --heartbeat-timeout and --checkpoint-every must be positive")
@@ -179,6 +183,8 @@ public struct ServerCommand: ParsableCommand {
         config.targetUnit = agent.targetUnit
         config.broadcastInterval = broadcastInterval ?? (selfTest ? 0 : 0.1)
         config.broadcastEvery = broadcastEvery
+        config.broadcastQueue = broadcastQueue
+        ProcessMemory.returnLargeBlocksToSystem()
         if let f = curveSecretKey {
             config.curveSecretKey = try CurveKeyFiles.singleKey(in: f)
             config.curveAllowedKeys = try curveAllowedKeys.map { Set(try CurveKeyFiles.keys(in: $0)) }

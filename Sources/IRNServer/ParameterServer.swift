@@ -104,7 +104,7 @@ public final class ParameterServer: @unchecked Sendable {
                 try s.setMaxMessageSize(Int64(config.maxMessageBytes) * 2)
                 try s.setHeartbeat(intervalMs: 1000, timeoutMs: 5000)
             case .broadcast:
-                try s.setSendHighWaterMark(100)
+                try s.setSendHighWaterMark(config.broadcastQueue)
             case .stats:
                 try s.setMaxMessageSize(1 << 20)
             }

@@ -47,6 +47,11 @@ public struct ServerConfig: Sendable {
     /// so gradients on the newest broadcast weights are not dropped; with S = 0 (the
     /// synchronous check) after every update.
     public var broadcastEvery: UInt64 = 0
+    /// Broadcasts queued per subscriber before that subscriber misses some (ZeroMQ's send
+    /// high-water mark). A subscriber that misses a patch sees the version gap and fetches the
+    /// full weights, so a short queue loses nothing; a long one holds a stalled actor's
+    /// backlog in the server's memory (100 patches of 3.6 MB each on the dev split).
+    public var broadcastQueue: Int32 = 16
     /// CURVE: the server's secret key (Z85); nil runs without encryption.
     public var curveSecretKey: String?
     /// CURVE: public keys (Z85) of admitted actors; nil admits any client knowing our public key.

@@ -68,7 +68,9 @@ public final class ClusterFollower: Sendable {
         let dealer = try ctx.socket(.dealer)
         let sub = try ctx.socket(.sub)
         defer { dealer.close(); sub.close() }
-        try sub.setReceiveHighWaterMark(1000)
+        // Few patches wait here: the backlog of a stalled process stays in the server's bounded
+        // queue (--broadcast-queue), and a gap makes us fetch the full weights anyway.
+        try sub.setReceiveHighWaterMark(4)
         try sub.subscribe()
         try sub.connect(endpoint(offset: 1))
         try dealer.setReconnectInterval(ms: 100, maxMs: 2000)
