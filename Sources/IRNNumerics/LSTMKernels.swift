@@ -161,11 +161,17 @@ public enum LSTMKernels {
     public static func inferenceStep(
         _ p: ParameterPointers, rows: Int, items: UnsafePointer<Int32>, itemStride: Int = 1,
         h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>,
-        recorder: GemmRecorder? = nil
+        zeroStateRows: Int = 0, recorder: GemmRecorder? = nil
     ) {
         let H = p.shape.hidden
-        BLAS.gemm(m: rows, n: 4 * H, k: H, a: h, lda: H, b: p.recurrentWeights, ldb: 4 * H,
-                  beta: 0, c: gates, ldc: 4 * H, recorder: recorder)
+        // The last `zeroStateRows` rows start from h = 0: their recurrent product is exactly
+        // zero, so only the others go through the sgemm (a session's first step costs none).
+        let dense = rows - zeroStateRows
+        if dense > 0 {
+            BLAS.gemm(m: dense, n: 4 * H, k: H, a: h, lda: H, b: p.recurrentWeights, ldb: 4 * H,
+                      beta: 0, c: gates, ldc: 4 * H, recorder: recorder)
+        }
+        if zeroStateRows > 0 { (gates + dense * 4 * H).update(repeating: 0, count: zeroStateRows * 4 * H) }
         forwardCells(rows: rows, hidden: H, items: items, itemStride: itemStride, inputWeights: p.inputWeights,
                      bias: p.gateBias, gates: gates, cPrev: c, c: c, tanhC: gates + rows * 4 * H, h: h)
     }

@@ -54,7 +54,7 @@ final class AgentBatchScorer {
             h.withUnsafeMutableBufferPointer { hp in
                 c.withUnsafeMutableBufferPointer { cp in
                     let dh = hp.baseAddress! + r * H, dc = cp.baseAddress! + r * H
-                    if let sh = rows[r].h, let sc = rows[r].c, sh.count == H, sc.count == H {
+                    if hasState(rows[r], hidden: H), let sh = rows[r].h, let sc = rows[r].c {
                         sh.withUnsafeBufferPointer { dh.update(from: $0.baseAddress!, count: H) }
                         sc.withUnsafeBufferPointer { dc.update(from: $0.baseAddress!, count: H) }
                     } else {
@@ -75,19 +75,28 @@ final class AgentBatchScorer {
                 for t in 0..<maxLen {
                     // Right-aligned: every row's last item is fed at the last step. Only the
                     // rows fed this step are gathered, stepped and scattered back.
+                    // Rows still at the zero state (their first item, no stored state) are
+                    // gathered last, so the recurrent sgemm skips them.
                     rowsFed.removeAll(keepingCapacity: true)
-                    for r in 0..<B {
-                        let items = rows[r].items
-                        let off = maxLen - items.count
-                        guard t >= off else { continue }
-                        let item = items[items.startIndex + t - off]
-                        f[rowsFed.count] = item
-                        (nhb + rowsFed.count * H).update(from: hb + r * H, count: H)
-                        (ncb + rowsFed.count * H).update(from: cb + r * H, count: H)
-                        rows[r].prefix?.feed(slot: 0, item: item)
-                        rowsFed.append(r)
+                    var zeroState = 0
+                    for pass in 0..<2 {
+                        for r in 0..<B {
+                            let items = rows[r].items
+                            let off = maxLen - items.count
+                            guard t >= off else { continue }
+                            let fresh = t == off && !hasState(rows[r], hidden: H)
+                            guard fresh == (pass == 1) else { continue }
+                            let item = items[items.startIndex + t - off]
+                            f[rowsFed.count] = item
+                            (nhb + rowsFed.count * H).update(from: hb + r * H, count: H)
+                            (ncb + rowsFed.count * H).update(from: cb + r * H, count: H)
+                            rows[r].prefix?.feed(slot: 0, item: item)
+                            rowsFed.append(r)
+                            if fresh { zeroState += 1 }
+                        }
                     }
-                    LSTMKernels.inferenceStep(pp, rows: rowsFed.count, items: f.baseAddress!, h: nhb, c: ncb, gates: g.baseAddress!)
+                    LSTMKernels.inferenceStep(pp, rows: rowsFed.count, items: f.baseAddress!, h: nhb, c: ncb, gates: g.baseAddress!,
+                                              zeroStateRows: zeroState)
                     for (i, r) in rowsFed.enumerated() {
                         (hb + r * H).update(from: nhb + i * H, count: H)
                         (cb + r * H).update(from: ncb + i * H, count: H)
@@ -132,6 +141,11 @@ final class AgentBatchScorer {
                 }
             }}}}}}
         }
+    }
+
+    /// Whether the row starts from a stored state (else from zero).
+    private func hasState(_ row: Row, hidden H: Int) -> Bool {
+        row.h?.count == H && row.c?.count == H
     }
 
     /// The first pass again on the h of the last `run` (timing only).

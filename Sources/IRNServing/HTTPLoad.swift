@@ -29,6 +29,9 @@ public final class RawHTTPConnection {
 
     deinit { close(fd) }
 
+    /// The socket, for callers that multiplex connections (the load generator).
+    var descriptor: Int32 { fd }
+
     /// The bytes of a POST with a JSON body.
     public static func post(_ path: String, json: String) -> [UInt8] {
         let body = Array(json.utf8)
@@ -90,8 +93,11 @@ public struct LoadError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// Closed-loop load: `clients` connections, each sending the next request as soon as the
-/// previous answer arrived, for `seconds`. Latency is measured per request on the client.
+/// Closed-loop load: `clients` keep-alive connections, each sending the next request as soon
+/// as the previous answer arrived, for `seconds`; latency is measured per request on the
+/// client. Like wrk, a few threads (default 2) each multiplex their connections with poll(2)
+/// and parse only what they need (status, Content-Length) from the bytes: the generator
+/// shares the cores with the server, so every microsecond it spends is one the server lacks.
 public enum HTTPLoad {
     public struct Result: Sendable {
         public var requests = 0
@@ -105,32 +111,22 @@ public enum HTTPLoad {
         }
     }
 
-    public static func run(port: Int, clients: Int, seconds: Double, requests: [[UInt8]]) -> Result {
+    public static func run(port: Int, clients: Int, seconds: Double, requests: [[UInt8]], threads: Int = 2) -> Result {
         let total = Mutex(Result())
         let group = DispatchGroup()
-        let start = Date()
-        for c in 0..<clients {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let end = start + UInt64(seconds * 1e9)
+        let workers = max(1, min(threads, clients))
+        for w in 0..<workers {
+            let mine = Array(stride(from: w, to: clients, by: workers))
             group.enter()
             let t = Thread {
-                var mine = Result()
-                mine.latencies.reserveCapacity(100_000)
-                if let conn = try? RawHTTPConnection(port: port) {
-                    var i = c * 7919
-                    let end = Date().addingTimeInterval(seconds)
-                    while Date() < end {
-                        let t0 = DispatchTime.now().uptimeNanoseconds
-                        let ok = (try? conn.send(requests[i % requests.count]))?.status == 200
-                        let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
-                        if ok { mine.requests += 1; mine.latencies.append(dt) } else { mine.errors += 1; break }
-                        i += 1
-                    }
-                } else {
-                    mine.errors += 1
-                }
+                var worker = LoadWorker(port: port, clientIds: mine, requests: requests)
+                let r = worker.run(until: end)
                 total.withLock { t in
-                    t.requests += mine.requests
-                    t.errors += mine.errors
-                    t.latencies += mine.latencies
+                    t.requests += r.requests
+                    t.errors += r.errors
+                    t.latencies += r.latencies
                 }
                 group.leave()
             }
@@ -139,8 +135,118 @@ public enum HTTPLoad {
         }
         group.wait()
         var r = total.withLock { $0 }
-        r.seconds = Date().timeIntervalSince(start)
+        r.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         r.latencies.sort()
         return r
+    }
+}
+
+/// One load thread: its connections, a receive buffer each, one poll(2) over all of them.
+private struct LoadWorker {
+    struct Conn {
+        var socket: RawHTTPConnection
+        var buffer: [UInt8]
+        var filled = 0
+        var sentAt: UInt64 = 0
+        var next: Int
+    }
+
+    var conns: [Conn] = []
+    var result = HTTPLoad.Result()
+    let requests: [[UInt8]]
+
+    init(port: Int, clientIds: [Int], requests: [[UInt8]]) {
+        self.requests = requests
+        result.latencies.reserveCapacity(200_000)
+        for c in clientIds {
+            if let s = try? RawHTTPConnection(port: port) {
+                conns.append(Conn(socket: s, buffer: [UInt8](repeating: 0, count: 1 << 16), next: c * 7919))
+            } else {
+                result.errors += 1
+            }
+        }
+    }
+
+    mutating func run(until end: UInt64) -> HTTPLoad.Result {
+        var fds = conns.map { pollfd(fd: $0.socket.descriptor, events: Int16(POLLIN), revents: 0) }
+        for i in conns.indices where !send(i) { fds[i].fd = -1 }
+        while DispatchTime.now().uptimeNanoseconds < end && fds.contains(where: { $0.fd >= 0 }) {
+            let n = poll(&fds, nfds_t(fds.count), 10)
+            if n <= 0 { continue }
+            for i in fds.indices where fds[i].fd >= 0 && fds[i].revents != 0 {
+                fds[i].revents = 0
+                switch receive(i) {
+                case .incomplete: continue
+                case .failed: result.errors += 1; fds[i].fd = -1
+                case .done(let ok, let at):
+                    if ok {
+                        result.requests += 1
+                        result.latencies.append(Double(at - conns[i].sentAt) * 1e-9)
+                    } else {
+                        result.errors += 1; fds[i].fd = -1; continue
+                    }
+                    if at < end && !send(i) { fds[i].fd = -1 }
+                }
+            }
+        }
+        return result
+    }
+
+    private mutating func send(_ i: Int) -> Bool {
+        let raw = requests[conns[i].next % requests.count]
+        conns[i].next += 1
+        conns[i].sentAt = DispatchTime.now().uptimeNanoseconds
+        return (try? conns[i].socket.write(raw)) != nil
+    }
+
+    enum Outcome { case incomplete, failed, done(ok: Bool, at: UInt64) }
+
+    /// Reads what is there; a whole response (headers + Content-Length bytes) ends the request.
+    private mutating func receive(_ i: Int) -> Outcome {
+        let fd = conns[i].socket.descriptor
+        let filled = conns[i].filled
+        let n = conns[i].buffer.withUnsafeMutableBytes { b in recv(fd, b.baseAddress! + filled, b.count - filled, Int32(MSG_DONTWAIT)) }
+        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .incomplete }
+        guard n > 0 else { return .failed }
+        conns[i].filled += n
+        guard let (status, bodyStart, length) = conns[i].buffer.withUnsafeBytes({ HTTPResponseHead.parse($0.prefix(conns[i].filled)) }) else {
+            return conns[i].filled == conns[i].buffer.count ? .failed : .incomplete
+        }
+        guard conns[i].filled >= bodyStart + length else {
+            return bodyStart + length > conns[i].buffer.count ? .failed : .incomplete
+        }
+        // Closed loop: nothing follows the response on this connection.
+        conns[i].filled = 0
+        return .done(ok: status == 200, at: DispatchTime.now().uptimeNanoseconds)
+    }
+}
+
+/// Status, start of the body and Content-Length of a response head, from raw bytes (nil
+/// until the blank line has arrived).
+enum HTTPResponseHead {
+    static func parse(_ b: UnsafeRawBufferPointer.SubSequence) -> (status: Int, bodyStart: Int, length: Int)? {
+        let base = b.startIndex, count = b.count
+        guard count >= 16 else { return nil }
+        var end = -1
+        var i = base
+        while i + 3 < base + count {
+            if b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { end = i; break }
+            i += 1
+        }
+        guard end >= 0 else { return nil }
+        // "HTTP/1.1 200 ..."
+        var status = 0
+        for j in (base + 9)..<(base + 12) { status = status * 10 + Int(b[j] &- 48) }
+        let key = Array("\r\ncontent-length:".utf8)
+        var length = 0
+        var j = base
+        search: while j + key.count <= end {
+            for k in 0..<key.count where (b[j + k] | (k >= 2 ? 0x20 : 0)) != key[k] { j += 1; continue search }
+            var v = j + key.count
+            while v < end && b[v] == 32 { v += 1 }
+            while v < end && b[v] >= 48 && b[v] <= 57 { length = length * 10 + Int(b[v] - 48); v += 1 }
+            break
+        }
+        return (status, end + 4 - base, length)
     }
 }

@@ -34,6 +34,32 @@ final class ScoringTests: XCTestCase {
         for m in 0..<M { XCTAssertEqual(Double(v[m]), ref.value(refH[m]), accuracy: 1e-5) }
     }
 
+    /// Rows declared at the zero state skip the recurrent sgemm and still get bit-identical
+    /// (h, c) to a step that multiplies their zero h; the other rows are unaffected.
+    func testInferenceStepSkipsZeroStateRowsExactly() {
+        let p = NetworkParameters(shape: NetworkShape(items: 40, hidden: 16), seed: 5)
+        let H = 16, R = 5, zero = 2
+        var rng = RandomSource(seed: 9)
+        var h = (0..<(R * H)).map { _ in Float(rng.nextDouble() * 2 - 1) }
+        var c = (0..<(R * H)).map { _ in Float(rng.nextDouble() * 2 - 1) }
+        for i in (R - zero) * H ..< R * H { h[i] = 0; c[i] = 0 }
+        let items: [Int32] = [3, 17, 39, 0, 17]
+        var h2 = h, c2 = c
+        var g1 = [Float](repeating: .nan, count: R * 5 * H), g2 = g1
+        let recorder = GemmRecorder()
+        p.withPointers { pp in
+            items.withUnsafeBufferPointer { it in
+                LSTMKernels.inferenceStep(pp, rows: R, items: it.baseAddress!, h: &h, c: &c, gates: &g1)
+                LSTMKernels.inferenceStep(pp, rows: R, items: it.baseAddress!, h: &h2, c: &c2, gates: &g2, zeroStateRows: zero, recorder: recorder)
+            }
+        }
+        XCTAssertEqual(recorder.shapes.map(\.m), [R - zero], "the zero-state rows must not enter the sgemm")
+        XCTAssertEqual(h.map(\.bitPattern), h2.map(\.bitPattern))
+        XCTAssertEqual(c.map(\.bitPattern), c2.map(\.bitPattern))
+        XCTAssertTrue(h2.allSatisfy(\.isFinite))
+        XCTAssertNotEqual(Array(h2[(R - 1) * H ..< R * H]), [Float](repeating: 0, count: H))
+    }
+
     func testGlorotInitIsSeededAndBounded() {
         let a = NetworkParameters(shape: shape, seed: 3, forgetBias: 1)
         let b = NetworkParameters(shape: shape, seed: 3, forgetBias: 1)

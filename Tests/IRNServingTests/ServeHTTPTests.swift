@@ -22,6 +22,26 @@ final class ServeHTTPTests: XCTestCase {
         if let dir { try? FileManager.default.removeItem(at: dir) }
     }
 
+    /// The benchmark's poll(2) load generator against the real server: every request it
+    /// counts is one the server counted as a 200 (closed loop: at most one in flight per
+    /// client is left unanswered at the end), and a non-200 answer is an error, not a request.
+    func testLoadGeneratorCountsWhatTheServerAnswered() throws {
+        try start()
+        let bodies = (0..<20).map { RawHTTPConnection.post("/v1/recommend", json: "{\"session\": [\($0 % 50), \(($0 * 7) % 50)], \"k\": 5}") }
+        let r = HTTPLoad.run(port: server.port, clients: 6, seconds: 1.5, requests: bodies, threads: 2)
+        XCTAssertEqual(r.errors, 0)
+        XCTAssertGreaterThan(r.requests, 50)
+        XCTAssertEqual(r.latencies.count, r.requests)
+        XCTAssertEqual(r.latencies, r.latencies.sorted())
+        XCTAssertGreaterThan(r.latencies.first!, 0)
+        let counted = try XCTUnwrap(server.metric("irn_serve_requests_total{route=\"recommend\",code=\"200\"}"))
+        XCTAssertGreaterThanOrEqual(Int(counted), r.requests)
+        XCTAssertLessThanOrEqual(Int(counted), r.requests + 6)
+        let missing = HTTPLoad.run(port: server.port, clients: 3, seconds: 0.5, requests: [RawHTTPConnection.get("/nowhere")], threads: 2)
+        XCTAssertEqual(missing.requests, 0)
+        XCTAssertEqual(missing.errors, 3, "each client stops at its first non-200 answer")
+    }
+
     func testEveryEndpoint() throws {
         try start()
         let health = try server.call(RawHTTPConnection.get("/healthz"))
