@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.70.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
@@ -49,11 +50,13 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "IRNActor", dependencies: ["IRNSupport", "IRNData", "IRNNumerics", "IRNAgents", "IRNWire", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
-        // Serving the policy over HTTP (Hummingbird): batched scoring, sessions, live weights.
+        // Serving the policy over HTTP (SwiftNIO's HTTP/1.1 codec): batched scoring, sessions, live weights.
         .target(name: "IRNServing", dependencies: [
             "IRNSupport", "IRNData", "IRNNumerics", "IRNEvaluation", "IRNBaselines", "IRNAgents",
             "IRNWire", "ZeroMQ", "CIRNKernels",
-            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // `irn fuzz`: structured fuzzing of the server's ZeroMQ ports and of HTTP ports.

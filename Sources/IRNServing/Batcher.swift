@@ -9,7 +9,7 @@ import IRNSupport
 public final class Batcher: @unchecked Sendable {
     private struct Pending {
         var job: ServeJob
-        var done: CheckedContinuation<ServeResult, Never>
+        var done: @Sendable (ServeResult) -> Void
         var enqueued: Double
     }
 
@@ -56,13 +56,19 @@ public final class Batcher: @unchecked Sendable {
         metrics.setModel(version: m.version)
     }
 
+    /// Scores `job` in the next batch; `done` runs on the scoring thread (the HTTP handler
+    /// hands the answer back to its connection's event loop).
+    public func submit(_ job: ServeJob, done: @escaping @Sendable (ServeResult) -> Void) {
+        cond.lock()
+        queue.append(Pending(job: job, done: done, enqueued: monotonicSeconds()))
+        if queue.count == 1 || queue.count >= maxBatch { cond.signal() }
+        cond.unlock()
+    }
+
     /// Scores `job` in the next batch.
     public func submit(_ job: ServeJob) async -> ServeResult {
         await withCheckedContinuation { (c: CheckedContinuation<ServeResult, Never>) in
-            cond.lock()
-            queue.append(Pending(job: job, done: c, enqueued: monotonicSeconds()))
-            if queue.count == 1 || queue.count >= maxBatch { cond.signal() }
-            cond.unlock()
+            submit(job) { c.resume(returning: $0) }
         }
     }
 
@@ -107,7 +113,7 @@ public final class Batcher: @unchecked Sendable {
             metrics.observeBatch(size: batch.count, seconds: monotonicSeconds() - t0)
             lastBatch = batch.count
             publishSessionCounts()
-            for (p, r) in zip(batch, results) { p.done.resume(returning: r) }
+            for (p, r) in zip(batch, results) { p.done(r) }
             cond.lock()
         }
     }

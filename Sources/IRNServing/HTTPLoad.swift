@@ -209,7 +209,7 @@ private struct LoadWorker {
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .incomplete }
         guard n > 0 else { return .failed }
         conns[i].filled += n
-        guard let (status, bodyStart, length) = conns[i].buffer.withUnsafeBytes({ HTTPResponseHead.parse($0.prefix(conns[i].filled)) }) else {
+        guard let (status, bodyStart, length) = conns[i].buffer.withUnsafeBytes({ ResponseHeadBytes.parse($0.prefix(conns[i].filled)) }) else {
             return conns[i].filled == conns[i].buffer.count ? .failed : .incomplete
         }
         guard conns[i].filled >= bodyStart + length else {
@@ -223,7 +223,7 @@ private struct LoadWorker {
 
 /// Status, start of the body and Content-Length of a response head, from raw bytes (nil
 /// until the blank line has arrived).
-enum HTTPResponseHead {
+enum ResponseHeadBytes {
     static func parse(_ b: UnsafeRawBufferPointer.SubSequence) -> (status: Int, bodyStart: Int, length: Int)? {
         let base = b.startIndex, count = b.count
         guard count >= 16 else { return nil }

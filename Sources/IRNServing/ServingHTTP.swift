@@ -1,7 +1,11 @@
 import Foundation
-import Hummingbird
 import IRNSupport
-import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Limits and addresses of `irn serve`'s HTTP side.
 public struct ServeHTTPOptions: Sendable {
@@ -38,73 +42,137 @@ public struct ServeBackend: Sendable {
 public enum ServingHTTP {
     /// Runs the HTTP server until SIGINT / SIGTERM. `onListening` gets the bound port (the
     /// command prints it: tests and scripts start the server on port 0 and read it).
+    ///
+    /// SwiftNIO's HTTP/1.1 codec with one handler: a request is parsed on its connection's
+    /// event loop, scored by the batcher thread, and its answer is written back from that
+    /// loop. Two thread hand-offs a request (an async/await server costs about twice that, which
+    /// on two cores shared with the load showed as a third of the CPU time).
     public static func run(_ backend: ServeBackend, options: ServeHTTPOptions,
                            onListening: @escaping @Sendable (Int) -> Void) async throws {
-        var logger = Logger(label: "irn.serve")
-        logger.logLevel = .warning
-        let router = Router(context: BasicRequestContext.self)
-        router.middlewares.add(ServeMiddleware(metrics: backend.metrics))
-        ServeRoutes(backend: backend, options: options).add(to: router)
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "irn-serve"),
-            onServerRunning: { channel in onListening(channel.localAddress?.port ?? options.port) },
-            logger: logger)
-        try await app.runService()
+        let routes = ServeRoutes(backend: backend, options: options)
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A client may send its request and shut its side down: it still gets its answer
+            // (NIO's pipelining handler closes once the answers in flight are written).
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(ServeHTTPHandler(routes: routes))
+                }
+            }
+        let channel = try await bootstrap.bind(host: options.host, port: options.port).get()
+        let stop = stopOnSignals(channel)
+        onListening(channel.localAddress?.port ?? options.port)
+        try await channel.closeFuture.get()
+        stop.forEach { $0.cancel() }
     }
 
-    static func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    static func text(_ body: String, type: String) -> Response {
-        Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    static func error(_ status: Int, _ reason: String) -> Response {
-        let oneLine = reason.replacingOccurrences(of: "\n", with: " ")
-        return json("{\"error\":\(JSONText.quoted(oneLine))}\n", status: HTTPResponse.Status(code: status))
+    /// SIGINT / SIGTERM close the listening socket, which ends `run`.
+    private static func stopOnSignals(_ channel: any Channel) -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { channel.close(promise: nil) }
+            source.resume()
+            return source
+        }
     }
 }
 
-/// Times and counts every request, and turns every error into a 4xx/5xx with a one-line
-/// JSON reason (unknown routes included: the router's not-found passes through here).
-struct ServeMiddleware<Context: RequestContext>: RouterMiddleware {
-    let metrics: ServingMetrics
+/// One connection's requests (NIO's pipelining handler hands them over one at a time):
+/// the body is collected up to the limit, the route answers at once or via the batcher.
+final class ServeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = monotonicSeconds()
-        let path = request.uri.path
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch let e as BadRequest {
-            response = ServingHTTP.error(e.status, e.reason)
-        } catch let e as HTTPError {
-            if e.status == .notFound && e.body == nil {
-                response = ServingHTTP.error(404, "no route \(request.method) \(path.prefix(100)); see GET / or docs/serving.md")
-            } else {
-                response = ServingHTTP.error(e.status.code, e.body ?? e.status.reasonPhrase)
+    private let routes: ServeRoutes
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private var overLimit: String?
+    private var started = 0.0
+
+    init(routes: ServeRoutes) { self.routes = routes }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let limit = routes.options.maxBody
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            body = nil
+            overLimit = nil
+            started = monotonicSeconds()
+            if let len = h.headers.first(name: "content-length").flatMap(Int.init), len > limit {
+                overLimit = "request body of \(len) bytes is over the limit of \(limit)"
             }
-        } catch let e as any HTTPResponseError {
-            response = ServingHTTP.error(e.status.code, e.status == .contentTooLarge ? "request body too large" : e.status.reasonPhrase)
-        } catch {
-            response = ServingHTTP.error(500, "internal error: \(error)")
+        case .body(var part):
+            guard overLimit == nil else { return }
+            if (body?.readableBytes ?? 0) + part.readableBytes > limit {
+                overLimit = "request body is over the limit of \(limit) bytes"
+                body = nil
+            } else if body == nil {
+                body = part
+            } else {
+                body!.writeBuffer(&part)
+            }
+        case .end:
+            guard let h = head else { return }
+            head = nil
+            let path = h.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? h.uri
+            let label = ServeRoutes.label(path)
+            if let reason = overLimit {
+                write(context, .error(413, reason), head: h, label: label)
+                return
+            }
+            let outcome: RouteOutcome
+            if let b = body, b.readableBytes > 0 {
+                outcome = b.withUnsafeReadableBytes { routes.route(method: h.method.rawValue, path: path, body: $0) }
+            } else {
+                outcome = routes.route(method: h.method.rawValue, path: path, body: nil)
+            }
+            body = nil
+            switch outcome {
+            case .now(let answer):
+                write(context, answer, head: h, label: label)
+            case .score(let job, let render):
+                let loop = context.eventLoop
+                let bound = NIOLoopBound((self, context), eventLoop: loop)
+                routes.backend.batcher.submit(job) { result in
+                    let text = render(result)
+                    loop.execute {
+                        let (handler, ctx) = bound.value
+                        handler.write(ctx, .json(text), head: h, label: label)
+                    }
+                }
+            }
         }
-        metrics.observeRequest(route: Self.route(path), status: response.status.code, seconds: monotonicSeconds() - start)
-        return response
     }
 
-    /// A bounded set of labels (never the raw path: session ids would blow up the series).
-    static func route(_ path: String) -> String {
-        switch path {
-        case "/v1/recommend": return "recommend"
-        case "/healthz": return "healthz"
-        case "/metrics": return "metrics"
-        case "/", "/app.js": return "page"
-        case "/v1/info": return "info"
-        case "/v1/cluster": return "cluster"
-        default: return path.hasPrefix("/v1/sessions/") ? "session_event" : "other"
+    private func write(_ context: ChannelHandlerContext, _ answer: HTTPAnswer, head request: HTTPRequestHead, label: String) {
+        // Before writing: the end of this answer lets the next pipelined request in (and resets
+        // `started`). An answer to a connection that is gone counts as 499 (nginx's "client
+        // closed request"), not as given.
+        let active = context.channel.isActive
+        routes.backend.metrics.observeRequest(route: label, status: active ? answer.status : 499, seconds: monotonicSeconds() - started)
+        guard active else { return }
+        var buffer = context.channel.allocator.buffer(capacity: answer.body.utf8.count)
+        buffer.writeString(answer.body)
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(4)
+        headers.add(name: "content-type", value: answer.type)
+        headers.add(name: "content-length", value: String(buffer.readableBytes))
+        let keepAlive = request.isKeepAlive
+        if !keepAlive { headers.add(name: "connection", value: "close") }
+        let status = HTTPResponseStatus(statusCode: answer.status)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 }
