@@ -24,6 +24,9 @@ public final class Batcher: @unchecked Sendable {
     private let engine: ScoringEngine
     private let sessions: SessionStore
     private var lastBatch = 0
+    /// Runs on the scoring thread after a batch's `done` callbacks (the HTTP side hands the
+    /// batch's answers to each event loop at once). Set before the first request.
+    public nonisolated(unsafe) var afterBatch: (() -> Void)?
 
     public init(model: ServingModel, window: Double, maxBatch: Int = 256, maxSessions: Int, sessionTTL: Double,
                 metrics: ServingMetrics, blasThreads: Int = 1) {
@@ -114,6 +117,7 @@ public final class Batcher: @unchecked Sendable {
             lastBatch = batch.count
             publishSessionCounts()
             for (p, r) in zip(batch, results) { p.done(r) }
+            afterBatch?()
             cond.lock()
         }
     }

@@ -50,6 +50,8 @@ public enum ServingHTTP {
     public static func run(_ backend: ServeBackend, options: ServeHTTPOptions,
                            onListening: @escaping @Sendable (Int) -> Void) async throws {
         let routes = ServeRoutes(backend: backend, options: options)
+        let relay = AnswerRelay()
+        backend.batcher.afterBatch = { relay.flush() }
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -60,7 +62,7 @@ public enum ServingHTTP {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(ServeHTTPHandler(routes: routes))
+                    try channel.pipeline.syncOperations.addHandler(ServeHTTPHandler(routes: routes, relay: relay))
                 }
             }
         let channel = try await bootstrap.bind(host: options.host, port: options.port).get()
@@ -89,12 +91,16 @@ final class ServeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let routes: ServeRoutes
+    private let relay: AnswerRelay
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var overLimit: String?
     private var started = 0.0
 
-    init(routes: ServeRoutes) { self.routes = routes }
+    init(routes: ServeRoutes, relay: AnswerRelay) {
+        self.routes = routes
+        self.relay = relay
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let limit = routes.options.maxBody
@@ -139,9 +145,9 @@ final class ServeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .score(let job, let render):
                 let loop = context.eventLoop
                 let bound = NIOLoopBound((self, context), eventLoop: loop)
-                routes.backend.batcher.submit(job) { result in
+                routes.backend.batcher.submit(job) { [relay] result in
                     let text = render(result)
-                    loop.execute {
+                    relay.add(loop) {
                         let (handler, ctx) = bound.value
                         handler.write(ctx, .json(text), head: h, label: label)
                     }
@@ -174,5 +180,26 @@ final class ServeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+}
+
+/// The answers of one batch, grouped by event loop: one `execute` (one wake-up) per loop per
+/// batch instead of one per request. Touched only by the scoring thread.
+final class AnswerRelay: @unchecked Sendable {
+    private var pending: [(loop: any EventLoop, work: [@Sendable () -> Void])] = []
+
+    func add(_ loop: any EventLoop, _ work: @escaping @Sendable () -> Void) {
+        if let i = pending.firstIndex(where: { $0.loop === loop }) {
+            pending[i].work.append(work)
+        } else {
+            pending.append((loop, [work]))
+        }
+    }
+
+    func flush() {
+        for (loop, work) in pending {
+            loop.execute { for w in work { w() } }
+        }
+        pending.removeAll(keepingCapacity: true)
     }
 }
