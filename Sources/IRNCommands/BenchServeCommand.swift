@@ -43,6 +43,9 @@ struct BenchServeCommand: ParsableCommand {
         var many: HTTPLoad.Result
         var wrkSingle: WrkRun.Result?
         var wrkMany: WrkRun.Result?
+        /// Mean jobs per batch during the concurrent phases (own generator, wrk).
+        var manyBatch = Double.nan
+        var wrkManyBatch = Double.nan
         var meanBatch: Double
         var scoringPerRequest: Double
     }
@@ -63,16 +66,24 @@ struct BenchServeCommand: ParsableCommand {
         defer { other?.stop() }
         for s in [server] + (other.map { [$0] } ?? []) { _ = HTTPLoad.run(port: s.port, clients: 4, seconds: 1, requests: raw) }  // warm-up
         let one = HTTPLoad.run(port: server.port, clients: 1, seconds: seconds / 2, requests: raw)
+        let c0 = Self.serverCounters(port: server.port)
         let many = HTTPLoad.run(port: server.port, clients: clients, seconds: seconds, requests: raw)
+        let c1 = Self.serverCounters(port: server.port)
         let otherMany = other.map { HTTPLoad.run(port: $0.port, clients: clients, seconds: seconds, requests: raw) }
         var wrkSingle: WrkRun.Result?, wrkMany: WrkRun.Result?, otherWrk: WrkRun.Result?
         if let w = wrkBinary {
             if let other { otherWrk = try WrkRun.run(w, port: other.port, threads: 2, connections: clients, seconds: seconds, script: script) }
             wrkSingle = try WrkRun.run(w, port: server.port, threads: 1, connections: 1, seconds: seconds / 2, script: script)
+        }
+        let c2 = Self.serverCounters(port: server.port)
+        if let w = wrkBinary {
             wrkMany = try WrkRun.run(w, port: server.port, threads: 2, connections: clients, seconds: seconds, script: script)
         }
+        let c3 = Self.serverCounters(port: server.port)
         let batches = Self.serverFigures(port: server.port)
-        let main = Phases(single: one, many: many, wrkSingle: wrkSingle, wrkMany: wrkMany, meanBatch: batches.meanBatch, scoringPerRequest: batches.scoringPerRequest)
+        var main = Phases(single: one, many: many, wrkSingle: wrkSingle, wrkMany: wrkMany, meanBatch: batches.meanBatch, scoringPerRequest: batches.scoringPerRequest)
+        main.manyBatch = (c1.jobs - c0.jobs) / (c1.batches - c0.batches)
+        main.wrkManyBatch = wrkBinary == nil ? .nan : (c3.jobs - c2.jobs) / (c3.batches - c2.batches)
         guard let other, let otherMany else { return (main, nil) }
         let ob = Self.serverFigures(port: other.port)
         return (main, Phases(single: otherMany, many: otherMany, wrkSingle: nil, wrkMany: otherWrk, meanBatch: ob.meanBatch, scoringPerRequest: ob.scoringPerRequest))
@@ -118,6 +129,7 @@ struct BenchServeCommand: ParsableCommand {
         if wrkBinary != nil { try WrkRun.writeScript(bodies, to: script) }
         let (main, before) = try phases(modelURL: modelURL, scoring: model.scoring, raw: raw, wrkBinary: wrkBinary, script: script)
         func ms(_ s: Double) -> String { String(format: "%.3f", s * 1000) }
+        func num(_ v: Double) -> String { v.isFinite ? String(format: "%.2f", v) : "null" }
         func own(_ r: HTTPLoad.Result) -> String {
             "{\"requests\": \(r.requests), \"errors\": \(r.errors), \"requests_per_s\": \(Int(r.perSecond)), \"p50_ms\": \(ms(r.quantile(0.5))), \"p90_ms\": \(ms(r.quantile(0.9))), \"p99_ms\": \(ms(r.quantile(0.99)))}"
         }
@@ -145,7 +157,7 @@ struct BenchServeCommand: ParsableCommand {
           "follow_swap_ms_all_tensors_changed": \(String(format: "%.2f", swap * 1000)),
           "own_load_generator": {"single_client": \(own(main.single)), "concurrent_\(clients)": \(own(main.many))},
           "wrk": {"binary": \(jsonString(wrkNote)), "single_connection": \(fromWrk(main.wrkSingle)), "concurrent_\(clients)": \(fromWrk(main.wrkMany))},
-          "server": {"mean_batch_size": \(String(format: "%.2f", main.meanBatch)), "scoring_ms_per_request": \(String(format: "%.3f", main.scoringPerRequest * 1000)), "note": "over all phases, warm-up included"}\(compare),
+          "server": {"mean_batch_size": \(String(format: "%.2f", main.meanBatch)), "scoring_ms_per_request": \(String(format: "%.3f", main.scoringPerRequest * 1000)), "note": "over all phases, warm-up included", "mean_batch_size_own_concurrent_\(clients)": \(num(main.manyBatch)), "mean_batch_size_wrk_concurrent_\(clients)": \(num(main.wrkManyBatch))}\(compare),
           "targets": {"single_p50_under_1ms": \(main.single.quantile(0.5) < 0.001), "own_10k_per_s_p99_under_20ms": \(main.many.perSecond >= 10_000 && main.many.quantile(0.99) < 0.020), "wrk_10k_per_s_p99_under_20ms": \(wrkOK.map { "\($0)" } ?? "null")}
         }
         """
@@ -154,7 +166,13 @@ struct BenchServeCommand: ParsableCommand {
 
     /// Mean jobs per batch and scoring-thread seconds per job, from the server's metrics.
     static func serverFigures(port: Int) -> (meanBatch: Double, scoringPerRequest: Double) {
-        guard let conn = try? RawHTTPConnection(port: port), let r = try? conn.send(RawHTTPConnection.get("/metrics")) else { return (.nan, .nan) }
+        let c = serverCounters(port: port)
+        return (c.batches > 0 ? c.jobs / c.batches : .nan, c.jobs > 0 ? c.scoringSeconds / c.jobs : .nan)
+    }
+
+    /// The server's batch counters so far (GET /metrics): jobs scored, batches, scoring seconds.
+    static func serverCounters(port: Int) -> (jobs: Double, batches: Double, scoringSeconds: Double) {
+        guard let conn = try? RawHTTPConnection(port: port), let r = try? conn.send(RawHTTPConnection.get("/metrics")) else { return (.nan, .nan, .nan) }
         var sum = 0.0, count = 0.0, scoring = 0.0
         for line in r.body.split(separator: "\n") {
             let f = line.split(separator: " ")
@@ -163,6 +181,6 @@ struct BenchServeCommand: ParsableCommand {
             if f[0] == "irn_serve_batch_size_count" { count = v }
             if f[0] == "irn_serve_scoring_seconds_total" { scoring = v }
         }
-        return (count > 0 ? sum / count : .nan, sum > 0 ? scoring / sum : .nan)
+        return (sum, count, scoring)
     }
 }
