@@ -30,6 +30,7 @@ struct BenchServeCommand: ParsableCommand {
     @Option(help: "Seconds of each measured phase.") var seconds = 10.0
     @Option(name: .customLong("max-length"), help: "Sessions have 1 to this many items.") var maxLength = 5
     @Option(name: .customLong("batch-window-us"), help: "The server's --batch-window-us.") var batchWindowUs = 1000
+    @Option(help: "The server's --scoring-threads.") var scoringThreads = 1
     @Option(name: .customLong("blas-threads"), help: "The server's --blas-threads.") var blasThreads = 1
     @Option(help: "wrk executable (skipped when not found).") var wrk = "wrk"
     @Option(help: "The irn executable to start (default: this one).") var irn: String?
@@ -57,7 +58,7 @@ struct BenchServeCommand: ParsableCommand {
     func phases(modelURL: URL, scoring: ServingModel.Scoring, raw: [[UInt8]], wrkBinary: String?, script: URL) throws -> (main: Phases, sgemm: Phases?) {
         func start(_ s: ServingModel.Scoring) throws -> ServeProcess {
             try ServeProcess(irn: irn ?? CommandLine.arguments[0],
-                             arguments: ["serve", "--model", modelURL.path, "--port", "0", "--batch-window-us", "\(batchWindowUs)",
+                             arguments: ["serve", "--model", modelURL.path, "--port", "0", "--batch-window-us", "\(batchWindowUs)", "--scoring-threads", "\(scoringThreads)",
                                          "--blas-threads", "\(blasThreads)", "--scoring", s.rawValue])
         }
         let server = try start(scoring)
@@ -148,7 +149,7 @@ struct BenchServeCommand: ParsableCommand {
         }
         let json = """
         {
-          "what": "POST /v1/recommend, sessions of 1..\(maxLength) random items, k 10, irn serve --batch-window-us \(batchWindowUs) --blas-threads \(blasThreads) --scoring \(model.scoring.rawValue)",
+          "what": "POST /v1/recommend, sessions of 1..\(maxLength) random items, k 10, irn serve --batch-window-us \(batchWindowUs) --scoring-threads \(scoringThreads) --blas-threads \(blasThreads) --scoring \(model.scoring.rawValue)",
           "model": {"items": \(items), "hidden": \(hidden), "head": "\(head)"},
           "machine": "\(ProcessInfo.processInfo.activeProcessorCount) cores, shared with the load generator (and possibly other work): noisy",
           "scoring_only_by_batch_size": \(scoringJSON(perBatch)),

@@ -48,6 +48,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("blas-threads"), help: "OpenBLAS threads for a batch's products (1 leaves the other cores to HTTP).")
     var blasThreads: Int = 1
 
+    @Option(help: "Scoring threads: with 2, a batch of 16 or more stateless requests is scored in two halves on two cores (stateful session events stay on one).")
+    var scoringThreads: Int = 1
+
     @Option(help: "Agents' scoring: pruned (a bf16 first pass over all items with a rigorous error bound, then exact float32 scores for the items that can reach the top k: the same top k as scoring all; needs AVX512-BF16, else sgemm) or sgemm (every logit in float32).")
     var scoring: ServingModel.Scoring = .pruned
 
@@ -73,6 +76,7 @@ struct ServeCommand: ParsableCommand {
         guard (model == nil) != (follow == nil) else { throw ValidationError("give exactly one of --model FILE or --follow tcp://HOST:P") }
         if follow != nil && data == nil { throw ValidationError("--follow needs --data DIR (the cluster's prepared data, for item ids)") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard scoringThreads == 1 || scoringThreads == 2 else { throw ValidationError("--scoring-threads must be 1 or 2, got \(scoringThreads)") }
         guard batchWindowUs >= 0, maxBatch >= 1, sessionTTL > 0, maxSessions >= 1, maxBody >= 64, maxK >= 1 else {
             throw ValidationError("--batch-window-us >= 0, --max-batch >= 1, --session-ttl > 0, --max-sessions >= 1, --max-body >= 64 and --max-k >= 1")
         }
@@ -110,7 +114,8 @@ struct ServeCommand: ParsableCommand {
                 ?? ItemMap(identity: served.itemCount)
             let metrics = ServingMetrics()
             let batcher = Batcher(model: served, window: Double(batchWindowUs) * 1e-6, maxBatch: maxBatch,
-                                  maxSessions: maxSessions, sessionTTL: sessionTTL, metrics: metrics, blasThreads: blasThreads)
+                                  maxSessions: maxSessions, sessionTTL: sessionTTL, metrics: metrics, blasThreads: blasThreads,
+                                  scoringThreads: scoringThreads)
             follower?.attach(batcher)
             var http = ServeHTTPOptions()
             http.host = host

@@ -22,6 +22,10 @@ public final class Batcher: @unchecked Sendable {
     private var model: ServingModel
     // Only the scoring thread touches these:
     private let engine: ScoringEngine
+    /// Scores the second half of large stateless batches on another core (nil: one thread).
+    private let helper: ScoringEngine?
+    /// Batches of at least this many stateless jobs are split between the two engines.
+    static let splitAt = 16
     private let sessions: SessionStore
     private var lastBatch = 0
     /// Runs on the scoring thread after a batch's `done` callbacks (the HTTP side hands the
@@ -29,13 +33,15 @@ public final class Batcher: @unchecked Sendable {
     public nonisolated(unsafe) var afterBatch: (() -> Void)?
 
     public init(model: ServingModel, window: Double, maxBatch: Int = 256, maxSessions: Int, sessionTTL: Double,
-                metrics: ServingMetrics, blasThreads: Int = 1) {
+                metrics: ServingMetrics, blasThreads: Int = 1, scoringThreads: Int = 1) {
         self.model = model
         self.window = max(0, window)
         self.maxBatch = max(1, maxBatch)
         self.metrics = metrics
         sessions = SessionStore(capacity: maxSessions, ttl: sessionTTL)
         engine = ScoringEngine(sessions: sessions)
+        // The helper only scores stateless jobs: its session store stays empty.
+        helper = scoringThreads > 1 ? ScoringEngine(sessions: SessionStore(capacity: 1, ttl: 1)) : nil
         metrics.setModel(version: model.version)
         // One BLAS thread by default: the other core serves HTTP.
         BLAS.setThreads(max(1, blasThreads))
@@ -112,7 +118,7 @@ public final class Batcher: @unchecked Sendable {
             cond.unlock()
 
             let t0 = monotonicSeconds()
-            let results = engine.run(batch.map(\.job), model: m, now: t0)
+            let results = score(batch.map(\.job), model: m, now: t0)
             metrics.observeBatch(size: batch.count, seconds: monotonicSeconds() - t0)
             lastBatch = batch.count
             publishSessionCounts()
@@ -120,6 +126,22 @@ public final class Batcher: @unchecked Sendable {
             afterBatch?()
             cond.lock()
         }
+    }
+
+    /// One engine, or two on the halves of a large batch of stateless jobs (stateful ones
+    /// stay on the engine that owns the sessions).
+    private func score(_ jobs: [ServeJob], model m: ServingModel, now: Double) -> [ServeResult] {
+        guard let helper, jobs.count >= Self.splitAt, jobs.allSatisfy({ $0.sessionId == nil }) else {
+            return engine.run(jobs, model: m, now: now)
+        }
+        let half = jobs.count / 2
+        let parts = [Array(jobs[..<half]), Array(jobs[half...])]
+        let out = Locked([[ServeResult]](repeating: [], count: 2))
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            let r = (i == 0 ? engine : helper).run(parts[i], model: m, now: now)
+            out.withLock { $0[i] = r }
+        }
+        return out.withLock { $0[0] + $0[1] }
     }
 
     private func publishSessionCounts() {

@@ -2,8 +2,9 @@ import IRNEvaluation
 import IRNNumerics
 
 /// Scores one batch of jobs against one model snapshot and keeps the stateful sessions.
-/// Owned by the batcher thread (not thread-safe); its buffers live across batches.
-final class ScoringEngine {
+/// Not thread-safe: one thread at a time runs it (the batcher, or for the helper engine one
+/// of the two halves of a split batch); its buffers live across batches.
+final class ScoringEngine: @unchecked Sendable {
     let sessions: SessionStore
     private let agent = AgentBatchScorer()
     private var genericScores: [Float] = []
