@@ -3,6 +3,7 @@ import XCTest
 import IRNAgents
 import IRNNumerics
 import IRNServing
+import IRNSupport
 
 /// The real `irn serve` binary over real HTTP: every endpoint, every kind of bad input,
 /// stateful sessions (same answers as the stateless route), TTL expiry and LRU eviction.
@@ -40,6 +41,31 @@ final class ServeHTTPTests: XCTestCase {
         let missing = HTTPLoad.run(port: server.port, clients: 3, seconds: 0.5, requests: [RawHTTPConnection.get("/nowhere")], threads: 2)
         XCTAssertEqual(missing.requests, 0)
         XCTAssertEqual(missing.errors, 3, "each client stops at its first non-200 answer")
+    }
+
+    /// With --scoring-threads 2 a large batch of stateless requests is split in two halves on
+    /// two engines; every answer must equal the one-thread server's, and the batches must
+    /// really have been large (the window holds 40 concurrent requests together).
+    func testSplitBatchesAnswerAsOneEngine() throws {
+        try start(["--scoring-threads", "2", "--batch-window-us", "300000"])
+        let bodies = (0..<40).map { "{\"session\": [\($0 % 50), \(($0 * 13 + 5) % 50), \(($0 * 7) % 50)], \"k\": 8}" }
+        let split = Locked([String](repeating: "", count: bodies.count))
+        let port = server.port
+        onThreads(bodies.count) { i in
+            let r = try? RawHTTPConnection(port: port).send(RawHTTPConnection.post("/v1/recommend", json: bodies[i]))
+            split.withLock { $0[i] = r?.body ?? "" }
+        }
+        let sum = try XCTUnwrap(server.metric("irn_serve_batch_size_sum"))
+        let count = try XCTUnwrap(server.metric("irn_serve_batch_size_count"))
+        XCTAssertGreaterThanOrEqual(sum / count, 16, "batches too small to be split: the test proves nothing")
+        server.stop()
+        try? FileManager.default.removeItem(at: dir)
+        try start()
+        for (i, b) in bodies.enumerated() {
+            let one = try server.post("/v1/recommend", b)
+            XCTAssertEqual(one.status, 200)
+            XCTAssertEqual(split.current[i], one.body, "request \(i)")
+        }
     }
 
     func testEveryEndpoint() throws {
