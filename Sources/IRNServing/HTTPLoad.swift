@@ -65,26 +65,15 @@ public final class RawHTTPConnection {
     }
 
     private func readResponse() throws -> (status: Int, body: String) {
-        let sep: [UInt8] = [13, 10, 13, 10]
-        var headerEnd: Int?
-        while headerEnd == nil {
-            if pending.count >= 4 {
-                for i in 0...(pending.count - 4) where pending[i] == 13 && Array(pending[i..<(i + 4)]) == sep { headerEnd = i; break }
+        while true {
+            let head = pending.withUnsafeBytes { ResponseHeadBytes.parse($0[...]) }
+            if let (status, start, length) = head, pending.count >= start + length {
+                let body = String(decoding: pending[start..<(start + length)], as: UTF8.self)
+                pending.removeFirst(start + length)
+                return (status, body)
             }
-            if headerEnd == nil { try fill() }
+            try fill()
         }
-        let head = String(decoding: pending[0..<headerEnd!], as: UTF8.self)
-        let lines = head.split(separator: "\r\n")
-        let status = lines.first.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
-        var length = 0
-        for l in lines.dropFirst() where l.lowercased().hasPrefix("content-length:") {
-            length = Int(l.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
-        }
-        let start = headerEnd! + 4
-        while pending.count < start + length { try fill() }
-        let body = String(decoding: pending[start..<(start + length)], as: UTF8.self)
-        pending.removeFirst(start + length)
-        return (status, body)
     }
 }
 
