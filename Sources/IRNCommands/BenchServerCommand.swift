@@ -124,8 +124,10 @@ struct BenchServerCommand: ParsableCommand {
         sc.settingsJSON = settings.json()
         let store = AgentStore(config: config)
         let server = try ParameterServer(config: sc, store: store, logger: quiet)
+        let serverDone = DispatchSemaphore(value: 0)
         let serverThread = Thread {
             do { try server.run() } catch { printError("server stopped: \(error)") }
+            serverDone.signal()
         }
         serverThread.start()
 
@@ -155,9 +157,16 @@ struct BenchServerCommand: ParsableCommand {
         let s0 = try stats(), t0 = monotonicSeconds()
         Thread.sleep(forTimeInterval: seconds)
         let s1 = try stats(), t1 = monotonicSeconds()
+        // Actors first, their sockets closed while the server still reads, then the server:
+        // closing both ends at once with multi-part messages in flight can trip a libzmq
+        // assertion (session_base.cpp clean_pipes, "Resource temporarily unavailable", libzmq
+        // issue 3442); it aborted 2 of ~30 runs here.
         for c in clients { c.requestStop() }
-        server.requestStop()
         _ = group.wait(timeout: .now() + 10)
+        clients.removeAll()
+        Thread.sleep(forTimeInterval: 0.2)
+        server.requestStop()
+        _ = serverDone.wait(timeout: .now() + 10)
 
         func n(_ s: [String: Any], _ k: String) -> Double { Double(s[k] as? Int ?? 0) }
         let applied = n(s1, "applied") - n(s0, "applied")
