@@ -81,12 +81,12 @@ struct BenchServeCommand: ParsableCommand {
             wrkMany = try WrkRun.run(w, port: server.port, threads: 2, connections: clients, seconds: seconds, script: script)
         }
         let c3 = Self.serverCounters(port: server.port)
-        let batches = Self.serverFigures(port: server.port)
+        let batches = Self.serverFigures(c3)
         var main = Phases(single: one, many: many, wrkSingle: wrkSingle, wrkMany: wrkMany, meanBatch: batches.meanBatch, scoringPerRequest: batches.scoringPerRequest)
         main.manyBatch = (c1.jobs - c0.jobs) / (c1.batches - c0.batches)
         main.wrkManyBatch = wrkBinary == nil ? .nan : (c3.jobs - c2.jobs) / (c3.batches - c2.batches)
         guard let other, let otherMany else { return (main, nil) }
-        let ob = Self.serverFigures(port: other.port)
+        let ob = Self.serverFigures(Self.serverCounters(port: other.port))
         return (main, Phases(single: otherMany, many: otherMany, wrkSingle: nil, wrkMany: otherWrk, meanBatch: ob.meanBatch, scoringPerRequest: ob.scoringPerRequest))
     }
 
@@ -165,9 +165,8 @@ struct BenchServeCommand: ParsableCommand {
         print(json)
     }
 
-    /// Mean jobs per batch and scoring-thread seconds per job, from the server's metrics.
-    static func serverFigures(port: Int) -> (meanBatch: Double, scoringPerRequest: Double) {
-        let c = serverCounters(port: port)
+    /// Mean jobs per batch and scoring-thread seconds per job, from the server's counters.
+    static func serverFigures(_ c: (jobs: Double, batches: Double, scoringSeconds: Double)) -> (meanBatch: Double, scoringPerRequest: Double) {
         return (c.batches > 0 ? c.jobs / c.batches : .nan, c.jobs > 0 ? c.scoringSeconds / c.jobs : .nan)
     }
 

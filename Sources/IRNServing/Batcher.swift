@@ -74,13 +74,6 @@ public final class Batcher: @unchecked Sendable {
         cond.unlock()
     }
 
-    /// Scores `job` in the next batch.
-    public func submit(_ job: ServeJob) async -> ServeResult {
-        await withCheckedContinuation { (c: CheckedContinuation<ServeResult, Never>) in
-            submit(job) { c.resume(returning: $0) }
-        }
-    }
-
     private func loop() {
         cond.lock()
         while true {

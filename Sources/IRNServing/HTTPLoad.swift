@@ -58,20 +58,35 @@ public final class RawHTTPConnection {
         }
     }
 
-    private func fill() throws {
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+    /// For callers that multiplex connections with poll(2): reads what the socket holds
+    /// without blocking and returns the status of a response once all of it has arrived (its
+    /// body is not decoded); throws when the connection closed.
+    func pollResponse() throws -> Int? {
+        try fill(wait: false)
+        return takeResponse { status, _ in status }
+    }
+
+    /// Appends what the socket holds to `pending` (waiting for it, unless `wait` is false).
+    private func fill(wait: Bool = true) throws {
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, wait ? 0 : Int32(MSG_DONTWAIT)) }
+        if n < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
         guard n > 0 else { throw LoadError("connection closed") }
         pending.append(contentsOf: buffer[0..<n])
     }
 
+    /// Takes one whole response (head and Content-Length bytes) off `pending`, nil until it
+    /// has all arrived.
+    private func takeResponse<T>(_ make: (_ status: Int, _ body: ArraySlice<UInt8>) -> T) -> T? {
+        guard let (status, start, length) = pending.withUnsafeBytes({ ResponseHeadBytes.parse($0[...]) }),
+              pending.count >= start + length else { return nil }
+        let r = make(status, pending[start..<(start + length)])
+        pending.removeFirst(start + length)
+        return r
+    }
+
     private func readResponse() throws -> (status: Int, body: String) {
         while true {
-            let head = pending.withUnsafeBytes { ResponseHeadBytes.parse($0[...]) }
-            if let (status, start, length) = head, pending.count >= start + length {
-                let body = String(decoding: pending[start..<(start + length)], as: UTF8.self)
-                pending.removeFirst(start + length)
-                return (status, body)
-            }
+            if let r = takeResponse({ ($0, String(decoding: $1, as: UTF8.self)) }) { return r }
             try fill()
         }
     }
@@ -130,12 +145,10 @@ public enum HTTPLoad {
     }
 }
 
-/// One load thread: its connections, a receive buffer each, one poll(2) over all of them.
+/// One load thread: its connections, one poll(2) over all of them.
 private struct LoadWorker {
     struct Conn {
         var socket: RawHTTPConnection
-        var buffer: [UInt8]
-        var filled = 0
         var sentAt: UInt64 = 0
         var next: Int
     }
@@ -149,7 +162,7 @@ private struct LoadWorker {
         result.latencies.reserveCapacity(200_000)
         for c in clientIds {
             if let s = try? RawHTTPConnection(port: port) {
-                conns.append(Conn(socket: s, buffer: [UInt8](repeating: 0, count: 1 << 16), next: c * 7919))
+                conns.append(Conn(socket: s, next: c * 7919))
             } else {
                 result.errors += 1
             }
@@ -190,29 +203,22 @@ private struct LoadWorker {
 
     enum Outcome { case incomplete, failed, done(ok: Bool, at: UInt64) }
 
-    /// Reads what is there; a whole response (headers + Content-Length bytes) ends the request.
-    private mutating func receive(_ i: Int) -> Outcome {
-        let fd = conns[i].socket.descriptor
-        let filled = conns[i].filled
-        let n = conns[i].buffer.withUnsafeMutableBytes { b in recv(fd, b.baseAddress! + filled, b.count - filled, Int32(MSG_DONTWAIT)) }
-        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .incomplete }
-        guard n > 0 else { return .failed }
-        conns[i].filled += n
-        guard let (status, bodyStart, length) = conns[i].buffer.withUnsafeBytes({ ResponseHeadBytes.parse($0.prefix(conns[i].filled)) }) else {
-            return conns[i].filled == conns[i].buffer.count ? .failed : .incomplete
+    /// Reads what is there; a whole response ends the request.
+    private func receive(_ i: Int) -> Outcome {
+        do {
+            guard let status = try conns[i].socket.pollResponse() else { return .incomplete }
+            return .done(ok: status == 200, at: DispatchTime.now().uptimeNanoseconds)
+        } catch {
+            return .failed
         }
-        guard conns[i].filled >= bodyStart + length else {
-            return bodyStart + length > conns[i].buffer.count ? .failed : .incomplete
-        }
-        // Closed loop: nothing follows the response on this connection.
-        conns[i].filled = 0
-        return .done(ok: status == 200, at: DispatchTime.now().uptimeNanoseconds)
     }
 }
 
 /// Status, start of the body and Content-Length of a response head, from raw bytes (nil
 /// until the blank line has arrived).
 enum ResponseHeadBytes {
+    private static let contentLength = Array("\r\ncontent-length:".utf8)
+
     static func parse(_ b: UnsafeRawBufferPointer.SubSequence) -> (status: Int, bodyStart: Int, length: Int)? {
         let base = b.startIndex, count = b.count
         guard count >= 16 else { return nil }
@@ -226,7 +232,7 @@ enum ResponseHeadBytes {
         // "HTTP/1.1 200 ..."
         var status = 0
         for j in (base + 9)..<(base + 12) { status = status * 10 + Int(b[j] &- 48) }
-        let key = Array("\r\ncontent-length:".utf8)
+        let key = contentLength
         var length = 0
         var j = base
         search: while j + key.count <= end {
