@@ -60,3 +60,27 @@ struct EntropyBonus: LossTerm {
         for j in losses.policy.indices { losses.policy[j].entropy = ctx.mean ? beta / P : beta }
     }
 }
+
+/// The supervised next-click term (`--click-weight`, beyond the paper): weight * -log pi(a_t|s_t)
+/// at every active step whose logged next event is a click, reduced over its own terms like
+/// the policy term. A policy row with a constant coefficient, so it trains everything the
+/// policy row reaches: the base logits and, with the repeat heads, both state gates
+/// (`gatesOnly`, `--click-scope gates`: the gates' parameters only).
+struct NextClickSupervision: LossTerm {
+    let weight: Float
+    var gatesOnly = false
+
+    var targetUse: TargetUse { [] }
+
+    func append(_ w: RolloutWindow, _ ctx: LossContext, to losses: inout WindowLosses, stats: inout IterationStats) {
+        let first = losses.policy.count
+        for i in 0..<(w.steps * w.slots) where w.active[i] && !w.targetIsPurchase[i] {
+            losses.policy.append(.init(index: Int32(i), action: w.targets[i], coefficient: weight, gatesOnly: gatesOnly))
+        }
+        let count = losses.policy.count - first
+        stats.clickTerms = count
+        if ctx.mean && count > 0 {
+            for j in first..<losses.policy.count { losses.policy[j].coefficient /= Float(count) }
+        }
+    }
+}

@@ -19,6 +19,9 @@ public enum CriticSteps: String, CaseIterable, Sendable, Codable { case all, pur
 public enum Baseline: String, CaseIterable, Sendable, Codable { case value, none }
 /// `--loss-reduction`: each term averaged over its own terms (mean) or summed (sum).
 public enum LossReduction: String, CaseIterable, Sendable, Codable { case mean, sum }
+/// `--click-scope`: what the supervised next-click term trains: the whole network (all) or
+/// only the repeat heads' gates (gates; the base logits and the LSTM stay the policy's).
+public enum ClickScope: String, CaseIterable, Sendable, Codable { case all, gates }
 /// `--target-unit`: what `--target-every` counts.
 public enum TargetUnit: String, CaseIterable, Sendable, Codable { case steps, updates }
 
@@ -53,6 +56,13 @@ public struct AgentConfig: Sendable, Codable, Equatable {
     public var lossReduction: LossReduction = .mean
     /// w in L = L_policy + L_value + w L_IRN (`--irn-weight`; also PRN-P's weight).
     public var irnWeight: Float = 0.1
+    /// Weight lambda of the supervised next-click term (`--click-weight`, beyond the paper;
+    /// nil: none): lambda * -log pi(a_t|s_t) at every step whose logged next event is a click,
+    /// through the full head. The -P rewards never ask for clicks, so without it the
+    /// repeat-next head's candidate gate learns from purchase steps only (docs/results/next).
+    public var clickWeight: Float? = nil
+    /// What the click term trains (`--click-scope`); nil: all.
+    public var clickScope: ClickScope? = nil
     public var forgetBias: Float = 1
     public var targetEvery: Int = 500
     public var targetUnit: TargetUnit = .steps
@@ -105,6 +115,8 @@ public struct AgentConfig: Sendable, Codable, Equatable {
         try need(breadth >= 1, "--breadth must be at least 1")
         try need(depth >= 1, "--depth must be at least 1")
         try need(irnWeight >= 0, "--irn-weight must be non-negative")
+        try need(clickWeight.map { $0.isFinite && $0 >= 0 } ?? true, "--click-weight must be a finite number >= 0")
+        try need(clickScope != .gates || head.isRepeat, "--click-scope gates needs a gated head (--head repeat or repeat-next)")
         try need(adam.learningRate > 0, "--lr must be positive")
         try need(repeatGateInit.count == 4 && repeatGateInit.allSatisfy(\.isFinite), "--repeat-gate-init needs 4 finite numbers, one per prefix feature")
         if head.hasNext {

@@ -2,7 +2,15 @@
 extension Algorithm {
     /// The terms of this algorithm's loss, in the order they are built (returns first: the
     /// policy and value terms read them; the entropy bonus after the policy terms).
+    /// `--click-weight` adds the supervised next-click term last (after the entropy bonus,
+    /// which therefore leaves its rows alone).
     func lossTerms(_ config: AgentConfig) -> [any LossTerm] {
+        let base = baseTerms(config)
+        guard let lambda = config.clickWeight, lambda > 0 else { return base }
+        return base + [NextClickSupervision(weight: lambda, gatesOnly: config.clickScope == .gates)]
+    }
+
+    private func baseTerms(_ config: AgentConfig) -> [any LossTerm] {
         switch self {
         case .a3cF: return A3CLoss.clickRewarded
         case .a3cP: return A3CLoss.purchaseOnly

@@ -92,6 +92,10 @@ public final class GradientWorker {
         var stats = windowStatistics(w)
         losses.removeAll()
         for term in terms { term.append(w, context, to: &losses, stats: &stats) }
+        // Terms append in their own order; the prefixes below (and readers of the losses)
+        // walk the policy rows in window order. Only the click term breaks it (-P: its click
+        // steps interleave with the purchase steps).
+        if stats.clickTerms > 0 { losses.policy.sort { $0.index < $1.index } }
         if prefix != nil { attachPrefixes(w) }
 
         let lb = backprop.backward(parameters, losses: losses, into: &gradient)

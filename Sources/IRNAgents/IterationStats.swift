@@ -21,6 +21,8 @@ public struct IterationStats: Sendable, Equatable, Codable {
     public var policyTerms: Int = 0
     public var valueTerms: Int = 0
     public var reconstructionTerms: Int = 0
+    /// Of the policy terms, those of the supervised next-click term (`--click-weight`).
+    public var clickTerms: Int = 0
 
     public init() {}
 
@@ -35,5 +37,6 @@ public struct IterationStats: Sendable, Equatable, Codable {
         meanAdvantage += o.meanAdvantage; meanAbsAdvantage += o.meanAbsAdvantage; meanValue += o.meanValue
         activeSteps += o.activeSteps; purchaseSteps += o.purchaseSteps; policyTerms += o.policyTerms
         valueTerms += o.valueTerms; reconstructionTerms += o.reconstructionTerms
+        clickTerms += o.clickTerms
     }
 }

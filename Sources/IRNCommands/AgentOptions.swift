@@ -8,6 +8,7 @@ extension CriticSteps: ExpressibleByArgument {}
 extension Baseline: ExpressibleByArgument {}
 extension LossReduction: ExpressibleByArgument {}
 extension TargetUnit: ExpressibleByArgument {}
+extension ClickScope: ExpressibleByArgument {}
 
 /// The agents' flags (defaults and readings: docs/algorithm.md), shared by every command that builds an agent.
 struct AgentOptions: ParsableArguments {
@@ -41,6 +42,10 @@ struct AgentOptions: ParsableArguments {
     var lossReduction: LossReduction = .mean
     @Option(name: .customLong("irn-weight"), help: "Weight w of the reconstruction loss (IRN and PRN-P).")
     var irnWeight: Float = 0.1
+    @Option(name: .customLong("click-weight"), help: "Weight of a supervised next-click term, weight * -log pi(next item) at every step whose next event is a click, through the whole policy head (beyond the paper; default: none). Gives the repeat-next head's candidate gate a click-level signal that purchase rewards never give.")
+    var clickWeight: Float?
+    @Option(name: .customLong("click-scope"), help: "What the click term trains: all (the whole network) or gates (only the repeat heads' gates W_g, b_g, W_n, b_n; the base logits and the LSTM stay the policy's). Default: all.")
+    var clickScope: ClickScope?
     @Option(name: .customLong("forget-bias"), help: "Initial LSTM forget-gate bias.")
     var forgetBias: Float = 1
     @Option(name: .customLong("target-every"), help: "Refresh the target (imagination) network every this many target units.")
@@ -73,7 +78,7 @@ struct AgentOptions: ParsableArguments {
         c.hidden = hidden; c.slots = batch; c.window = window; c.nStep = nStep; c.gamma = gamma
         c.purchaseReward = purchaseReward; c.clickRewardOverride = clickReward
         c.criticSteps = criticSteps; c.baseline = baseline; c.advantageFloor = advantageFloor; c.valueWeight = valueWeight; c.entropy = entropy; c.lossReduction = lossReduction
-        c.irnWeight = irnWeight; c.forgetBias = forgetBias; c.targetEvery = targetEvery; c.targetUnit = targetUnit
+        c.irnWeight = irnWeight; c.clickWeight = clickWeight; c.clickScope = clickScope; c.forgetBias = forgetBias; c.targetEvery = targetEvery; c.targetUnit = targetUnit
         c.breadth = breadth; c.depth = depth; c.seed = seed
         c.adam = AdamConfig(learningRate: lr, beta1: beta1, beta2: beta2, epsilon: eps, lazySparse: !denseAdam)
         try policyHead.apply(to: &c)

@@ -43,6 +43,10 @@ extension WindowBackprop {
         for r in 0..<P { out.policy += rowLoss[r]; out.entropy += entropyLoss[r] }
         if shape.head.isRepeat { backwardGatedTerms(.prefix, p, losses: losses) }
         if shape.head.hasNext { backwardGatedTerms(.next, p, losses: losses) }
+        // Gate-only rows have given the gates their gradient: none reaches W_p, b_p or h.
+        for (r, term) in losses.policy.enumerated() where term.gatesOnly {
+            (policyZ + r * N).update(repeating: 0, count: N)
+        }
         // dW_p^T [N x H] = dZ^T [N x P] Hp [P x H]; dHp = dZ W_p^T.
         BLAS.gemm(transA: true, m: N, n: H, k: P, a: policyZ, lda: N, b: policyH, ldb: H,
                   beta: 0, c: dWp, ldc: H, recorder: recorder)

@@ -54,10 +54,10 @@ extension WindowBackprop {
                 }
                 for f in 0..<4 { db[f] += dg[f] }
                 guard stateGate, let w = weights else { continue }
-                let dh = dH + Int(losses.policy[r].index) * H
+                let dh = dH + Int(losses.policy[r].index) * H, toH = !losses.policy[r].gatesOnly
                 for f in 0..<4 where dg[f] != 0 {
                     FastMath.axpy(dg[f], policyH + r * H, dW + f * H, count: H)
-                    FastMath.axpy(dg[f], w + f * H, dh, count: H)
+                    if toH { FastMath.axpy(dg[f], w + f * H, dh, count: H) }
                 }
             }
         }

@@ -10,8 +10,12 @@
 public struct WindowLosses: Sendable {
     public struct Policy: Sendable {
         public var index: Int32, action: Int32, coefficient: Float, entropy: Float
-        public init(index: Int32, action: Int32, coefficient: Float, entropy: Float = 0) {
+        /// Whether the row's gradient stops at the repeat heads' gate parameters (W_g, b_g,
+        /// W_n, b_n): nothing reaches the base logits or h (`--click-scope gates`).
+        public var gatesOnly: Bool
+        public init(index: Int32, action: Int32, coefficient: Float, entropy: Float = 0, gatesOnly: Bool = false) {
             self.index = index; self.action = action; self.coefficient = coefficient; self.entropy = entropy
+            self.gatesOnly = gatesOnly
         }
     }
     public struct Value: Sendable {

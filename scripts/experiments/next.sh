@@ -19,13 +19,21 @@
 #   6. (INIT_SEEDS, default SEEDS) the candidate gate started away from 0 (--next-gate-init):
 #      b_n = (1,0,0,2) and (2,0,0,5), i.e. reached followers of the last item start above the
 #      other non-session items, ordered by s(last, j), as spop-markov ranks them.
+#   7. the supervised next-click term (CLICK_FLAGS, default --click-weight 0.1, picked on
+#      valid by stage 9): IRN-P per seed, A3C-P and PRN-P (w = 1) per ABL_SEEDS.
+#   8. retrain on train (RETRAIN_SEEDS): IRN-P repeat-next with the click term. Run it after
+#      stage 7 has finished in every lane (the epoch count is the mean of stage 7's).
+#   9. (SWEEP_SEEDS, default "1 2") the click term's weight and scope on valid: IRN-P with
+#      --click-weight 0.3, 1 and 1 with --click-scope gates; sweep.md lists their valid
+#      figures at the kept epoch beside stage 2's (weight 0) and stage 7's (0.1).
 # LANE=i/n runs only every n-th run starting at the i-th (0-based), so n copies of the script
 # can share the work (e.g. LANE=0/2 and LANE=1/2 side by side); summaries are shared.
 # Runs whose result exists are skipped, so the script can be resumed. Per-run evaluation JSON,
 # training logs, table1.md / table1.json (table1_summary.py) and check.md / check.json go to
 # docs/results/next/; every command is appended to docs/results/next/commands.txt.
 # Environment: IRN (default .build/release/irn), SEEDS ("1 2 3 4 5"), ABL_SEEDS (SEEDS),
-# RETRAIN_SEEDS (SEEDS), EPOCHS (25), PATIENCE (8), THREADS (1), STAGES ("1 2 3 4").
+# RETRAIN_SEEDS (SEEDS), SWEEP_SEEDS ("1 2"), CLICK_FLAGS ("--click-weight 0.1"), EPOCHS (25),
+# PATIENCE (8), THREADS (1), STAGES ("1 2 3 4 5 6 7 8 9").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 IRN=${IRN:-.build/release/irn}
@@ -36,14 +44,16 @@ RETRAIN_SEEDS=${RETRAIN_SEEDS:-$SEEDS}
 EPOCHS=${EPOCHS:-25}
 PATIENCE=${PATIENCE:-8}
 THREADS=${THREADS:-1}
-STAGES=${STAGES:-"1 2 3 4 5 6"}
+STAGES=${STAGES:-"1 2 3 4 5 6 7 8 9"}
+SWEEP_SEEDS=${SWEEP_SEEDS:-"1 2"}
+read -r -a CLICK <<< "${CLICK_FLAGS:---click-weight 0.1}"
 INIT_SEEDS=${INIT_SEEDS:-$SEEDS}
 LANE=${LANE:-0/1}
 LANE_I=${LANE%/*} LANE_N=${LANE#*/} RUN_NO=-1
 METRIC=purchase-mrr@5
 RES=docs/results/next
 DATA=$WORK/data
-mkdir -p "$WORK/models" "$RES/runs"
+mkdir -p "$WORK/models" "$RES/runs" "$RES/valid"
 CMDS=$RES/commands.txt
 . scripts/experiments/common.sh
 require_irn
@@ -53,12 +63,14 @@ stage() { case " $STAGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 summarise() {
   python3 scripts/experiments/table1_summary.py "$RES" > /dev/null
   python3 scripts/experiments/next_check.py "$RES" > /dev/null
+  python3 scripts/experiments/next_sweep.py "$RES" > /dev/null
 }
 
-baseline() {  # method
-  local out=$RES/runs/baseline-$1.json
+baseline() {  # method [valid]
+  local out=$RES/runs/baseline-$1.json split=()
+  [ "${2:-}" = valid ] && { out=$RES/valid/baseline-$1.json; split=(--split valid); }
   [ -f "$out" ] && return 0
-  local cmd=("$IRN" baseline --data "$DATA" --method "$1" --threads "$THREADS" --json)
+  local cmd=("$IRN" baseline --data "$DATA" --method "$1" "${split[@]}" --threads "$THREADS" --json)
   log_cmd "${cmd[*]} > $out"
   "${cmd[@]}" > "$out.tmp" && mv "$out.tmp" "$out"
 }
@@ -104,7 +116,7 @@ retrain() {  # name-of-valid-runs algo seed flags...
 }
 
 if stage 1; then
-  for m in spop spop-markov cknn; do baseline "$m"; done
+  for m in spop spop-markov cknn; do baseline "$m"; baseline "$m" valid; done
   summarise
 fi
 
@@ -146,6 +158,30 @@ if stage 6; then
     valid_run a3c-p-next-init2005 a3c-p "$s" --head repeat-next --next-gate-init 2,0,0,5
     valid_run irn-p-next-init1002 irn-p "$s" --head repeat-next --next-gate-init 1,0,0,2
     valid_run irn-p-next-init2005 irn-p "$s" --head repeat-next --next-gate-init 2,0,0,5
+  done
+fi
+
+if stage 7; then
+  for s in $SEEDS; do
+    valid_run irn-p-next-click irn-p "$s" --head repeat-next "${CLICK[@]}"
+  done
+  for s in $ABL_SEEDS; do
+    valid_run a3c-p-next-click a3c-p "$s" --head repeat-next "${CLICK[@]}"
+    valid_run prn-p-w1-next-click prn-p "$s" --head repeat-next --irn-weight 1 "${CLICK[@]}"
+  done
+fi
+
+if stage 8; then
+  for s in $RETRAIN_SEEDS; do
+    retrain irn-p-next-click irn-p "$s" --head repeat-next "${CLICK[@]}"
+  done
+fi
+
+if stage 9; then
+  for s in $SWEEP_SEEDS; do
+    valid_run irn-p-next-cw0.3 irn-p "$s" --head repeat-next --click-weight 0.3
+    valid_run irn-p-next-cw1 irn-p "$s" --head repeat-next --click-weight 1
+    valid_run irn-p-next-cw1-gates irn-p "$s" --head repeat-next --click-weight 1 --click-scope gates
   done
 fi
 summarise

@@ -11,7 +11,8 @@ base = {k: v for k, v in s.items() if k.startswith("baseline-")}
 if not base:
     sys.exit(0)
 best = {m: max(base, key=lambda b: base[b][m]["mean"]) for m in ("click_recall@5", "first_recall@5")}
-pairs = [("irn-p-next", "irn-p-repeat"), ("retrain-irn-p-next", "retrain-irn-p-repeat")]
+pairs = [("irn-p-next", "irn-p-repeat"), ("irn-p-next-click", "irn-p-repeat"),
+         ("retrain-irn-p-next", "retrain-irn-p-repeat"), ("retrain-irn-p-next-click", "retrain-irn-p-repeat")]
 # The repeat head's valid runs: this folder's (stage 5) or else docs/results/repeat/'s, the same
 # commands on a head that is bit-identical to before.
 rep_table = os.path.join(os.path.dirname(os.path.abspath(res)), "repeat", "table1.json")
