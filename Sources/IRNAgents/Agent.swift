@@ -22,6 +22,9 @@ public final class Agent {
     }
 
     public var parameters: NetworkParameters { model.parameters }
+    /// What validation, saved models and serving use: the weight average under
+    /// `--average-weights`, else the parameters.
+    public var evaluationParameters: NetworkParameters { model.evaluationParameters }
     /// The frozen copy pi_hat / theta^-.
     public var target: NetworkParameters { model.target }
     public var optimizer: Adam { model.optimizer }

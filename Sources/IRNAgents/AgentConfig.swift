@@ -63,6 +63,12 @@ public struct AgentConfig: Sendable, Codable, Equatable {
     public var clickWeight: Float? = nil
     /// What the click term trains (`--click-scope`); nil: all.
     public var clickScope: ClickScope? = nil
+    /// Decay of an exponential moving average of the weights (`--average-weights`, beyond the
+    /// paper; nil: none). Validation, saved models and serving use the average; training
+    /// (gradients, the target network) uses the live weights. Taken with
+    /// `ModelState.averageDecay`'s warm-up, so early averages do not remember the
+    /// initialisation.
+    public var weightAverage: Float? = nil
     public var forgetBias: Float = 1
     public var targetEvery: Int = 500
     public var targetUnit: TargetUnit = .steps
@@ -116,6 +122,7 @@ public struct AgentConfig: Sendable, Codable, Equatable {
         try need(depth >= 1, "--depth must be at least 1")
         try need(irnWeight >= 0, "--irn-weight must be non-negative")
         try need(clickWeight.map { $0.isFinite && $0 >= 0 } ?? true, "--click-weight must be a finite number >= 0")
+        try need(weightAverage.map { $0 > 0 && $0 < 1 } ?? true, "--average-weights must be in (0, 1)")
         try need(clickScope != .gates || head.isRepeat, "--click-scope gates needs a gated head (--head repeat or repeat-next)")
         try need(adam.learningRate > 0, "--lr must be positive")
         try need(repeatGateInit.count == 4 && repeatGateInit.allSatisfy(\.isFinite), "--repeat-gate-init needs 4 finite numbers, one per prefix feature")

@@ -12,18 +12,47 @@ public struct ModelState {
     public private(set) var optimizer: Adam
     /// Gradient applications so far (the weight version in the cluster).
     public private(set) var version: UInt64 = 0
+    /// The moving average of the parameters (`--average-weights`), updated after every
+    /// step; nil without the flag.
+    public private(set) var averaged: NetworkParameters?
+
+    /// The weights to evaluate, save and serve: the average when kept, else the parameters.
+    public var evaluationParameters: NetworkParameters { averaged ?? parameters }
 
     public init(config: AgentConfig) {
         self.config = config
         parameters = config.initialParameters()
         target = parameters
         optimizer = Adam(shape: config.shape, config: config.adam)
+        averaged = config.weightAverage == nil ? nil : parameters
+    }
+
+    /// The decay of the step that makes version t: min(decay, (1 + t) / (10 + t)), so the
+    /// first steps' averages follow the weights (the initialisation is forgotten quickly).
+    public static func averageDecay(_ decay: Float, version t: UInt64) -> Float {
+        min(decay, Float(1 + Double(t)) / Float(10 + Double(t)))
+    }
+
+    /// avg <- d avg + (1 - d) theta, over every tensor (O(parameters) per step).
+    private mutating func updateAverage() {
+        guard let decay = config.weightAverage, var avg = averaged else { return }
+        averaged = nil  // keep avg's storage unique: updated in place
+        let d = Self.averageDecay(decay, version: version)
+        for i in avg.tensors.indices {
+            avg.tensors[i].withUnsafeMutableBufferPointer { a in
+                parameters.tensors[i].withUnsafeBufferPointer { p in
+                    for j in a.indices { a[j] = d * a[j] + (1 - d) * p[j] }
+                }
+            }
+        }
+        averaged = avg
     }
 
     /// One Adam step with a gradient computed in this process.
     public mutating func apply(_ g: NetworkGradient) {
         optimizer.apply(g, to: &parameters)
         version += 1
+        updateAverage()
     }
 
     /// One Adam step with a gradient given part by part (e.g. read in place from received
@@ -32,6 +61,7 @@ public struct ModelState {
         let step = optimizer.beginStep()
         try update(&optimizer, step, &parameters)
         version += 1
+        updateAverage()
     }
 
     /// theta^- <- theta.
@@ -44,6 +74,7 @@ public struct ModelState {
         }
         parameters = p
         target = p
+        if averaged != nil { averaged = p }
     }
 
     /// Weights, target, Adam moments and step, version: all a resumed run needs to continue
@@ -54,6 +85,7 @@ public struct ModelState {
             let s = g.tensorShape(config.shape)
             t[g.name] = SafetensorsTensor(floats: parameters[g], shape: s)
             t["target.\(g.name)"] = SafetensorsTensor(floats: target[g], shape: s)
+            if let a = averaged { t["average.\(g.name)"] = SafetensorsTensor(floats: a[g], shape: s) }
         }
         for m in optimizer.namedMoments() { t[m.name] = SafetensorsTensor(floats: m.values, shape: m.shape) }
         t["adam.step"] = SafetensorsTensor(int64s: [Int64(optimizer.step)], shape: [1])
@@ -73,6 +105,7 @@ public struct ModelState {
         }
         let p = try NetworkParameters(shape: config.shape, named: try named(""))
         let tp = try NetworkParameters(shape: config.shape, named: try named("target."))
+        let avg = config.weightAverage == nil ? nil : try NetworkParameters(shape: config.shape, named: try named("average."))
         var moments: [String: [Float]] = [:]
         for (k, v) in t where k.hasPrefix("adam.m.") || k.hasPrefix("adam.v.") { moments[k] = try v.floats() }
         guard let step = try t["adam.step"]?.int64s().first, let ver = try t["version"]?.int64s().first, step >= 0, ver >= 0 else {
@@ -82,6 +115,7 @@ public struct ModelState {
         try adam.restore(step: Int(step), named: moments)
         parameters = p
         target = tp
+        averaged = avg
         optimizer = adam
         version = UInt64(ver)
     }

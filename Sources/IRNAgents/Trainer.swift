@@ -99,11 +99,11 @@ public final class Trainer {
         return s
     }
 
-    /// Ranks the validation split with the current parameters.
+    /// Ranks the validation split with the current weights (their average under `--average-weights`).
     public func validate() throws -> EvaluationResult {
         let cutoffs = Array(Set([3, 5, 10, 20, options.validMetric.cutoff])).sorted()
         let o = EvaluationOptions(cutoffs: cutoffs, threads: options.evalThreads, slots: options.evalSlots)
-        return try Evaluator.evaluate(AgentRecommender(parameters: agent.parameters), on: dataset.valid, options: o)
+        return try Evaluator.evaluate(AgentRecommender(parameters: agent.evaluationParameters), on: dataset.valid, options: o)
     }
 
     /// Runs up to `options.epochs` epochs. Returns normally when training completed or
@@ -150,7 +150,7 @@ public final class Trainer {
             let value = options.validMetric.value(in: result)
             record.validValue = value
             if options.keepLast || best == nil || value > best!.validValue! {
-                best = AgentCheckpoint(config: config, parameters: agent.parameters, epoch: e + 1,
+                best = AgentCheckpoint(config: config, parameters: agent.evaluationParameters, epoch: e + 1,
                                        validMetric: options.validMetric.description, validValue: value, note: bestNote,
                                        dataFingerprint: dataFingerprint, itemIds: dataset.itemIds)
                 record.improved = true
@@ -189,7 +189,7 @@ public final class Trainer {
     /// current parameters are written (epoch = epochs completed, no validation figure).
     private func finishInterrupted(trainSeconds: Double, total: Double, why: String) throws {
         if best == nil, let url = modelURL {
-            let current = AgentCheckpoint(config: config, parameters: agent.parameters, epoch: epochsCompleted,
+            let current = AgentCheckpoint(config: config, parameters: agent.evaluationParameters, epoch: epochsCompleted,
                                           note: "interrupted (\(why)) after \(iteration) iterations, before any validation",
                                           dataFingerprint: dataFingerprint, itemIds: dataset.itemIds)
             try current.write(to: url)

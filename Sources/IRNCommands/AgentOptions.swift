@@ -46,6 +46,8 @@ struct AgentOptions: ParsableArguments {
     var clickWeight: Float?
     @Option(name: .customLong("click-scope"), help: "What the click term trains: all (the whole network) or gates (only the repeat heads' gates W_g, b_g, W_n, b_n; the base logits and the LSTM stay the policy's). Default: all.")
     var clickScope: ClickScope?
+    @Option(name: .customLong("average-weights"), help: "Keep an exponential moving average of the weights with this decay per update (e.g. 0.99; beyond the paper; default: none) and validate, save and serve it instead of the last weights; training itself uses the live weights. Smooths the epoch-to-epoch swings a model kept at a fixed epoch count (--keep last) would otherwise inherit.")
+    var averageWeights: Float?
     @Option(name: .customLong("forget-bias"), help: "Initial LSTM forget-gate bias.")
     var forgetBias: Float = 1
     @Option(name: .customLong("target-every"), help: "Refresh the target (imagination) network every this many target units.")
@@ -78,7 +80,7 @@ struct AgentOptions: ParsableArguments {
         c.hidden = hidden; c.slots = batch; c.window = window; c.nStep = nStep; c.gamma = gamma
         c.purchaseReward = purchaseReward; c.clickRewardOverride = clickReward
         c.criticSteps = criticSteps; c.baseline = baseline; c.advantageFloor = advantageFloor; c.valueWeight = valueWeight; c.entropy = entropy; c.lossReduction = lossReduction
-        c.irnWeight = irnWeight; c.clickWeight = clickWeight; c.clickScope = clickScope; c.forgetBias = forgetBias; c.targetEvery = targetEvery; c.targetUnit = targetUnit
+        c.irnWeight = irnWeight; c.clickWeight = clickWeight; c.clickScope = clickScope; c.weightAverage = averageWeights; c.forgetBias = forgetBias; c.targetEvery = targetEvery; c.targetUnit = targetUnit
         c.breadth = breadth; c.depth = depth; c.seed = seed
         c.adam = AdamConfig(learningRate: lr, beta1: beta1, beta2: beta2, epsilon: eps, lazySparse: !denseAdam)
         try policyHead.apply(to: &c)

@@ -257,7 +257,7 @@ public struct ServerCommand: ParsableCommand {
             server.onUpdate = { [evaluator, store, runs] server, version in
                 guard version % evalEvery == 0 else { return }
                 // A copy of the weights (copy-on-write: the next update copies the server's own).
-                let weights = store.parameters
+                let weights = store.evaluationParameters
                 evaluator.start(weights, step: version) { [weak server] m in
                     server?.setEvalMetrics(m)
                     if runs.record(m, parameters: weights, step: version, final: false) { server?.finishEarly(stopReason) }
@@ -274,13 +274,13 @@ public struct ServerCommand: ParsableCommand {
         if let why = server.earlyStopReason { logger.notice("early-stopped", metadata: ["reason": "\(why)", "step": "\(store.version)"]) }
         var finalMetrics: [String: Double]?
         if !noEval && evalSet.count > 0 {
-            let m = try evaluator.evaluate(store.parameters, step: store.version)
+            let m = try evaluator.evaluate(store.evaluationParameters, step: store.version)
             let keys = m.keys.filter { $0.contains("recall@5") || $0.contains("mrr@5") }.sorted()
             logger.notice("final evaluation", metadata: Logger.Metadata(uniqueKeysWithValues: keys.map { ($0, "\(m[$0]!)") }))
-            _ = runs.record(m, parameters: store.parameters, step: store.version, final: true)
+            _ = runs.record(m, parameters: store.evaluationParameters, step: store.version, final: true)
             finalMetrics = m
         }
-        let written = try runs.finish(parameters: store.parameters, step: store.version, epochs: Int(epochs), finalMetrics: finalMetrics)
+        let written = try runs.finish(parameters: store.evaluationParameters, step: store.version, epochs: Int(epochs), finalMetrics: finalMetrics)
         logger.notice("final model written", metadata: ["file": "\(modelURL.path)", "keep": "\(keepMode.rawValue)", "step": "\(written.step)",
                                                         "history": "\(runs.history.csvURL.path)"])
         if let m = written.metrics {

@@ -54,7 +54,7 @@ extension TrainCommand {
                     printError(String(format: "iteration %d: %d train purchases, R@%d %.4f MRR@%d %.4f", r.iteration, r.trainPurchases, o.cutoff, r.trainRecall, o.cutoff, r.trainMRR) + te)
                 }
             }
-            try AgentCheckpoint(config: config, parameters: trainer.agent.parameters, epoch: 1,
+            try AgentCheckpoint(config: config, parameters: trainer.agent.evaluationParameters, epoch: 1,
                                 note: "online pass over \(split.rawValue)").write(to: URL(fileURLWithPath: out))
             print("online pass done: model -> \(out), records -> \(logURL.path)")
         } catch let e as IRNError {

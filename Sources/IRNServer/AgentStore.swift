@@ -13,6 +13,9 @@ public final class AgentStore: ParameterStore {
     public var config: AgentConfig { model.config }
     public var version: UInt64 { model.version }
     public var parameters: NetworkParameters { model.parameters }
+    /// What the server evaluates and writes as its model: the weight average under
+    /// `--average-weights`, else the parameters (actors always get the live weights).
+    public var evaluationParameters: NetworkParameters { model.evaluationParameters }
 
     public init(config: AgentConfig) {
         model = ModelState(config: config)

@@ -39,8 +39,10 @@ public enum CheckpointModel {
             throw IRNError("checkpoint of --algo \(settings.algo) holds no agent model (a self-test checkpoint?)", file: source.path)
         }
         var named: [String: (shape: [Int], values: [Float])] = [:]
+        // Under --average-weights the model is the average (what the server evaluates and writes).
+        let prefix = config.weightAverage != nil && t["average." + config.shape.parameterGroups[0].name] != nil ? "average." : ""
         for g in config.shape.parameterGroups {
-            guard let x = t[g.name] else { throw IRNError("checkpoint lacks tensor \(g.name)", file: source.path) }
+            guard let x = t[prefix + g.name] else { throw IRNError("checkpoint lacks tensor \(g.name)", file: source.path) }
             named[g.name] = (x.shape, try x.floats())
         }
         let parameters: NetworkParameters

@@ -19,9 +19,13 @@ final class AgentClusterTests: XCTestCase {
     func testSyncModeEqualsSingleProcessTraining() throws {
         let dataset = tinyDataset()
         let repeatHead = PolicyHead.repeatAware(features: [true, true, true, true], gate: .state)
-        for (algo, head) in [(Algorithm.irnP, PolicyHead.plain), (.a3cF, .plain), (.prnP, repeatHead), (.irnP, PolicyHead.repeatNext(followersPerItem: 5))] {
+        // The last case adds the click term (the actor must take it from the welcome) and the
+        // weight average (the server must keep the one irn train keeps).
+        for (algo, head, extras) in [(Algorithm.irnP, PolicyHead.plain, false), (.a3cF, .plain, false), (.prnP, repeatHead, false),
+                                     (.irnP, PolicyHead.repeatNext(followersPerItem: 5), false), (.a3cP, PolicyHead.repeatNext(followersPerItem: 5), true)] {
             var agent = tinyAgent(algo, items: dataset.itemCount)
             agent.head = head
+            if extras { agent.clickWeight = 0.5; agent.weightAverage = 0.9 }
             // Repeat-next: the server's table (checksum in the welcome); the actor rebuilds it.
             try agent.attachTransitions(from: dataset, split: .train)
             var (cfg, _) = agentServerConfig(dataset, agent: agent, epochs: 2, shardsPerLease: dataset.shardCount)
@@ -81,6 +85,11 @@ final class AgentClusterTests: XCTestCase {
                 XCTAssertLessThanOrEqual(dt, 1e-5, "\(algo) target \(g.name): relative difference \(dt)")
             }
             XCTAssertNotEqual(store.parameters, agent.initialParameters(), "training moved the weights")
+            XCTAssertEqual(store.model.averaged == nil, !extras)
+            for g in agent.shape.parameterGroups {
+                let d = maxRelativeDifference(store.evaluationParameters[g], trainer.agent.evaluationParameters[g])
+                XCTAssertLessThanOrEqual(d, 1e-5, "\(algo) average \(g.name): relative difference \(d)")
+            }
         }
     }
 

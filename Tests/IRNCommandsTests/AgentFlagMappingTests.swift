@@ -16,7 +16,7 @@ final class AgentFlagMappingTests: XCTestCase {
         "criticSteps": ["--critic-steps", "purchase"], "baseline": ["--baseline", "none"],
         "advantageFloor": ["--advantage-floor", "0"], "valueWeight": ["--value-weight", "0.05"],
         "entropy": ["--entropy", "0.01"], "lossReduction": ["--loss-reduction", "sum"],
-        "irnWeight": ["--irn-weight", "0.5"], "clickWeight": ["--click-weight", "0.5"], "clickScope": ["--click-scope", "all"], "forgetBias": ["--forget-bias", "0"],
+        "irnWeight": ["--irn-weight", "0.5"], "clickWeight": ["--click-weight", "0.5"], "clickScope": ["--click-scope", "all"], "averageWeights": ["--average-weights", "0.99"], "forgetBias": ["--forget-bias", "0"],
         "targetEvery": ["--target-every", "100"], "targetUnit": ["--target-unit", "updates"],
         "breadth": ["--breadth", "1"], "depth": ["--depth", "3"], "lr": ["--lr", "0.01"],
         "beta1": ["--adam-beta1", "0.8"], "beta2": ["--adam-beta2", "0.99"], "eps": ["--adam-eps", "1e-6"],

@@ -26,6 +26,9 @@
 #   9. (SWEEP_SEEDS, default "1 2") the click term's weight and scope on valid: IRN-P with
 #      --click-weight 0.3, 1 and 1 with --click-scope gates; sweep.md lists their valid
 #      figures at the kept epoch beside stage 2's (weight 0) and stage 7's (0.1).
+#  10. the weight average (AVG_FLAGS, default --average-weights 0.99): IRN-P repeat-next with
+#      the click term, and the repeat head, per seed (valid runs).
+#  11. their retrain on train (RETRAIN_SEEDS); after stage 10 has finished in every lane.
 # LANE=i/n runs only every n-th run starting at the i-th (0-based), so n copies of the script
 # can share the work (e.g. LANE=0/2 and LANE=1/2 side by side); summaries are shared.
 # Runs whose result exists are skipped, so the script can be resumed. Per-run evaluation JSON,
@@ -33,7 +36,7 @@
 # docs/results/next/; every command is appended to docs/results/next/commands.txt.
 # Environment: IRN (default .build/release/irn), SEEDS ("1 2 3 4 5"), ABL_SEEDS (SEEDS),
 # RETRAIN_SEEDS (SEEDS), SWEEP_SEEDS ("1 2"), CLICK_FLAGS ("--click-weight 0.1"), EPOCHS (25),
-# PATIENCE (8), THREADS (1), STAGES ("1 2 3 4 5 6 7 8 9").
+# AVG_FLAGS ("--average-weights 0.99"), PATIENCE (8), THREADS (1), STAGES ("1 2 ... 11").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 IRN=${IRN:-.build/release/irn}
@@ -44,9 +47,10 @@ RETRAIN_SEEDS=${RETRAIN_SEEDS:-$SEEDS}
 EPOCHS=${EPOCHS:-25}
 PATIENCE=${PATIENCE:-8}
 THREADS=${THREADS:-1}
-STAGES=${STAGES:-"1 2 3 4 5 6 7 8 9"}
+STAGES=${STAGES:-"1 2 3 4 5 6 7 8 9 10 11"}
 SWEEP_SEEDS=${SWEEP_SEEDS:-"1 2"}
 read -r -a CLICK <<< "${CLICK_FLAGS:---click-weight 0.1}"
+read -r -a AVG <<< "${AVG_FLAGS:---average-weights 0.99}"
 INIT_SEEDS=${INIT_SEEDS:-$SEEDS}
 LANE=${LANE:-0/1}
 LANE_I=${LANE%/*} LANE_N=${LANE#*/} RUN_NO=-1
@@ -182,6 +186,20 @@ if stage 9; then
     valid_run irn-p-next-cw0.3 irn-p "$s" --head repeat-next --click-weight 0.3
     valid_run irn-p-next-cw1 irn-p "$s" --head repeat-next --click-weight 1
     valid_run irn-p-next-cw1-gates irn-p "$s" --head repeat-next --click-weight 1 --click-scope gates
+  done
+fi
+
+if stage 10; then
+  for s in $SEEDS; do
+    valid_run irn-p-next-click-avg irn-p "$s" --head repeat-next "${CLICK[@]}" "${AVG[@]}"
+    valid_run irn-p-repeat-avg irn-p "$s" --head repeat "${AVG[@]}"
+  done
+fi
+
+if stage 11; then
+  for s in $RETRAIN_SEEDS; do
+    retrain irn-p-next-click-avg irn-p "$s" --head repeat-next "${CLICK[@]}" "${AVG[@]}"
+    retrain irn-p-repeat-avg irn-p "$s" --head repeat "${AVG[@]}"
   done
 fi
 summarise

@@ -12,7 +12,8 @@ if not base:
     sys.exit(0)
 best = {m: max(base, key=lambda b: base[b][m]["mean"]) for m in ("click_recall@5", "first_recall@5")}
 pairs = [("irn-p-next", "irn-p-repeat"), ("irn-p-next-click", "irn-p-repeat"),
-         ("retrain-irn-p-next", "retrain-irn-p-repeat"), ("retrain-irn-p-next-click", "retrain-irn-p-repeat")]
+         ("retrain-irn-p-next", "retrain-irn-p-repeat"), ("retrain-irn-p-next-click", "retrain-irn-p-repeat"),
+         ("retrain-irn-p-next-click-avg", "retrain-irn-p-repeat"), ("retrain-irn-p-next-click-avg", "retrain-irn-p-repeat-avg")]
 # The repeat head's valid runs: this folder's (stage 5) or else docs/results/repeat/'s, the same
 # commands on a head that is bit-identical to before.
 rep_table = os.path.join(os.path.dirname(os.path.abspath(res)), "repeat", "table1.json")
@@ -29,11 +30,11 @@ for agent, rep in pairs:
     df = a["first_recall@5"]["mean"] - base[best["first_recall@5"]]["first_recall@5"]["mean"]
     dp = a["purchase_mrr@5"]["mean"] - s[rep]["purchase_mrr@5"]["mean"] if rep in s else None
     ok = dc >= 0.01 and df >= 0.01 and (dp is None or dp >= -0.01)
-    out[agent] = {"seeds": a["seeds"], "click_recall@5_minus_best_baseline": dc, "best_click_baseline": best["click_recall@5"],
+    out[agent if agent not in out else f"{agent} vs {rep}"] = {"seeds": a["seeds"], "click_recall@5_minus_best_baseline": dc, "best_click_baseline": best["click_recall@5"],
                   "first_recall@5_minus_best_baseline": df, "best_first_baseline": best["first_recall@5"],
                   "purchase_mrr@5_minus_repeat": dp, "pass": ok}
     fails = [w for w, bad in (("click", dc < 0.01), ("First", df < 0.01), ("purchase MRR", dp is not None and dp < -0.01)) if bad]
-    lines.append(f"| {agent} | {len(a['seeds'])} | {dc:+.3f} ({best['click_recall@5']}) | {df:+.3f} ({best['first_recall@5']}) | "
+    lines.append(f"| {agent} (vs {rep}) | {len(a['seeds'])} | {dc:+.3f} ({best['click_recall@5']}) | {df:+.3f} ({best['first_recall@5']}) | "
                  + (f"{dp:+.3f}" if dp is not None else "n/a") + " | " + ("pass" if ok else "FAIL (" + ", ".join(fails) + ")") + " |")
 json.dump(out, open(os.path.join(res, "check.json"), "w"), indent=1, sort_keys=True)
 open(os.path.join(res, "check.md"), "w").write(
