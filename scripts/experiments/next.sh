@@ -29,6 +29,8 @@
 #  10. the weight average (AVG_FLAGS, default --average-weights 0.99): IRN-P repeat-next with
 #      the click term, and the repeat head, per seed (valid runs).
 #  11. their retrain on train (RETRAIN_SEEDS); after stage 10 has finished in every lane.
+#  12. (ABL_SEEDS) stage 3's ablations again, on A3C-P with the click term and the average
+#      (each candidate feature left out in turn, both gates constant), and PRN-P (w = 1).
 # LANE=i/n runs only every n-th run starting at the i-th (0-based), so n copies of the script
 # can share the work (e.g. LANE=0/2 and LANE=1/2 side by side); summaries are shared.
 # Runs whose result exists are skipped, so the script can be resumed. Per-run evaluation JSON,
@@ -36,7 +38,7 @@
 # docs/results/next/; every command is appended to docs/results/next/commands.txt.
 # Environment: IRN (default .build/release/irn), SEEDS ("1 2 3 4 5"), ABL_SEEDS (SEEDS),
 # RETRAIN_SEEDS (SEEDS), SWEEP_SEEDS ("1 2"), CLICK_FLAGS ("--click-weight 0.1"), EPOCHS (25),
-# AVG_FLAGS ("--average-weights 0.99"), PATIENCE (8), THREADS (1), STAGES ("1 2 ... 11").
+# AVG_FLAGS ("--average-weights 0.99"), PATIENCE (8), THREADS (1), STAGES ("1 2 ... 12").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 IRN=${IRN:-.build/release/irn}
@@ -47,7 +49,7 @@ RETRAIN_SEEDS=${RETRAIN_SEEDS:-$SEEDS}
 EPOCHS=${EPOCHS:-25}
 PATIENCE=${PATIENCE:-8}
 THREADS=${THREADS:-1}
-STAGES=${STAGES:-"1 2 3 4 5 6 7 8 9 10 11"}
+STAGES=${STAGES:-"1 2 3 4 5 6 7 8 9 10 11 12"}
 SWEEP_SEEDS=${SWEEP_SEEDS:-"1 2"}
 read -r -a CLICK <<< "${CLICK_FLAGS:---click-weight 0.1}"
 read -r -a AVG <<< "${AVG_FLAGS:---average-weights 0.99}"
@@ -200,6 +202,19 @@ if stage 11; then
   for s in $RETRAIN_SEEDS; do
     retrain irn-p-next-click-avg irn-p "$s" --head repeat-next "${CLICK[@]}" "${AVG[@]}"
     retrain irn-p-repeat-avg irn-p "$s" --head repeat "${AVG[@]}"
+  done
+fi
+
+if stage 12; then
+  for s in $ABL_SEEDS; do
+    F=(--head repeat-next "${CLICK[@]}" "${AVG[@]}")
+    valid_run a3c-p-next-click-avg a3c-p "$s" "${F[@]}"
+    valid_run a3c-p-next-click-avg-nolast a3c-p "$s" "${F[@]}" --next-features share,session,follow
+    valid_run a3c-p-next-click-avg-noshare a3c-p "$s" "${F[@]}" --next-features last,session,follow
+    valid_run a3c-p-next-click-avg-nosession a3c-p "$s" "${F[@]}" --next-features last,share,follow
+    valid_run a3c-p-next-click-avg-nofollow a3c-p "$s" "${F[@]}" --next-features last,share,session
+    valid_run a3c-p-next-click-avg-gateconst a3c-p "$s" "${F[@]}" --repeat-gate constant
+    valid_run prn-p-w1-next-click-avg prn-p "$s" "${F[@]}" --irn-weight 1
   done
 fi
 summarise
