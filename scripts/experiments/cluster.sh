@@ -18,7 +18,8 @@
 # ACTORS ("1 2 4 8"), EPOCHS (30, the bound for picking), PATIENCE (10), PUSH_FLAGS (default
 # empty: the server's defaults; any irn-server flag), TAG (appended to the cluster runs' name,
 # for a variant of PUSH_FLAGS, e.g. TAG=-lease0 PUSH_FLAGS="--shards-per-lease 0"), PORT
-# (base, default 7300), PICK_FROM (a directory of pick logs <algo>[-<head>]-s<seed>.pick.log.json
+# (base, default 7300), AGENT_FLAGS (agent flags for both trainers, e.g. "--average-weights 0.99";
+# with them TAG names the irn train runs too; the pick runs stay without them), PICK_FROM (a directory of pick logs <algo>[-<head>]-s<seed>.pick.log.json
 # written by paper.sh for the same command: their bestEpoch is used instead of a new pick run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,6 +34,8 @@ PATIENCE=${PATIENCE:-10}
 PUSH_FLAGS=${PUSH_FLAGS:-}
 PORT=${PORT:-7300}
 TAG=${TAG:-}
+read -r -a AGENT <<< "${AGENT_FLAGS:-}"
+TRAIN_TAG=${AGENT_FLAGS:+$TAG}
 ALGO=${ALGO:-irn-p}
 PREFIX=""; [ "$ALGO" = irn-p ] || PREFIX="$ALGO-"
 RES=docs/results/cluster
@@ -71,11 +74,11 @@ evaluate() {  # model out
 }
 
 run_train() {  # head seed epochs
-  local name=$PREFIX$1-train-s$2 out=$RES/runs/$PREFIX$1-train-s$2.json
+  local name=$PREFIX$1-train$TRAIN_TAG-s$2 out=$RES/runs/$PREFIX$1-train$TRAIN_TAG-s$2.json
   [ -f "$out" ] && return 0
   local m=$WORK/models/$name.safetensors
   local cmd=("$IRN" train --data "$DATA" --algo "$ALGO" --seed "$2" --epochs "$3" --patience 0 --keep last
-             --train-split train --threads 1 --out "$m" --quiet $(head_flags "$1"))
+             --train-split train --threads 1 --out "$m" --quiet $(head_flags "$1") "${AGENT[@]}")
   log_cmd "${cmd[*]}"
   echo "== $name, $3 epochs ($(date -u +%H:%M:%S))" >&2
   "${cmd[@]}" 2> "$WORK/models/$name.train.txt" >/dev/null
@@ -90,7 +93,7 @@ run_cluster() {  # head seed epochs actors
   local port=$((PORT + 4 * $4))
   local srv=("$BIN/irn-server" --data "$DATA" --algo "$ALGO" --seed "$2" --epochs "$3" --train-split train --eval-split test
              --host 127.0.0.1 --port "$port" --checkpoint-dir "$dir/ckpt" --checkpoint-every 100000 --out "$m"
-             --heartbeat-timeout 120 $(head_flags "$1") $PUSH_FLAGS)
+             --heartbeat-timeout 120 $(head_flags "$1") $PUSH_FLAGS "${AGENT[@]}")
   log_cmd "${srv[*]} &"
   log_cmd "for i in \$(seq $4); do $BIN/irn-actor --server tcp://127.0.0.1:$port --data $DATA --id a\$i & done; wait"
   echo "== $name, $3 epochs ($(date -u +%H:%M:%S))" >&2

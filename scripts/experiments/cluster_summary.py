@@ -9,7 +9,7 @@ res = sys.argv[1] if len(sys.argv) > 1 else "docs/results/cluster"
 METRICS = [("purchase", "mrr@5"), ("click", "recall@5"), ("first", "recall@5")]
 runs = {}
 for path in sorted(glob.glob(os.path.join(res, "runs", "*.json"))):
-    m = re.match(r"(plain|repeat)-(train|c\d+[a-z0-9-]*)-s(\d+)\.json$", os.path.basename(path))
+    m = re.match(r"(plain|repeat)-(train[a-z0-9-]*|c\d+[a-z0-9-]*)-s(\d+)\.json$", os.path.basename(path))
     if not m:
         continue
     ev = json.load(open(path))
@@ -20,7 +20,12 @@ def stat(v):
     se = statistics.stdev(v) / len(v) ** 0.5 if len(v) > 1 else float("nan")
     return mean, se
 
-order = lambda t: (0, 0, "") if t == "train" else (1, int(re.match(r"c(\d+)", t).group(1)), t)
+order = lambda t: (0, 0, t) if t.startswith("train") else (1, int(re.match(r"c(\d+)", t).group(1)), t)
+
+def baseline_of(head, trainer):
+    """irn train runs with the same agent flags: "train-avg" for "c2-avg" when it exists."""
+    tag = re.sub(r"^c\d+", "", trainer)
+    return "train" + tag if (head, "train" + tag) in runs else "train"
 summary = []
 for (head, trainer) in sorted(runs, key=lambda k: (k[0], order(k[1]))):
     seeds = runs[(head, trainer)]
@@ -28,9 +33,9 @@ for (head, trainer) in sorted(runs, key=lambda k: (k[0], order(k[1]))):
     for c, k in METRICS:
         key = f"{c}_{k}"
         row[key], row[key + "_se"] = stat([seeds[s][key] for s in sorted(seeds)])
-        base = runs.get((head, "train"), {})
+        base = runs.get((head, baseline_of(head, trainer)), {})
         common = [s for s in seeds if s in base]
-        if trainer != "train" and common:
+        if not trainer.startswith("train") and common:
             d = [seeds[s][key] - base[s][key] for s in common]
             row[key + "_diff_vs_train"] = statistics.mean(d)
             bse = stat([base[s][key] for s in sorted(base)])[1]
