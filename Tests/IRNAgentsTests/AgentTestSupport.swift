@@ -1,3 +1,4 @@
+import Foundation
 import IRNData
 import IRNNumerics
 @testable import IRNAgents
@@ -39,4 +40,24 @@ func firstWindows(_ config: AgentConfig, count: Int, density: Double = 1) -> [Ro
         out.append(w)
     }
     return out
+}
+
+/// Steps the scorer through step `t` of a window as the evaluator would (inactive slots fed
+/// -1): the logits of every slot after that step's input.
+func scoreWindowStep(_ theta: NetworkParameters, _ w: RolloutWindow, step t: Int, state: inout RecurrentState, logits: inout [Float]) {
+    let M = w.slots
+    let inp = (0..<M).map { w.active[t * M + $0] ? w.inputs[t * M + $0] : -1 }
+    let rst = Array(w.resets[(t * M)..<((t + 1) * M)])
+    inp.withUnsafeBufferPointer { i in
+        rst.withUnsafeBufferPointer { r in
+            logits.withUnsafeMutableBufferPointer { theta.scoreStep(inputs: i, resets: r, state: &state, logits: $0) }
+        }
+    }
+}
+
+/// -log softmax(z)[a] of slot m's row of `logits` (N per slot), in Double.
+func negativeLogSoftmax(_ logits: [Float], slot m: Int, items N: Int, action a: Int) -> Double {
+    let z = logits[(m * N)..<((m + 1) * N)].map(Double.init)
+    let zmax = z.max()!
+    return -(z[a] - (zmax + Foundation.log(z.reduce(0) { $0 + Foundation.exp($1 - zmax) })))
 }

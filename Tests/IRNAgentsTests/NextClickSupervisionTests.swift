@@ -51,22 +51,14 @@ final class NextClickSupervisionTests: XCTestCase {
 
             var clickNLL = 0.0
             for t in 0..<w.steps {
-                let inp = (0..<M).map { w.active[t * M + $0] ? w.inputs[t * M + $0] : -1 }
-                let rst = Array(w.resets[(t * M)..<((t + 1) * M)])
-                inp.withUnsafeBufferPointer { i in
-                    rst.withUnsafeBufferPointer { r in
-                        logits.withUnsafeMutableBufferPointer { theta.scoreStep(inputs: i, resets: r, state: &state, logits: $0) }
-                    }
-                }
+                scoreWindowStep(theta, w, step: t, state: &state, logits: &logits)
                 for i in clicks where i / M == t {
                     let m = i % M
                     let row = l.policy.first { Int($0.index) == i && !w.targetIsPurchase[i] }!
                     XCTAssertEqual(row.action, w.targets[i])
                     XCTAssertEqual(row.coefficient, lambda / Float(clicks.count), accuracy: 1e-7)
                     XCTAssertEqual(row.entropy, 0)
-                    let z = logits[(m * N)..<((m + 1) * N)].map(Double.init)
-                    let zmax = z.max()!
-                    clickNLL -= z[Int(w.targets[i])] - (zmax + log(z.reduce(0) { $0 + exp($1 - zmax) }))
+                    clickNLL += negativeLogSoftmax(logits, slot: m, items: N, action: Int(w.targets[i]))
                 }
             }
             guard !clicks.isEmpty else { continue }
@@ -152,17 +144,9 @@ final class NextClickSupervisionTests: XCTestCase {
         var sum = 0.0, n = 0
         for w in windows {
             for t in 0..<w.steps {
-                let inp = (0..<M).map { w.active[t * M + $0] ? w.inputs[t * M + $0] : -1 }
-                let rst = Array(w.resets[(t * M)..<((t + 1) * M)])
-                inp.withUnsafeBufferPointer { i in
-                    rst.withUnsafeBufferPointer { r in
-                        logits.withUnsafeMutableBufferPointer { theta.scoreStep(inputs: i, resets: r, state: &state, logits: $0) }
-                    }
-                }
+                scoreWindowStep(theta, w, step: t, state: &state, logits: &logits)
                 for m in 0..<M where w.active[t * M + m] && !w.targetIsPurchase[t * M + m] {
-                    let z = logits[(m * N)..<((m + 1) * N)].map(Double.init)
-                    let zmax = z.max()!
-                    sum -= z[Int(w.targets[t * M + m])] - (zmax + log(z.reduce(0) { $0 + exp($1 - zmax) }))
+                    sum += negativeLogSoftmax(logits, slot: m, items: N, action: Int(w.targets[t * M + m]))
                     n += 1
                 }
             }

@@ -32,13 +32,7 @@ final class RepeatHeadAgentTests: XCTestCase {
                 let l = worker.lastLosses
                 var policyLoss = 0.0
                 for t in 0..<w.steps {
-                    let inp = (0..<M).map { w.active[t * M + $0] ? w.inputs[t * M + $0] : -1 }
-                    let rst = Array(w.resets[(t * M)..<((t + 1) * M)])
-                    inp.withUnsafeBufferPointer { i in
-                        rst.withUnsafeBufferPointer { r in
-                            logits.withUnsafeMutableBufferPointer { theta.scoreStep(inputs: i, resets: r, state: &state, logits: $0) }
-                        }
-                    }
+                    scoreWindowStep(theta, w, step: t, state: &state, logits: &logits)
                     for (r, term) in l.policy.enumerated() where Int(term.index) / M == t {
                         let m = Int(term.index) % M
                         let lo = Int(l.policyPrefixOffsets[r]), hi = Int(l.policyPrefixOffsets[r + 1])
@@ -47,10 +41,7 @@ final class RepeatHeadAgentTests: XCTestCase {
                         for (j, e) in entries.enumerated() {
                             for f in 0..<4 { XCTAssertEqual(l.policyPrefixFeatures[4 * (lo + j) + f], e.phi[f]) }
                         }
-                        let z = logits[(m * N)..<((m + 1) * N)].map(Double.init)
-                        let zmax = z.max()!
-                        let lse = zmax + log(z.reduce(0) { $0 + exp($1 - zmax) })
-                        policyLoss += -Double(term.coefficient) * (z[Int(term.action)] - lse)
+                        policyLoss += Double(term.coefficient) * negativeLogSoftmax(logits, slot: m, items: N, action: Int(term.action))
                         checked += 1
                     }
                 }
