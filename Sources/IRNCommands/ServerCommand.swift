@@ -94,7 +94,7 @@ public struct ServerCommand: ParsableCommand {
     @Option(help: "Epochs over the training sessions.")
     var epochs: UInt32 = 1
 
-    @Option(help: "Shards leased at once to one actor: auto (the fewest shards holding twice --batch sessions on average, so that an actor's slots stay full), a count, or 0 (all shards in one lease, the order of single-process training).")
+    @Option(help: "Shards leased at once to one actor: auto (the fewest shards holding 8 x --batch sessions on average, so that an actor's slots stay full and few windows drain at a lease's end), a count, or 0 (all shards in one lease, the order of single-process training).")
     var shardsPerLease: LeaseSize = .auto
 
     @Option(help: "Seconds without a heartbeat after which an actor's shards go to others.")

@@ -48,16 +48,17 @@ final class LeaseManagerTests: XCTestCase {
         XCTAssertEqual(restored.grant(to: "x", maxShards: 1).status, .finished)
     }
 
-    /// auto: the fewest shards whose mean size holds twice the slots, within 1...shards.
-    func testAutoLeaseSizeFillsTheSlotsTwice() {
-        // The 1% sample: 64 shards of ~55 sessions, 128 slots -> ceil(256 / 55.4) = 5 shards.
+    /// auto: the fewest shards whose mean size holds 8 x the slots, within 1...shards.
+    func testAutoLeaseSizeHoldsEightTimesTheSlots() {
+        XCTAssertEqual(LeaseManager.slotsPerLease, 8)
+        // The 1% sample: 64 shards of ~55 sessions, 128 slots -> ceil(1024 / 55.4) = 19 shards.
         let sample = (0..<64).map { UInt64($0 < 28 ? 56 : 55) }
-        XCTAssertEqual(LeaseManager.autoShardsPerLease(shardSizes: sample, slots: 128), 5)
-        // Paper scale: shards of ~1,130 sessions already hold twice 128: one shard.
+        XCTAssertEqual(LeaseManager.autoShardsPerLease(shardSizes: sample, slots: 128), 19)
+        // Paper scale: shards of ~1,130 sessions already hold 8 x 128: one shard.
         XCTAssertEqual(LeaseManager.autoShardsPerLease(shardSizes: Array(repeating: 1130, count: 64), slots: 128), 1)
-        // Exactly twice: 256 per shard -> 1; 255 -> 2.
-        XCTAssertEqual(LeaseManager.autoShardsPerLease(shardSizes: [256, 256], slots: 128), 1)
-        XCTAssertEqual(LeaseManager.autoShardsPerLease(shardSizes: [255, 255], slots: 128), 2)
+        // Exactly 8 x: 1,024 per shard -> 1; 1,023 -> 2.
+        XCTAssertEqual(LeaseManager.autoShardsPerLease(shardSizes: [1024, 1024], slots: 128), 1)
+        XCTAssertEqual(LeaseManager.autoShardsPerLease(shardSizes: [1023, 1023], slots: 128), 2)
         // Never more than every shard, never fewer than one.
         XCTAssertEqual(LeaseManager.autoShardsPerLease(shardSizes: [3, 4, 5], slots: 128), 3)
         XCTAssertEqual(LeaseManager.autoShardsPerLease(shardSizes: [0, 0], slots: 128), 1)
