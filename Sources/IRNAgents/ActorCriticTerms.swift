@@ -21,10 +21,7 @@ struct PolicyGradient: LossTerm {
             losses.policy.append(.init(index: Int32(i), action: w.targets[i], coefficient: A))
         }
         let count = losses.policy.count - first
-        if ctx.mean {
-            let P = Float(max(count, 1))
-            for j in first..<losses.policy.count { losses.policy[j].coefficient /= P }
-        }
+        ctx.reducePolicyRows(&losses, from: first)
         if count > 0 {
             stats.meanAdvantage = sumA / Double(count)
             stats.meanAbsAdvantage = sumAbsA / Double(count)
@@ -77,10 +74,7 @@ struct NextClickSupervision: LossTerm {
         for i in 0..<(w.steps * w.slots) where w.active[i] && !w.targetIsPurchase[i] {
             losses.policy.append(.init(index: Int32(i), action: w.targets[i], coefficient: weight, gatesOnly: gatesOnly))
         }
-        let count = losses.policy.count - first
-        stats.clickTerms = count
-        if ctx.mean && count > 0 {
-            for j in first..<losses.policy.count { losses.policy[j].coefficient /= Float(count) }
-        }
+        stats.clickTerms = losses.policy.count - first
+        ctx.reducePolicyRows(&losses, from: first)
     }
 }

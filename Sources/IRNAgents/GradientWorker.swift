@@ -93,9 +93,11 @@ public final class GradientWorker {
         losses.removeAll()
         for term in terms { term.append(w, context, to: &losses, stats: &stats) }
         // Terms append in their own order; the prefixes below (and readers of the losses)
-        // walk the policy rows in window order. Only the click term breaks it (-P: its click
-        // steps interleave with the purchase steps).
-        if stats.clickTerms > 0 { losses.policy.sort { $0.index < $1.index } }
+        // walk the policy rows in window order (two terms' rows interleave, e.g. the click
+        // term's with -P's purchase rows).
+        if !losses.policy.indices.dropFirst().allSatisfy({ losses.policy[$0 - 1].index <= losses.policy[$0].index }) {
+            losses.policy.sort { $0.index < $1.index }
+        }
         if prefix != nil { attachPrefixes(w) }
 
         let lb = backprop.backward(parameters, losses: losses, into: &gradient)

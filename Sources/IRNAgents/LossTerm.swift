@@ -48,4 +48,12 @@ final class LossContext {
 
     /// Whether each kind of term is averaged over its own terms (else summed).
     var mean: Bool { config.lossReduction == .mean }
+
+    /// Under mean reduction, divides the coefficients of the policy rows a term appended
+    /// (from `first` on) by their count.
+    func reducePolicyRows(_ losses: inout WindowLosses, from first: Int) {
+        let count = losses.policy.count - first
+        guard mean, count > 0 else { return }
+        for j in first..<losses.policy.count { losses.policy[j].coefficient /= Float(count) }
+    }
 }

@@ -42,7 +42,7 @@ public enum CheckpointModel {
         // Under --average-weights the model is the average (what the server evaluates and writes).
         let prefix = config.weightAverage != nil && t["average." + config.shape.parameterGroups[0].name] != nil ? "average." : ""
         for g in config.shape.parameterGroups {
-            guard let x = t[prefix + g.name] else { throw IRNError("checkpoint lacks tensor \(g.name)", file: source.path) }
+            guard let x = t[prefix + g.name] else { throw IRNError("checkpoint lacks tensor \(prefix + g.name)", file: source.path) }
             named[g.name] = (x.shape, try x.floats())
         }
         let parameters: NetworkParameters

@@ -35,25 +35,26 @@ public struct LeaseManager: Sendable {
     }
 
     /// The lease size that keeps an actor's `slots` session-parallel slots full: the fewest
-    /// shards holding, on average, `slotsPerLease` (8) times as many sessions as slots (at most
+    /// shards holding, on average, `sessionsPerSlot` (8) times as many sessions as slots (at most
     /// every shard). A lease's windows run full until its last `slots` sessions are playing
     /// and then drain while its longest sessions finish. Measured on the 1% sample (IRN-P,
     /// 2 actors, docs/results/cluster): leases of 2 x slots sessions made 203 updates per epoch
     /// against irn train's 72 (most windows were draining) and cost 2 points of purchase MRR@5,
     /// as many small updates do in one process (`irn train --batch 45`); leases of ~7 x slots
-    /// made 103 and were 2.5 points above irn train (3 seeds each). Small data sets then have few leases per epoch (the
-    /// sample: 4 for 64 shards), fewer than a large cluster's actors; give a count to trade.
+    /// made 103 and were 2.5 points above irn train (3 seeds each). Small data sets then have
+    /// few leases per epoch (the sample: 4 for 64 shards), fewer than a large cluster's
+    /// actors; give a count to trade.
     public static func autoShardsPerLease(shardSizes: [UInt64], slots: Int) -> Int {
         let shards = shardSizes.count
         guard shards > 0, slots > 0 else { return 1 }
         let total = shardSizes.reduce(0, +)
         guard total > 0 else { return 1 }
         let mean = Double(total) / Double(shards)
-        return min(shards, max(1, Int((Double(slotsPerLease * slots) / mean).rounded(.up))))
+        return min(shards, max(1, Int((Double(sessionsPerSlot * slots) / mean).rounded(.up))))
     }
 
     /// Sessions per slot in an auto-sized lease.
-    public static let slotsPerLease = 8
+    public static let sessionsPerSlot = 8
 
     public var finished: Bool { epoch >= epochs }
     public var shardsDone: Int { zip(progress, shardSizes).filter { $0 == $1 }.count }

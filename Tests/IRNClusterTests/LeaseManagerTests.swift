@@ -50,7 +50,7 @@ final class LeaseManagerTests: XCTestCase {
 
     /// auto: the fewest shards whose mean size holds 8 x the slots, within 1...shards.
     func testAutoLeaseSizeHoldsEightTimesTheSlots() {
-        XCTAssertEqual(LeaseManager.slotsPerLease, 8)
+        XCTAssertEqual(LeaseManager.sessionsPerSlot, 8)
         // The 1% sample: 64 shards of ~55 sessions, 128 slots -> ceil(1024 / 55.4) = 19 shards.
         let sample = (0..<64).map { UInt64($0 < 28 ? 56 : 55) }
         XCTAssertEqual(LeaseManager.autoShardsPerLease(shardSizes: sample, slots: 128), 19)
