@@ -21,7 +21,7 @@ struct PolicyGradient: LossTerm {
             losses.policy.append(.init(index: Int32(i), action: w.targets[i], coefficient: A))
         }
         let count = losses.policy.count - first
-        ctx.reducePolicyRows(&losses, from: first)
+        ctx.reducePolicyRows(&losses, from: first, window: w)
         if count > 0 {
             stats.meanAdvantage = sumA / Double(count)
             stats.meanAbsAdvantage = sumAbsA / Double(count)
@@ -47,13 +47,13 @@ struct ValueRegression: LossTerm {
 }
 
 /// The entropy bonus -beta H(pi(.|s_t)) (`--entropy`) on every policy term's row, reduced
-/// like the policy terms.
+/// like the policy terms (over all their rows, or the window's active steps).
 struct EntropyBonus: LossTerm {
     var targetUse: TargetUse { [] }
 
     func append(_ w: RolloutWindow, _ ctx: LossContext, to losses: inout WindowLosses, stats: inout IterationStats) {
         let beta = ctx.config.entropy
-        let P = Float(max(losses.policy.count, 1))
+        let P = Float(max(ctx.policyDivisor(rows: losses.policy.count, window: w), 1))
         for j in losses.policy.indices { losses.policy[j].entropy = ctx.mean ? beta / P : beta }
     }
 }
@@ -75,6 +75,6 @@ struct NextClickSupervision: LossTerm {
             losses.policy.append(.init(index: Int32(i), action: w.targets[i], coefficient: weight, gatesOnly: gatesOnly))
         }
         stats.clickTerms = losses.policy.count - first
-        ctx.reducePolicyRows(&losses, from: first)
+        ctx.reducePolicyRows(&losses, from: first, window: w)
     }
 }

@@ -50,10 +50,21 @@ final class LossContext {
     var mean: Bool { config.lossReduction == .mean }
 
     /// Under mean reduction, divides the coefficients of the policy rows a term appended
-    /// (from `first` on) by their count.
-    func reducePolicyRows(_ losses: inout WindowLosses, from first: Int) {
+    /// (from `first` on) by their count (`--policy-mean-over terms`, IRN.md), or by the
+    /// window's active steps (`steps`: a window's policy weight then grows with its rows, so
+    /// a sparse reward does not scale up each of its few rows).
+    func reducePolicyRows(_ losses: inout WindowLosses, from first: Int, window w: RolloutWindow) {
         let count = losses.policy.count - first
         guard mean, count > 0 else { return }
-        for j in first..<losses.policy.count { losses.policy[j].coefficient /= Float(count) }
+        let divisor = Float(policyDivisor(rows: count, window: w))
+        for j in first..<losses.policy.count { losses.policy[j].coefficient /= divisor }
+    }
+
+    /// What a policy-like term with `rows` rows in window `w` is averaged over.
+    func policyDivisor(rows: Int, window w: RolloutWindow) -> Int {
+        guard config.policyMean == .steps else { return rows }
+        var active = 0
+        for i in 0..<(w.steps * w.slots) where w.active[i] { active += 1 }
+        return max(active, 1)
     }
 }

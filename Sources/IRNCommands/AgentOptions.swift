@@ -9,6 +9,7 @@ extension Baseline: ExpressibleByArgument {}
 extension LossReduction: ExpressibleByArgument {}
 extension TargetUnit: ExpressibleByArgument {}
 extension ClickScope: ExpressibleByArgument {}
+extension PolicyMean: ExpressibleByArgument {}
 
 /// The agents' flags (defaults and readings: docs/algorithm.md), shared by every command that builds an agent.
 struct AgentOptions: ParsableArguments {
@@ -40,6 +41,8 @@ struct AgentOptions: ParsableArguments {
     var entropy: Float = 0
     @Option(name: .customLong("loss-reduction"), help: "mean: each loss term averaged over its own terms; sum: summed (literal reading).")
     var lossReduction: LossReduction = .mean
+    @Option(name: .customLong("policy-mean-over"), help: "Under --loss-reduction mean, what the policy term (and the click term) is averaged over: terms (its own rows, IRN.md's reading; default) or steps (the window's active steps, so a window with few purchase steps gives the policy little weight and a sparse --density does not magnify each kept purchase).")
+    var policyMeanOver: PolicyMean?
     @Option(name: .customLong("irn-weight"), help: "Weight w of the reconstruction loss (IRN and PRN-P).")
     var irnWeight: Float = 0.1
     @Option(name: .customLong("click-weight"), help: "Weight of a supervised next-click term, weight * -log pi(next item) at every step whose next event is a click, through the whole policy head (beyond the paper; default: none). Gives the repeat-next head's candidate gate a click-level signal that purchase rewards never give.")
@@ -79,7 +82,7 @@ struct AgentOptions: ParsableArguments {
         var c = AgentConfig(algorithm: algo, items: items)
         c.hidden = hidden; c.slots = batch; c.window = window; c.nStep = nStep; c.gamma = gamma
         c.purchaseReward = purchaseReward; c.clickRewardOverride = clickReward
-        c.criticSteps = criticSteps; c.baseline = baseline; c.advantageFloor = advantageFloor; c.valueWeight = valueWeight; c.entropy = entropy; c.lossReduction = lossReduction
+        c.criticSteps = criticSteps; c.baseline = baseline; c.advantageFloor = advantageFloor; c.valueWeight = valueWeight; c.entropy = entropy; c.lossReduction = lossReduction; c.policyMean = policyMeanOver
         c.irnWeight = irnWeight; c.clickWeight = clickWeight; c.clickScope = clickScope; c.weightAverage = averageWeights; c.forgetBias = forgetBias; c.targetEvery = targetEvery; c.targetUnit = targetUnit
         c.breadth = breadth; c.depth = depth; c.seed = seed
         c.adam = AdamConfig(learningRate: lr, beta1: beta1, beta2: beta2, epsilon: eps, lazySparse: !denseAdam)

@@ -15,7 +15,7 @@ final class AgentFlagMappingTests: XCTestCase {
         "purchaseReward": ["--purchase-reward", "3"], "clickReward": ["--click-reward", "0.5"],
         "criticSteps": ["--critic-steps", "purchase"], "baseline": ["--baseline", "none"],
         "advantageFloor": ["--advantage-floor", "0"], "valueWeight": ["--value-weight", "0.05"],
-        "entropy": ["--entropy", "0.01"], "lossReduction": ["--loss-reduction", "sum"],
+        "entropy": ["--entropy", "0.01"], "lossReduction": ["--loss-reduction", "sum"], "policyMeanOver": ["--policy-mean-over", "steps"],
         "irnWeight": ["--irn-weight", "0.5"], "clickWeight": ["--click-weight", "0.5"], "clickScope": ["--click-scope", "all"], "averageWeights": ["--average-weights", "0.99"], "forgetBias": ["--forget-bias", "0"],
         "targetEvery": ["--target-every", "100"], "targetUnit": ["--target-unit", "updates"],
         "breadth": ["--breadth", "1"], "depth": ["--depth", "3"], "lr": ["--lr", "0.01"],
