@@ -114,7 +114,8 @@ public final class AgentProducer: GradientProducer {
         }
         let precision = PushPrecision(rawValue: s.pushPrecision) ?? .fp32
         let perPush = max(1, s.pushWindows)
-        if perPush == 1 && precision == .fp32 {
+        let rowFraction = s.pushRows > 0 && s.pushRows < 1 ? s.pushRows : 1
+        if perPush == 1 && precision == .fp32 && rowFraction == 1 {
             // The uncompressed push is the window's own gradient, untouched (sync mode = irn train).
             guard let (steps, stats) = try nextWindow(worker) else { return nil }
             return ProducedGradient(parts: gradient!.wireParts, envSteps: steps, progress: progress, stats: stats)
@@ -133,7 +134,7 @@ public final class AgentProducer: GradientProducer {
         // Counts add up; the per-window figures are averaged.
         var stats = sums
         for key in sums.keys where !Self.additiveStats.contains(key) { stats[key] = sums[key]! / Double(n) }
-        return ProducedGradient(parts: accumulator.take(precision: precision), envSteps: steps, progress: progress,
+        return ProducedGradient(parts: accumulator.take(precision: precision, rowFraction: rowFraction), envSteps: steps, progress: progress,
                                 stats: stats, bf16: precision == .bf16)
     }
 

@@ -69,8 +69,12 @@ public struct PushAccumulator {
 
     /// The accumulated gradient as wire parts (in the order first added), at `precision`:
     /// bf16 values are rounded here and the rounding error stays as the residual; fp32 leaves
-    /// nothing behind. Starts the next push.
-    public mutating func take(precision: PushPrecision) -> [TensorPart] {
+    /// nothing behind. With `rowFraction` f < 1 (`--push-rows`), each matrix part carries only
+    /// its ceil(f * rows) rows of largest L2 norm, as a row-sparse part (dense matrices too);
+    /// the other rows stay whole in the residual and compete again at the next push (top-k
+    /// sparsification with error feedback, by rows so the server's lazy Adam and its patches
+    /// touch only those rows). Starts the next push.
+    public mutating func take(precision: PushPrecision, rowFraction: Double = 1) -> [TensorPart] {
         var out: [TensorPart] = []
         out.reserveCapacity(slots.count)
         for k in slots.indices {
@@ -78,22 +82,48 @@ public struct PushAccumulator {
             var sum = slots[k].sum, touched = slots[k].touched
             slots[k].sum = []; slots[k].touched = []
             defer { slots[k].sum = sum; slots[k].touched = touched }
-            if !slots[k].sparse {
+            let selective = rowFraction < 1 && shape.count == 2 && shape[0] > 1
+            if !slots[k].sparse && !selective {
                 out.append(.dense(name, shape: shape, values: Self.send(&sum, from: 0, count: sum.count, precision)))
                 continue
             }
             let w = shape.dropFirst().reduce(1, *)
+            var candidates = slots[k].sparse ? (0..<touched.count).filter { touched[$0] } : Array(0..<shape[0])
+            if selective {
+                let budget = max(1, Int((rowFraction * Double(shape[0])).rounded(.up)))
+                candidates = Self.largestRows(sum, width: w, among: candidates, count: budget)
+            }
             var rows: [Int32] = []
             var values: [Float] = []
-            for r in 0..<touched.count where touched[r] {
+            rows.reserveCapacity(candidates.count)
+            values.reserveCapacity(candidates.count * w)
+            for r in candidates {
                 rows.append(Int32(r))
                 values.append(contentsOf: Self.send(&sum, from: r * w, count: w, precision))
-                touched[r] = false
+                // A sent row's residual is its rounding error only: it waits for the row's next gradient.
+                if slots[k].sparse { touched[r] = false }
             }
             out.append(.rowSparse(name, shape: shape, rows: rows, values: values))
         }
         windows = 0
         return out
+    }
+
+    /// The `count` rows of `among` with the largest L2 norm in `sum` (all of them when there
+    /// are no more), in increasing order; rows that are all zero are never chosen.
+    static func largestRows(_ sum: [Float], width w: Int, among: [Int], count: Int) -> [Int] {
+        var norms: [(row: Int, norm: Float)] = []
+        norms.reserveCapacity(among.count)
+        sum.withUnsafeBufferPointer { s in
+            for r in among {
+                var n: Float = 0
+                for i in (r * w)..<(r * w + w) { n += s[i] * s[i] }
+                if n > 0 { norms.append((r, n)) }
+            }
+        }
+        guard norms.count > count else { return norms.map(\.row) }
+        norms.sort { $0.norm > $1.norm || ($0.norm == $1.norm && $0.row < $1.row) }
+        return norms.prefix(count).map(\.row).sorted()
     }
 
     /// What is sent of `sum[from..<from+count]`; leaves the residual in its place.

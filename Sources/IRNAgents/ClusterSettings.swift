@@ -28,6 +28,9 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
     public var pushWindows: Int = 1
     /// How pushes carry values: "fp32" or "bf16" (`--push-precision`, with error feedback).
     public var pushPrecision: String = "fp32"
+    /// Share of each matrix's rows a push carries (`--push-rows`; 1: all): the rows of largest
+    /// norm, the rest stays at the actor for the next push (top-k with error feedback).
+    public var pushRows: Double = 1
 
     public init(algo: String, agent: AgentConfig?) {
         self.algo = algo
@@ -37,7 +40,7 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case algo, agent, trainSplit = "train_split", density, items, shardCount = "shard_count", shardSizes = "shard_sizes"
         case dataFingerprint = "data_fingerprint", dataPath = "data_path"
-        case pushWindows = "push_windows", pushPrecision = "push_precision"
+        case pushWindows = "push_windows", pushPrecision = "push_precision", pushRows = "push_rows"
     }
 
     /// Keys other than `algo` may be missing (the self-test sends only algo and shard sizes).
@@ -54,6 +57,7 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
         dataPath = try c.decodeIfPresent(String.self, forKey: .dataPath) ?? ""
         pushWindows = try c.decodeIfPresent(Int.self, forKey: .pushWindows) ?? 1
         pushPrecision = try c.decodeIfPresent(String.self, forKey: .pushPrecision) ?? "fp32"
+        pushRows = try c.decodeIfPresent(Double.self, forKey: .pushRows) ?? 1
     }
 
     /// Refuses a data set whose fingerprint differs from the one these settings were made for

@@ -76,7 +76,8 @@ struct BenchServerCommand: ParsableCommand {
             accumulator.add(g.wireParts)
         }
         let bf16 = push.pushPrecision == .bf16
-        let parts = push.pushWindows == 1 && !bf16 ? g.wireParts : accumulator.take(precision: push.pushPrecision)
+        let parts = push.pushWindows == 1 && !bf16 && push.pushRows == 1 ? g.wireParts
+            : accumulator.take(precision: push.pushPrecision, rowFraction: push.pushRows)
         let envSteps = UInt64(config.window * push.pushWindows)
         let nonZeroPayload = parts.reduce(0) { acc, p in
             let nz = p.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
@@ -191,7 +192,7 @@ struct BenchServerCommand: ParsableCommand {
             "server_loop_cpu_ms_per_application": (cpuPerApplication * 1e5).rounded() / 100,
             "applications_per_server_core_s": (oneCore * 10).rounded() / 10,
             "applications_per_core_second": (oneCore * 10).rounded() / 10,
-            "events_per_push": eventsPerPush, "push_windows": push.pushWindows, "push_precision": push.pushPrecision.rawValue,
+            "events_per_push": eventsPerPush, "push_windows": push.pushWindows, "push_precision": push.pushPrecision.rawValue, "push_rows": push.pushRows,
             "events_per_core_second": (oneCore * Double(eventsPerPush)).rounded(),
             "events_per_s": (rate * Double(eventsPerPush)).rounded(),
             "push_bytes_per_event": (pushPerEvent * 10).rounded() / 10,

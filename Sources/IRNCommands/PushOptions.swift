@@ -11,14 +11,18 @@ struct PushOptions: ParsableArguments {
     var pushWindows = 1
     @Option(help: "Values of a push: fp32 (exact) or bf16 (half the bytes; the rounding error stays at the actor and joins the next push).")
     var pushPrecision: PushPrecision = .fp32
+    @Option(help: "Share (0, 1] of each weight matrix's rows a push carries: the rows whose accumulated gradient has the largest norm; the others stay at the actor and join the next push (top-k sparsification with error feedback). The server's lazy Adam then moves, and its patches carry, only those rows. 1 (default): every row.")
+    var pushRows: Double = 1
 
     func validate() throws {
         guard (1...1024).contains(pushWindows) else { throw ValidationError("--push-windows must be in 1...1024") }
+        guard pushRows > 0 && pushRows <= 1 else { throw ValidationError("--push-rows must be in (0, 1], got \(pushRows)") }
     }
 
     func apply(to settings: inout ClusterSettings) {
         settings.pushWindows = pushWindows
         settings.pushPrecision = pushPrecision.rawValue
+        settings.pushRows = pushRows
     }
 }
 

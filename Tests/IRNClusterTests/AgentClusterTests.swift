@@ -141,6 +141,42 @@ final class AgentClusterTests: XCTestCase {
         for g in agent.shape.parameterGroups { XCTAssertTrue(store.parameters[g].allSatisfy(\.isFinite), g.name) }
     }
 
+    /// `--push-rows` over real sockets (with bf16): the actor sends each matrix's largest rows
+    /// only, so every update moves at most that many rows of the policy matrix (lazy Adam on
+    /// the server), and the run still trains to the end with finite weights.
+    func testRowBudgetPushesMoveOnlyTheirRows() throws {
+        let dataset = tinyDataset(sessions: 60)
+        let agent = tinyAgent(.irnP, items: dataset.itemCount)
+        var (cfg, settings) = agentServerConfig(dataset, agent: agent, epochs: 1)
+        settings.pushRows = 0.25
+        settings.pushPrecision = "bf16"
+        cfg.settingsJSON = settings.json()
+        let store = AgentStore(config: agent)
+        let server = try ParameterServer(config: cfg, store: store, logger: quietLogger("server"))
+        let budget = Int((0.25 * Double(dataset.itemCount)).rounded(.up))
+        let width = agent.hidden
+        let seen = Locked((previous: store.parameters[.policyWeights], updates: 0, mostRowsMoved: 0))
+        server.onUpdate = { [store] _, _ in
+            let now = store.parameters[.policyWeights]
+            seen.withLock { s in
+                let moved = (0..<dataset.itemCount).filter { r in (0..<width).contains { now[r * width + $0] != s.previous[r * width + $0] } }.count
+                s.mostRowsMoved = max(s.mostRowsMoved, moved)
+                s.updates += 1
+                s.previous = now
+            }
+        }
+        let serverRun = Runner("server") { try server.run() }
+        let a = try ActorClient(config: actorConfig(server, id: "alpha"), producer: AgentProducer(dataset: dataset), logger: quietLogger("a"))
+        let run = Runner("a") { try a.run() }
+        XCTAssertEqual(try XCTUnwrap(run.wait(120)).get(), .finished)
+        XCTAssertNoThrow(try XCTUnwrap(serverRun.wait(60)).get())
+        let s = seen.withLock { $0 }
+        XCTAssertGreaterThan(s.updates, 3)
+        XCTAssertGreaterThan(s.mostRowsMoved, 0)
+        XCTAssertLessThanOrEqual(s.mostRowsMoved, budget, "an update moved more policy rows than a push carries")
+        for g in agent.shape.parameterGroups { XCTAssertTrue(store.parameters[g].allSatisfy(\.isFinite), g.name) }
+    }
+
     /// An actor that vanishes mid-epoch (no goodbye, as kill -9): its shards go to the other
     /// after the heartbeat timeout and every session is still started exactly once per epoch.
     func testVanishedActorsSessionsCountedExactlyOnce() throws {

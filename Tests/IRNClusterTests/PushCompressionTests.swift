@@ -4,8 +4,8 @@ import IRNNumerics
 import IRNSupport
 @testable import IRNWire
 
-/// Push compression (`--push-windows`, `--push-precision bf16`): windows summed exactly, bf16
-/// on the wire, and error feedback that loses nothing over time.
+/// Push compression (`--push-windows`, `--push-precision bf16`, `--push-rows`): windows summed
+/// exactly, bf16 on the wire, the largest rows only, and error feedback that loses nothing over time.
 final class PushCompressionTests: XCTestCase {
     /// One window's parts: a dense tensor with values across many magnitudes and a row-sparse one.
     static func window(_ rng: inout RandomSource) -> [TensorPart] {
@@ -85,6 +85,58 @@ final class PushCompressionTests: XCTestCase {
         let touched = Set((a[1].rows ?? []) + (b[1].rows ?? []))
         XCTAssertEqual(parts[1].rows, touched.sorted())
         XCTAssertEqual(acc.take(precision: .fp32)[1].rows, [], "an empty push after everything was taken")
+    }
+
+    /// `--push-rows`: each matrix travels as its largest rows only (dense ones become
+    /// row-sparse), the unsent rows stay whole in the residual and compete again, and over
+    /// many pushes sent + residual = computed (fp32 and bf16), through the real wire.
+    func testRowBudgetKeepsTheSumAndSendsTheLargestRows() throws {
+        for precision in [PushPrecision.fp32, .bf16] {
+            var rng = RandomSource(seed: 17)
+            var acc = PushAccumulator()
+            var computed: [String: [Double]] = [:], sent: [String: [Double]] = [:]
+            for push in 0..<12 {
+                let before = acc.residual("policy.weight")
+                let w = Self.window(&rng)
+                acc.add(w)
+                for p in w { computed[p.name] = zip(computed[p.name] ?? Array(repeating: 0, count: p.denseCount), Self.dense(p)).map(+) }
+                // The sum the budget chooses from: the residual plus this window.
+                let pending = zip(before ?? Array(repeating: 0, count: 64), w[0].values).map { $0 + $1 }
+                let parts = acc.take(precision: precision, rowFraction: 0.25)
+                XCTAssertEqual(parts.map(\.name), ["policy.weight", "embedding"])
+                let policy = parts[0], embedding = parts[1]
+                XCTAssertEqual(policy.rows?.count, 4, "ceil(0.25 x 16) rows of the dense matrix")
+                XCTAssertLessThanOrEqual(embedding.rows?.count ?? 99, 5, "ceil(0.25 x 20) rows at most")
+                // The chosen rows of the dense matrix are the 4 of largest norm.
+                let norms = (0..<16).map { r in (r, (0..<4).reduce(Float(0)) { $0 + pending[r * 4 + $1] * pending[r * 4 + $1] }) }
+                let want = norms.sorted { $0.1 > $1.1 }.prefix(4).map { Int32($0.0) }.sorted()
+                XCTAssertEqual(policy.rows, want, "push \(push)")
+                let frames = WireFormat.encode(.gradient(GradientPush(sequence: UInt64(push), envSteps: 3, parts: parts, bf16: precision == .bf16)), senderRunId: 1)
+                guard case .gradient(let g) = try WireFormat.decode(frames).message else { return XCTFail("not a gradient") }
+                XCTAssertEqual(g.parts, parts)
+                for p in g.parts { sent[p.name] = zip(sent[p.name] ?? Array(repeating: 0, count: p.denseCount), Self.dense(p)).map(+) }
+            }
+            for (name, c) in computed {
+                let r = acc.residual(name)!.map(Double.init)
+                let scale = c.map(abs).max()!
+                for i in c.indices {
+                    XCTAssertEqual(sent[name]![i] + r[i], c[i], accuracy: 1e-5 * scale, "\(precision) \(name)[\(i)]")
+                }
+            }
+            // Unsent rows really wait: the residual holds whole rows, not rounding errors only.
+            XCTAssertGreaterThan(acc.residual("policy.weight")!.map(abs).max()!, 1e-3, "\(precision)")
+        }
+    }
+
+    /// A fraction of 1 is the old push exactly (every touched row, dense parts dense).
+    func testRowBudgetOfOneChangesNothing() {
+        var rng = RandomSource(seed: 23)
+        var a = PushAccumulator(), b = PushAccumulator()
+        for _ in 0..<3 {
+            let w = Self.window(&rng)
+            a.add(w); b.add(w)
+            XCTAssertEqual(a.take(precision: .bf16), b.take(precision: .bf16, rowFraction: 1))
+        }
     }
 
     /// The decoder's checks hold for bf16 values: non-finite values and odd byte counts are refused.
