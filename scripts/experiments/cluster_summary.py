@@ -2,10 +2,15 @@
 """Summarises docs/results/cluster/runs/ (scripts/experiments/cluster.sh) into cluster.json,
 cluster.md and cluster.png: per head and trainer (irn train, cluster with N actors) the mean,
 standard error and count over seeds of test purchase MRR@5, click R@5 and First R@5, and the
-difference to irn train in standard errors."""
+difference to irn train in standard errors (paired by seed). Variants (a TAG of cluster.sh, or
+irn train with other flags such as train-b90) are rows of the table; the plot shows irn train
+and the cluster runs of one tag (PLOT_TAG, default -auto8: the default leases).
+
+    cluster_summary.py [RESULTS_DIR]"""
 import glob, json, os, re, statistics, sys
 
 res = sys.argv[1] if len(sys.argv) > 1 else "docs/results/cluster"
+PLOT_TAG = os.environ.get("PLOT_TAG", "-auto8")
 METRICS = [("purchase", "mrr@5"), ("click", "recall@5"), ("first", "recall@5")]
 runs = {}
 for path in sorted(glob.glob(os.path.join(res, "runs", "*.json"))):
@@ -35,7 +40,7 @@ for (head, trainer) in sorted(runs, key=lambda k: (k[0], order(k[1]))):
         row[key], row[key + "_se"] = stat([seeds[s][key] for s in sorted(seeds)])
         base = runs.get((head, baseline_of(head, trainer)), {})
         common = [s for s in seeds if s in base]
-        if not trainer.startswith("train") and common:
+        if trainer != "train" and common and (head, trainer) != (head, baseline_of(head, trainer)):
             d = [seeds[s][key] - base[s][key] for s in common]
             row[key + "_diff_vs_train"] = statistics.mean(d)
             bse = stat([base[s][key] for s in sorted(base)])[1]
@@ -71,12 +76,12 @@ for ax, (c, k) in zip(axes, METRICS):
         rows = [r for r in summary if r["head"] == head]
         if not rows:
             continue
-        rows = [r for r in rows if re.fullmatch(r"train|c\d+", r["trainer"])]  # variants: table only
-        xs = [0 if r["trainer"] == "train" else int(r["trainer"][1:]).bit_length() for r in rows]
+        rows = [r for r in rows if re.fullmatch(r"train|c\d+" + re.escape(PLOT_TAG), r["trainer"])]  # variants: table only
+        xs = [0 if r["trainer"] == "train" else int(re.match(r"c(\d+)", r["trainer"]).group(1)).bit_length() for r in rows]
         ax.errorbar([x + 0.08 * i for x in xs], [r[key] for r in rows], yerr=[r[key + "_se"] if r[key + "_se"] == r[key + "_se"] else 0 for r in rows],
                     fmt="o-", capsize=3, label=f"IRN-P {head}")
     ax.set_xticks([0, 1, 2, 3, 4]); ax.set_xticklabels(["irn train", "1", "2", "4", "8"])
-    ax.set_xlabel("trainer (cluster: actors)"); ax.set_title(f"test {c} {k.upper()}")
+    ax.set_xlabel(f"trainer (cluster{PLOT_TAG}: actors)"); ax.set_title(f"test {c} {k.upper()}")
 axes[0].legend()
 fig.tight_layout()
 fig.savefig(os.path.join(res, "cluster.png"), dpi=110)

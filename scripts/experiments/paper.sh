@@ -223,9 +223,10 @@ stage_baselines() {
 }
 
 stage_cluster() {
-    # IRN-P and A3C-P by the cluster (2 actors) beside irn train, same protocol, in cluster/.
+    # IRN-P and A3C-P by the cluster (2 actors, the default leases: TAG=-auto8) beside irn train,
+    # same protocol, both heads, in cluster/.
     for algo in irn-p a3c-p; do
-        ALGO=$algo HEADS=plain ACTORS=2 SEEDS="$SEEDS" IRN_BIN=$(dirname "$IRN") PICK_FROM=$RUNS \
+        ALGO=$algo HEADS="plain repeat" ACTORS=2 TAG=-auto8 SEEDS="$SEEDS" IRN_BIN=$(dirname "$IRN") PICK_FROM=$RUNS \
             scripts/experiments/cluster.sh "$WORK/cluster"
     done
 }

@@ -231,24 +231,27 @@ rows_rep = [(l + " repeat", c + "-repeat", False) for (l, c) in AGENTS if c not 
 report["tables"]["repeat_purchase"] = table1_block("purchase", rows_rep, 0, "purchase")
 report["tables"]["repeat_click"] = table1_block("click", rows_rep, 1, "click")
 
-# ---- cluster rows (scripts/experiments/cluster.sh: <prefix>plain-{train,c2}-s<seed>.json)
+# ---- cluster rows (scripts/experiments/cluster.sh: <prefix><head>-{train,c2-auto8}-s<seed>.json)
+CLUSTER_TAG = "-auto8"  # the runs with the default leases (8 x --batch sessions per lease)
 W("### Table 1's IRN-P and A3C-P trained by the cluster (irn-server + 2 irn-actor)")
 W("")
 W("Same protocol (each seed's epoch count from its pick run); `train` is `irn train` on all of train,")
-W("`c2` the cluster with 2 actors on loopback for the same epochs (`scripts/experiments/cluster.sh`,")
-W("its runs in `../cluster/runs/`).")
+W("`c2` the cluster with 2 actors on loopback for the same epochs and the default leases")
+W(f"(`scripts/experiments/cluster.sh` with TAG={CLUSTER_TAG}, its runs in `../cluster/runs/`; more actors there).")
 W("")
-W("| method | trainer | n | purchase R@5 | purchase MRR@5 | click R@5 | click MRR@5 | First R@5 |")
-W("|---|---|---|---|---|---|---|---|")
+W("| method | head | trainer | n | purchase R@5 | purchase MRR@5 | click R@5 | click MRR@5 | First R@5 |")
+W("|---|---|---|---|---|---|---|---|---|")
 cluster_tab = {}
 for label, prefix in [("IRN-P", ""), ("A3C-P", "a3c-p-")]:
-    for trainer in ("train", "c2"):
-        cell = f"{prefix}plain-{trainer}"
-        r = runs_of(cell, where=CLUSTER_RUNS)
-        s = {f"{c}_{k}": stats([x[c][k] for x in r.values()]) for c in ("purchase", "click", "first") for k in ("recall@5", "mrr@5")}
-        cluster_tab[f"{label} {trainer}"] = s
-        W(f"| {label} | {trainer} | {len(r)} | {fmt(s['purchase_recall@5'])} | {fmt(s['purchase_mrr@5'])} | "
-          f"{fmt(s['click_recall@5'])} | {fmt(s['click_mrr@5'])} | {fmt(s['first_recall@5'])} |")
+    for head in ("plain", "repeat"):
+        for trainer, name in (("train", "train"), ("c2", "c2" + CLUSTER_TAG)):
+            r = runs_of(f"{prefix}{head}-{name}", where=CLUSTER_RUNS)
+            if not r:
+                continue
+            s = {f"{c}_{k}": stats([x[c][k] for x in r.values()]) for c in ("purchase", "click", "first") for k in ("recall@5", "mrr@5")}
+            cluster_tab[f"{label} {head} {trainer}"] = s
+            W(f"| {label} | {head} | {trainer} | {len(r)} | {fmt(s['purchase_recall@5'])} | {fmt(s['purchase_mrr@5'])} | "
+              f"{fmt(s['click_recall@5'])} | {fmt(s['click_mrr@5'])} | {fmt(s['first_recall@5'])} |")
 W("")
 report["tables"]["cluster"] = cluster_tab
 
