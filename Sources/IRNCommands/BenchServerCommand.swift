@@ -104,7 +104,7 @@ struct BenchServerCommand: ParsableCommand {
             let c = monotonicSeconds()
             let patch = probe.weights(changed)
             let d = monotonicSeconds()
-            _ = WireFormat.encode(.weights(WeightUpdate(fromVersion: 0, toVersion: 1, full: false, parts: patch)), senderRunId: 1)
+            _ = WireFormat.encode(.weights(WeightUpdate(fromVersion: 0, toVersion: 1, full: false, parts: patch, bf16: push.broadcastPrecision == .bf16)), senderRunId: 1)
             let e = monotonicSeconds()
             tDecode += b - a; tApply += c - b; tPatch += d - c; tEncode += e - d
         }
@@ -122,6 +122,7 @@ struct BenchServerCommand: ParsableCommand {
         sc.useTargetSchedule(of: config)
         var settings = ClusterSettings(algo: "bench", agent: config)
         push.apply(to: &settings)
+        push.apply(to: &sc)
         sc.settingsJSON = settings.json()
         let store = AgentStore(config: config)
         let server = try ParameterServer(config: sc, store: store, logger: quiet)
@@ -192,7 +193,7 @@ struct BenchServerCommand: ParsableCommand {
             "server_loop_cpu_ms_per_application": (cpuPerApplication * 1e5).rounded() / 100,
             "applications_per_server_core_s": (oneCore * 10).rounded() / 10,
             "applications_per_core_second": (oneCore * 10).rounded() / 10,
-            "events_per_push": eventsPerPush, "push_windows": push.pushWindows, "push_precision": push.pushPrecision.rawValue, "push_rows": push.pushRows,
+            "events_per_push": eventsPerPush, "push_windows": push.pushWindows, "push_precision": push.pushPrecision.rawValue, "push_rows": push.pushRows, "broadcast_precision": push.broadcastPrecision.rawValue,
             "events_per_core_second": (oneCore * Double(eventsPerPush)).rounded(),
             "events_per_s": (rate * Double(eventsPerPush)).rounded(),
             "push_bytes_per_event": (pushPerEvent * 10).rounded() / 10,

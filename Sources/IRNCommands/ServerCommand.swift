@@ -240,6 +240,7 @@ public struct ServerCommand: ParsableCommand {
         settings.dataFingerprint = dataset.fingerprint
         settings.dataPath = dir.path
         push.apply(to: &settings)
+        push.apply(to: &config)
         config.settingsJSON = settings.json()
         config.checkpointExtras = ["server.item_ids": SafetensorsTensor(int64s: dataset.itemIds, shape: [dataset.itemCount])]
 

@@ -252,7 +252,7 @@ public final class ParameterServer: @unchecked Sendable {
     func flushBroadcast() {
         guard let patch = broadcaster.take(version: store.version, now: monotonicSeconds()) else { return }
         publish(.weights(WeightUpdate(fromVersion: patch.from, toVersion: store.version, full: false,
-                                      parts: store.weights(patch.changes))))
+                                      parts: store.weights(patch.changes), bf16: config.broadcastBF16)))
     }
 
     func welcome(lease: Lease?) -> WireMessage {

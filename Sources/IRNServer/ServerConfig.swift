@@ -47,6 +47,10 @@ public struct ServerConfig: Sendable {
     /// so gradients on the newest broadcast weights are not dropped; with S = 0 (the
     /// synchronous check) after every update.
     public var broadcastEvery: UInt64 = 0
+    /// Weight patches in bfloat16 (`--broadcast-precision bf16`): half the broadcast bytes;
+    /// actors compute on the master rounded to bf16 in the rows a patch carried. Full weights
+    /// (welcome, resync) and the target network stay exact.
+    public var broadcastBF16 = false
     /// Broadcasts queued per subscriber before that subscriber misses some (ZeroMQ's send
     /// high-water mark). A subscriber that misses a patch sees the version gap and fetches the
     /// full weights, so a short queue loses nothing; a long one holds a stalled actor's

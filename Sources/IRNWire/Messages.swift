@@ -127,12 +127,16 @@ public struct WeightUpdate: Sendable, Equatable {
     public var toVersion: UInt64
     public var full: Bool
     public var parts: [TensorPart]
+    /// Values travel as bfloat16 (`irn-server --broadcast-precision bf16`): a patch overwrites
+    /// rows with the master's values rounded to bf16, so the rounding never accumulates.
+    public var bf16: Bool
 
-    public init(fromVersion: UInt64, toVersion: UInt64, full: Bool, parts: [TensorPart]) {
+    public init(fromVersion: UInt64, toVersion: UInt64, full: Bool, parts: [TensorPart], bf16: Bool = false) {
         self.fromVersion = fromVersion
         self.toVersion = toVersion
         self.full = full
         self.parts = parts
+        self.bf16 = bf16
     }
 }
 

@@ -198,8 +198,9 @@ struct BodyEncoder {
         case .ack(let a):
             writer.u64(a.sequence); writer.u8(a.status.rawValue); writer.u64(a.weightVersion); writer.u64(a.targetVersion)
         case .weights(let u):
-            writer.u64(u.fromVersion); writer.u64(u.toVersion); writer.u8(u.full ? 1 : 0)
-            parts(u.parts)
+            // One flags byte: bit 0 full weights, bit 1 bf16 values.
+            writer.u64(u.fromVersion); writer.u64(u.toVersion); writer.u8((u.full ? 1 : 0) | (u.bf16 ? 2 : 0))
+            parts(u.parts, bf16: u.bf16)
         case .weightsRequest, .statsRequest:
             break
         case .targetRefresh(let t):
@@ -340,8 +341,10 @@ struct BodyDecoder<F: WireFrame> {
                             targetVersion: try reader.u64("target version")))
         case .weights:
             let from = try reader.u64("from version"), to = try reader.u64("to version")
-            let full = try reader.bool("full")
-            return .weights(WeightUpdate(fromVersion: from, toVersion: to, full: full, parts: try parts()))
+            let flags = try reader.u8("weights flags")
+            guard flags & ~3 == 0 else { throw .malformed("weights flags \(flags)") }
+            let bf16 = flags & 2 != 0
+            return .weights(WeightUpdate(fromVersion: from, toVersion: to, full: flags & 1 != 0, parts: try parts(bf16: bf16), bf16: bf16))
         case .weightsRequest:
             return .weightsRequest
         case .targetRefresh:

@@ -141,9 +141,10 @@ final class AgentClusterTests: XCTestCase {
         for g in agent.shape.parameterGroups { XCTAssertTrue(store.parameters[g].allSatisfy(\.isFinite), g.name) }
     }
 
-    /// `--push-rows` over real sockets (with bf16): the actor sends each matrix's largest rows
-    /// only, so every update moves at most that many rows of the policy matrix (lazy Adam on
-    /// the server), and the run still trains to the end with finite weights.
+    /// `--push-rows` over real sockets (with bf16 pushes and bf16 weight patches): the actor
+    /// sends each matrix's largest rows only, so every update moves at most that many rows of
+    /// the policy matrix (lazy Adam on the server), and the run still trains to the end with
+    /// finite weights.
     func testRowBudgetPushesMoveOnlyTheirRows() throws {
         let dataset = tinyDataset(sessions: 60)
         let agent = tinyAgent(.irnP, items: dataset.itemCount)
@@ -151,6 +152,7 @@ final class AgentClusterTests: XCTestCase {
         settings.pushRows = 0.25
         settings.pushPrecision = "bf16"
         cfg.settingsJSON = settings.json()
+        cfg.broadcastBF16 = true
         let store = AgentStore(config: agent)
         let server = try ParameterServer(config: cfg, store: store, logger: quietLogger("server"))
         let budget = Int((0.25 * Double(dataset.itemCount)).rounded(.up))

@@ -32,6 +32,10 @@ final class WireTests: XCTestCase {
                                    bf16: true)),
             .ack(Ack(sequence: 8, status: .stale, weightVersion: 20)),
             .weights(WeightUpdate(fromVersion: 3, toVersion: 4, full: false, parts: parts)),
+            // A bf16 patch (`--broadcast-precision bf16`): values rounded by the server.
+            .weights(WeightUpdate(fromVersion: 4, toVersion: 6, full: false,
+                                  parts: parts.map { TensorPart(name: $0.name, shape: $0.shape, rows: $0.rows, values: $0.values.map(BF16.rounded)) },
+                                  bf16: true)),
             .weightsRequest,
             .targetRefresh(TargetRefresh(targetVersion: 2, weightVersion: 40)),
             .leaseRequest(maxShards: 2),
