@@ -13,6 +13,7 @@
 #   coldstart  Figure 4a,b: table1's final A3C-F, A3C-P, IRN-P models, `irn eval --cold-start c`
 #   repeat     Table 1's agents with --head repeat (ours)
 #   table2     reward density d in {0.1, 0.05, 0} (d = 1 is Table 1); Figure 3 reads its logs
+#   density    IRN-P and A3C-P at d in {1, 0.1, 0.05} with --policy-mean-over steps (ours)
 #   table3     IRN-P breadth/depth (n, m) in {(1,1), (2,1), (1,2)} at d = 1 and d = 0
 #   cluster    IRN-P and A3C-P trained by irn-server + 2 irn-actor (scripts/experiments/cluster.sh)
 #   report     scripts/experiments/paper_report.py: docs/results/paper/README.md + PNG plots
@@ -138,6 +139,17 @@ stage_table2() {
     wait
 }
 
+# The -P agents with the policy term averaged over the window's active steps
+# (--policy-mean-over steps) instead of its own rows (IRN.md): at d = 1, 0.1 and 0.05.
+stage_density() {
+    for d in 1 0.1 0.05; do
+        local tag=""; [ "$d" = 1 ] || tag="-d$d"
+        cell "irn-p-pmsteps$tag" irn-p --reward-density "$d" --policy-mean-over steps
+        cell "a3c-p-pmsteps$tag" a3c-p --reward-density "$d" --policy-mean-over steps
+    done
+    wait
+}
+
 stage_table3() {
     for d in 1 0; do
         local tag=""; [ "$d" = 1 ] || tag="-d$d"
@@ -233,7 +245,7 @@ stage_cluster() {
 
 stage_report() { python3 scripts/experiments/paper_report.py "$RES" --python-for-plots "$(scripts/plot-python)"; }
 
-STAGES=${*:-table1 baselines online coldstart repeat table2 table3 cluster report}
+STAGES=${*:-table1 baselines online coldstart repeat table2 density table3 cluster report}
 for st in $STAGES; do
     declare -F "stage_$st" >/dev/null || { echo "unknown stage $st (see the header of $0)" >&2; exit 2; }
     echo "==== stage $st ($(date -u +%H:%M:%S))" >&2

@@ -260,9 +260,13 @@ W("## Table 2: purchase performance with reward density d")
 W("")
 W("Each training purchase stays a purchase (reward) with probability d; clicks unchanged. d = 1 is")
 W("Table 1. The -F agents in the reading that learns (as written they learn nothing at any d).")
-W("A3C-P at d = 0 has no reward at all: \"-\" as in the paper.")
+W("A3C-P at d = 0 has no reward at all: \"-\" as in the paper. The last two rows average the")
+W("policy term over the window's active steps (`--policy-mean-over steps`) instead of over its own")
+W("rows (IRN.md): under a sparse reward each kept purchase then pulls as hard as at d = 1, not 1/d")
+W("times harder (the paper's figures in parentheses are its A3C-P / IRN-P).")
 W("")
-T2 = [("A3C-F", "a3c-f-learn"), ("A3C-P", "a3c-p"), ("IRN-F", "irn-f-learn"), ("IRN-P", "irn-p")]
+T2 = [("A3C-F", "a3c-f-learn"), ("A3C-P", "a3c-p"), ("IRN-F", "irn-f-learn"), ("IRN-P", "irn-p"),
+      ("A3C-P, policy mean over steps (ours)", "a3c-p-pmsteps"), ("IRN-P, policy mean over steps (ours)", "irn-p-pmsteps")]
 DS = ["1", "0.1", "0.05", "0"]
 W("| algorithm | " + " | ".join(f"R@5 d={d}" for d in DS) + " | " + " | ".join(f"MRR@5 d={d}" for d in DS) + " |")
 W("|---|" + "---|" * (2 * len(DS)))
@@ -271,10 +275,11 @@ for label, base in T2:
     rs, ms = [], []
     for d in DS:
         cell = base if d == "1" else f"{base}-d{d}"
-        paper = PAPER_T2[label].get(d)
+        key = label.split(",")[0]
+        paper = PAPER_T2[key].get(d)
         if d == "1":
-            paper = (PAPER_T1[label][0][1], PAPER_T1[label][0][4])
-        if label == "A3C-P" and d == "0":
+            paper = (PAPER_T1[key][0][1], PAPER_T1[key][0][4])
+        if key == "A3C-P" and d == "0" or label.endswith("(ours)") and d == "0":
             rs.append("-"); ms.append("-"); continue
         r, m = metric(cell, "purchase", "recall@5"), metric(cell, "purchase", "mrr@5")
         t2[f"{label} d={d}"] = {"recall@5": r, "mrr@5": m}
@@ -414,6 +419,8 @@ claim("IRN-P > PRN-P, purchase Recall@5", "irn-p", "prn-p")
 claim("robust to d: IRN-P at d = 0.1 vs A3C-P at d = 0.1 (IRN-P ahead), purchase Recall@5", "irn-p-d0.1", "a3c-p-d0.1")
 claim("robust to d: IRN-P at d = 0.05 vs A3C-P at d = 0.05 (IRN-P ahead), purchase Recall@5", "irn-p-d0.05", "a3c-p-d0.05")
 claim("A3C-P degrades with sparser reward: d = 1 > d = 0.05, purchase Recall@5", "a3c-p", "a3c-p-d0.05")
+claim("robust to d (policy mean over steps): IRN-P at d = 0.1 vs A3C-P at d = 0.1 (IRN-P ahead), purchase Recall@5", "irn-p-pmsteps-d0.1", "a3c-p-pmsteps-d0.1")
+claim("ours: policy mean over steps beats IRN.md's reading at d = 0.1, IRN-P purchase Recall@5", "irn-p-pmsteps-d0.1", "irn-p-d0.1")
 claim("IRN-P learns without reward: IRN-P at d = 0 > A3C-F (learning reading) at d = 1, purchase Recall@5", "irn-p-d0", "a3c-f-learn")
 claim("n vs m: larger n helps First (n2m1 > n1m2, First Recall@5)", "irn-p-n2m1", "irn-p-n1m2", cat="first")
 claim("n vs m: larger m helps purchases (n1m2 > n2m1, purchase Recall@5)", "irn-p-n1m2", "irn-p-n2m1")
