@@ -69,19 +69,20 @@ try:
 except ImportError:
     print("(matplotlib missing: no plot)", file=sys.stderr)
     sys.exit(0)
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-for ax, (c, k) in zip(axes, METRICS):
-    key = f"{c}_{k}"
-    for i, head in enumerate(["plain", "repeat"]):
-        rows = [r for r in summary if r["head"] == head]
-        if not rows:
-            continue
-        rows = [r for r in rows if re.fullmatch(r"train|c\d+" + re.escape(PLOT_TAG), r["trainer"])]  # variants: table only
-        xs = [0 if r["trainer"] == "train" else int(re.match(r"c(\d+)", r["trainer"]).group(1)).bit_length() for r in rows]
-        ax.errorbar([x + 0.08 * i for x in xs], [r[key] for r in rows], yerr=[r[key + "_se"] if r[key + "_se"] == r[key + "_se"] else 0 for r in rows],
-                    fmt="o-", capsize=3, label=f"IRN-P {head}")
-    ax.set_xticks([0, 1, 2, 3, 4]); ax.set_xticklabels(["irn train", "1", "2", "4", "8"])
-    ax.set_xlabel(f"trainer (cluster{PLOT_TAG}: actors)"); ax.set_title(f"test {c} {k.upper()}")
-axes[0].legend()
+heads = [h for h in ["plain", "repeat"] if any(r["head"] == h for r in summary)]
+fig, axes = plt.subplots(len(heads), 3, figsize=(12, 3.4 * len(heads)), squeeze=False)
+for row, head in enumerate(heads):
+    rows = [r for r in summary if r["head"] == head and re.fullmatch(r"train|c\d+" + re.escape(PLOT_TAG), r["trainer"])]
+    xs = [0 if r["trainer"] == "train" else int(re.match(r"c(\d+)", r["trainer"]).group(1)).bit_length() for r in rows]
+    for ax, (c, k) in zip(axes[row], METRICS):  # one row per head: their scales differ ~2.5x
+        key = f"{c}_{k}"
+        se = [r[key + "_se"] if r[key + "_se"] == r[key + "_se"] else 0 for r in rows]
+        ax.errorbar(xs, [r[key] for r in rows], yerr=se, fmt="o-", capsize=3)
+        if rows and rows[0]["trainer"] == "train":  # irn train's mean +- one standard error, as a band
+            m, e = rows[0][key], se[0]
+            ax.axhspan(m - e, m + e, color="grey", alpha=0.2, label="irn train ± 1 SE")
+        ax.set_xticks([0, 1, 2, 3, 4]); ax.set_xticklabels(["irn train", "1", "2", "4", "8"])
+        ax.set_xlabel(f"trainer (cluster{PLOT_TAG}: actors)"); ax.set_title(f"IRN-P {head}: test {c} {k.upper()}")
+    axes[row][0].legend(fontsize=8)
 fig.tight_layout()
 fig.savefig(os.path.join(res, "cluster.png"), dpi=110)
