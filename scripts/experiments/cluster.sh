@@ -19,7 +19,8 @@
 # empty: the server's defaults; any irn-server flag), TAG (appended to the cluster runs' name,
 # for a variant of PUSH_FLAGS, e.g. TAG=-lease0 PUSH_FLAGS="--shards-per-lease 0"), PORT
 # (base, default 7300), AGENT_FLAGS (agent flags for both trainers, e.g. "--average-weights 0.99";
-# with them TAG names the irn train runs too; the pick runs stay without them), PICK_FROM (a directory of pick logs <algo>[-<head>]-s<seed>.pick.log.json
+# with them TAG names the irn train runs too; the pick runs stay without them), ACTOR_FLAGS
+# (irn-actor flags, e.g. "--sync" with PUSH_FLAGS="--max-staleness 0"), PICK_FROM (a directory of pick logs <algo>[-<head>]-s<seed>.pick.log.json
 # written by paper.sh for the same command: their bestEpoch is used instead of a new pick run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,6 +36,7 @@ PUSH_FLAGS=${PUSH_FLAGS:-}
 PORT=${PORT:-7300}
 TAG=${TAG:-}
 read -r -a AGENT <<< "${AGENT_FLAGS:-}"
+read -r -a ACTOR <<< "${ACTOR_FLAGS:-}"
 TRAIN_TAG=${AGENT_FLAGS:+$TAG}
 ALGO=${ALGO:-irn-p}
 PREFIX=""; [ "$ALGO" = irn-p ] || PREFIX="$ALGO-"
@@ -95,12 +97,12 @@ run_cluster() {  # head seed epochs actors
              --host 127.0.0.1 --port "$port" --checkpoint-dir "$dir/ckpt" --checkpoint-every 100000 --out "$m"
              --heartbeat-timeout 120 $(head_flags "$1") $PUSH_FLAGS "${AGENT[@]}")
   log_cmd "${srv[*]} &"
-  log_cmd "for i in \$(seq $4); do $BIN/irn-actor --server tcp://127.0.0.1:$port --data $DATA --id a\$i & done; wait"
+  log_cmd "for i in \$(seq $4); do $BIN/irn-actor --server tcp://127.0.0.1:$port --data $DATA --id a\$i ${ACTOR[*]} & done; wait"
   echo "== $name, $3 epochs ($(date -u +%H:%M:%S))" >&2
   "${srv[@]}" > "$dir/server.log" 2>&1 &
   local spid=$! apids=()
   for i in $(seq "$4"); do
-    "$BIN/irn-actor" --server "tcp://127.0.0.1:$port" --data "$DATA" --id "a$i" > "$dir/actor$i.log" 2>&1 &
+    "$BIN/irn-actor" --server "tcp://127.0.0.1:$port" --data "$DATA" --id "a$i" "${ACTOR[@]}" > "$dir/actor$i.log" 2>&1 &
     apids+=($!)
   done
   wait "$spid" || { echo "server failed: $dir/server.log" >&2; tail -5 "$dir/server.log" >&2; }
