@@ -20,7 +20,8 @@ public enum Baseline: String, CaseIterable, Sendable, Codable { case value, none
 /// `--loss-reduction`: each term averaged over its own terms (mean) or summed (sum).
 public enum LossReduction: String, CaseIterable, Sendable, Codable { case mean, sum }
 /// `--policy-mean-over`: under mean reduction, what the policy term is averaged over: its own
-/// rows (terms, IRN.md) or the window's active steps (steps).
+/// rows (terms, the design's reading) or the window's active steps (steps;
+/// docs/algorithm.md#loss-combination).
 public enum PolicyMean: String, CaseIterable, Sendable, Codable { case terms, steps }
 /// `--click-scope`: what the supervised next-click term trains: the whole network (all) or
 /// only the repeat heads' gates (gates; the base logits and the LSTM stay the policy's).
@@ -58,9 +59,10 @@ public struct AgentConfig: Sendable, Codable, Equatable {
     public var entropy: Float = 0
     public var lossReduction: LossReduction = .mean
     /// What the policy term is averaged over under mean reduction (`--policy-mean-over`); nil:
-    /// its own rows, IRN.md's reading. `steps`: the window's active steps, so the policy's
+    /// its own rows, the design's reading. `steps`: the window's active steps, so the policy's
     /// weight in a window is proportional to its purchase steps (-P) and a sparse reward
-    /// (`--density`) does not magnify each kept purchase (beyond IRN.md; docs/algorithm.md).
+    /// (`--reward-density`) does not magnify each kept purchase (beyond the design;
+    /// docs/algorithm.md#loss-combination).
     public var policyMean: PolicyMean? = nil
     /// w in L = L_policy + L_value + w L_IRN (`--irn-weight`; also PRN-P's weight).
     public var irnWeight: Float = 0.1

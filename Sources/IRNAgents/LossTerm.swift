@@ -50,7 +50,8 @@ final class LossContext {
     var mean: Bool { config.lossReduction == .mean }
 
     /// Under mean reduction, divides the coefficients of the policy rows a term appended
-    /// (from `first` on) by their count (`--policy-mean-over terms`, IRN.md), or by the
+    /// (from `first` on) by their count (`--policy-mean-over terms`, the design's reading in
+    /// docs/algorithm.md#loss-combination), or by the
     /// window's active steps (`steps`: a window's policy weight then grows with its rows, so
     /// a sparse reward does not scale up each of its few rows).
     func reducePolicyRows(_ losses: inout WindowLosses, from first: Int, window w: RolloutWindow) {
@@ -63,8 +64,6 @@ final class LossContext {
     /// What a policy-like term with `rows` rows in window `w` is averaged over.
     func policyDivisor(rows: Int, window w: RolloutWindow) -> Int {
         guard config.policyMean == .steps else { return rows }
-        var active = 0
-        for i in 0..<(w.steps * w.slots) where w.active[i] { active += 1 }
-        return max(active, 1)
+        return max(w.activeCount, 1)
     }
 }

@@ -41,7 +41,7 @@ struct AgentOptions: ParsableArguments {
     var entropy: Float = 0
     @Option(name: .customLong("loss-reduction"), help: "mean: each loss term averaged over its own terms; sum: summed (literal reading).")
     var lossReduction: LossReduction = .mean
-    @Option(name: .customLong("policy-mean-over"), help: "Under --loss-reduction mean, what the policy term (and the click term) is averaged over: terms (its own rows, IRN.md's reading; default) or steps (the window's active steps, so a window with few purchase steps gives the policy little weight and a sparse --density does not magnify each kept purchase).")
+    @Option(name: .customLong("policy-mean-over"), help: "Under --loss-reduction mean, what the policy term (and the click term) is averaged over: terms (its own rows, the design's reading; default) or steps (the window's active steps, so a window with few purchase steps gives the policy little weight and a sparse --reward-density does not magnify each kept purchase; docs/algorithm.md#loss-combination).")
     var policyMeanOver: PolicyMean?
     @Option(name: .customLong("irn-weight"), help: "Weight w of the reconstruction loss (IRN and PRN-P).")
     var irnWeight: Float = 0.1

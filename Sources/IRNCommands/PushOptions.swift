@@ -4,9 +4,10 @@ import IRNAgents
 import IRNServer
 
 /// How actors compress their pushes (irn-server sends it to every actor in the settings; also
-/// `irn bench server`), and how the server's weight patches travel back. The defaults send each window's gradient exactly: only they are known
-/// to keep `irn train`'s accuracy (docs/capacity.md and docs/results/cluster/ show what the
-/// others cost and save), and only they keep `--sync` bit-identical to `irn train`.
+/// `irn bench server`), and how the server's weight patches travel back. The defaults send
+/// each window's gradient exactly: only they are known to keep `irn train`'s accuracy
+/// (docs/capacity.md and docs/results/cluster/ show what the others cost and save), and only
+/// they keep `--sync` bit-identical to `irn train`.
 struct PushOptions: ParsableArguments {
     @Option(help: "Windows whose gradients an actor sums into one push (fewer, larger updates; bytes per environment event fall by about this factor).")
     var pushWindows = 1

@@ -19,6 +19,24 @@ final class PushCompressionTests: XCTestCase {
 
     static func dense(_ p: TensorPart) -> [Double] { p.densified().values.map(Double.init) }
 
+    /// Adds a part, densified, into `sums[part.name]`.
+    static func accumulate(_ sums: inout [String: [Double]], _ p: TensorPart) {
+        sums[p.name] = zip(sums[p.name] ?? Array(repeating: 0, count: p.denseCount), dense(p)).map(+)
+    }
+
+    /// Error feedback's invariant: what was sent plus what the accumulator still holds equals
+    /// what was computed, part by part, within Float32 rounding of the largest sum.
+    static func assertSentPlusResidualIsComputed(_ acc: PushAccumulator, sent: [String: [Double]], computed: [String: [Double]],
+                                                 _ label: String = "", file: StaticString = #filePath, line: UInt = #line) {
+        for (name, c) in computed {
+            let r = acc.residual(name)!.map(Double.init)
+            let scale = c.map(abs).max()!
+            for i in c.indices {
+                XCTAssertEqual(sent[name]![i] + r[i], c[i], accuracy: 1e-5 * scale, "\(label) \(name)[\(i)]", file: file, line: line)
+            }
+        }
+    }
+
     func testBF16RoundsToNearestAndStaysFinite() {
         XCTAssertEqual(BF16.rounded(1), 1)
         XCTAssertEqual(BF16.rounded(1 + 1.0 / 512), 1)  // a tie: to even
@@ -45,7 +63,7 @@ final class PushCompressionTests: XCTestCase {
             for _ in 0..<(1 + push % 3) {
                 let w = Self.window(&rng)
                 acc.add(w)
-                for p in w { computed[p.name] = zip(computed[p.name] ?? Array(repeating: 0, count: p.denseCount), Self.dense(p)).map(+) }
+                for p in w { Self.accumulate(&computed, p) }
             }
             let parts = acc.take(precision: .bf16)
             // Through the real wire: what the server sees.
@@ -54,16 +72,12 @@ final class PushCompressionTests: XCTestCase {
                               parts.reduce(0) { $0 + $1.values.count * 3 + ($1.rows?.count ?? 0) * 4 }, "bf16 values take 2 bytes")
             guard case .gradient(let g) = try WireFormat.decode(frames).message else { return XCTFail("not a gradient") }
             XCTAssertEqual(g.parts, parts, "rounded values cross the wire exactly")
-            for p in g.parts { sent[p.name] = zip(sent[p.name] ?? Array(repeating: 0, count: p.denseCount), Self.dense(p)).map(+) }
+            for p in g.parts { Self.accumulate(&sent, p) }
         }
+        Self.assertSentPlusResidualIsComputed(acc, sent: sent, computed: computed)
         for (name, c) in computed {
-            let r = acc.residual(name)!.map(Double.init)
-            let scale = c.map(abs).max()!
-            for i in c.indices {
-                XCTAssertEqual(sent[name]![i] + r[i], c[i], accuracy: 1e-5 * scale, "\(name)[\(i)]")
-            }
             // The residual is small: at most one rounding step of what was sent.
-            XCTAssertLessThanOrEqual(r.map(abs).max()!, scale / 16, name)
+            XCTAssertLessThanOrEqual(acc.residual(name)!.map { abs(Double($0)) }.max()!, c.map(abs).max()! / 16, name)
         }
     }
 
@@ -99,7 +113,7 @@ final class PushCompressionTests: XCTestCase {
                 let before = acc.residual("policy.weight")
                 let w = Self.window(&rng)
                 acc.add(w)
-                for p in w { computed[p.name] = zip(computed[p.name] ?? Array(repeating: 0, count: p.denseCount), Self.dense(p)).map(+) }
+                for p in w { Self.accumulate(&computed, p) }
                 // The sum the budget chooses from: the residual plus this window.
                 let pending = zip(before ?? Array(repeating: 0, count: 64), w[0].values).map { $0 + $1 }
                 let parts = acc.take(precision: precision, rowFraction: 0.25)
@@ -114,15 +128,9 @@ final class PushCompressionTests: XCTestCase {
                 let frames = WireFormat.encode(.gradient(GradientPush(sequence: UInt64(push), envSteps: 3, parts: parts, bf16: precision == .bf16)), senderRunId: 1)
                 guard case .gradient(let g) = try WireFormat.decode(frames).message else { return XCTFail("not a gradient") }
                 XCTAssertEqual(g.parts, parts)
-                for p in g.parts { sent[p.name] = zip(sent[p.name] ?? Array(repeating: 0, count: p.denseCount), Self.dense(p)).map(+) }
+                for p in g.parts { Self.accumulate(&sent, p) }
             }
-            for (name, c) in computed {
-                let r = acc.residual(name)!.map(Double.init)
-                let scale = c.map(abs).max()!
-                for i in c.indices {
-                    XCTAssertEqual(sent[name]![i] + r[i], c[i], accuracy: 1e-5 * scale, "\(precision) \(name)[\(i)]")
-                }
-            }
+            Self.assertSentPlusResidualIsComputed(acc, sent: sent, computed: computed, "\(precision)")
             // Unsent rows really wait: the residual holds whole rows, not rounding errors only.
             XCTAssertGreaterThan(acc.residual("policy.weight")!.map(abs).max()!, 1e-3, "\(precision)")
         }
