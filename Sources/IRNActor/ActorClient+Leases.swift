@@ -22,7 +22,8 @@ extension ActorClient {
         sequence += 1
         session?.pushed(at: monotonicSeconds())
         send(.gradient(GradientPush(sequence: sequence, envSteps: g.envSteps, leaseId: l.leaseId,
-                                    progress: g.progress, stats: g.stats, parts: g.parts, bf16: g.bf16)))
+                                    progress: g.progress, stats: g.stats, parts: g.parts, bf16: g.bf16,
+                                    rowSteps: g.rowSteps)))
         bump { $0.pushes += 1 }
     }
 }

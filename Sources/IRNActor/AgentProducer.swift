@@ -124,6 +124,7 @@ public final class AgentProducer: GradientProducer {
         var steps: UInt64 = 0
         var sums: [String: Double] = [:]
         var n = 0
+        accumulator.rank = PushAccumulator.RowRank(rawValue: s.pushRowsRank) ?? .norm
         while n < perPush, let (k, stats) = try nextWindow(worker) {
             accumulator.add(gradient!.wireParts)
             steps += k
@@ -134,8 +135,9 @@ public final class AgentProducer: GradientProducer {
         // Counts add up; the per-window figures are averaged.
         var stats = sums
         for key in sums.keys where !Self.additiveStats.contains(key) { stats[key] = sums[key]! / Double(n) }
-        return ProducedGradient(parts: accumulator.take(precision: precision, rowFraction: rowFraction), envSteps: steps, progress: progress,
-                                stats: stats, bf16: precision == .bf16)
+        let push = accumulator.take(precision: precision, rowFraction: rowFraction, minRows: s.pushRowsScope == "items" ? shape.items : 2)
+        return ProducedGradient(parts: push.parts, envSteps: steps, progress: progress, stats: stats, bf16: precision == .bf16,
+                                rowSteps: s.deferredRows == "steps" ? push.rowSteps : [:])
     }
 
     /// Stats that are counts (summed over the windows of a push); the others are means.

@@ -12,9 +12,13 @@ public struct ProducedGradient: Sendable {
     public var stats: [String: Double]
     /// Values go out as bfloat16 (`--push-precision bf16`; `parts` are already rounded).
     public var bf16: Bool
+    /// Per row-sparse part, the Adam steps of each row (`GradientPush.rowSteps`); empty: one.
+    public var rowSteps: [String: [Int32]]
 
-    public init(parts: [TensorPart], envSteps: UInt64, progress: [ShardProgress], stats: [String: Double] = [:], bf16: Bool = false) {
+    public init(parts: [TensorPart], envSteps: UInt64, progress: [ShardProgress], stats: [String: Double] = [:], bf16: Bool = false,
+                rowSteps: [String: [Int32]] = [:]) {
         self.bf16 = bf16
+        self.rowSteps = rowSteps
         self.parts = parts
         self.envSteps = envSteps
         self.progress = progress

@@ -23,7 +23,47 @@ public struct PushAccumulator {
         var shape: [Int]
         var sparse: Bool
         var sum: [Float]
+        /// Sparse parts: rows with a residual waiting (touched since last sent).
         var touched: [Bool]
+        /// Sparse parts: rows touched since the last push (`take`).
+        var fresh: [Bool]
+        /// Under a row budget: per row, the pushes its waiting gradient spans (`Push.rowSteps`).
+        var pending: [Int32] = []
+        /// `RowRank.scaled`: per row, the squared norm of its gradient since the last push, and
+        /// a running mean of it over pushes (the actor's stand-in for Adam's second moment).
+        var freshSquares: [Float] = []
+        var meanSquares: [Float] = []
+    }
+
+    /// Which rows a row budget sends.
+    public enum RowRank: String, Sendable, CaseIterable {
+        /// The largest L2 norm of the waiting gradient (Deep Gradient Compression's choice, made
+        /// for SGD, where a row moves in proportion to its gradient).
+        case norm
+        /// The largest norm relative to the row's usual gradient size per push (a running mean
+        /// of its squared norm): Adam moves a row by about the same amount per step whatever
+        /// its gradient's scale, so a rare item's small but consistent gradient counts as much
+        /// as a frequent item's large one.
+        case scaled
+    }
+
+    /// How a row budget ranks rows (`--push-rows-rank`); set before adding a push's windows.
+    public var rank: RowRank = .norm
+    /// Weight of the previous running mean of a row's squared norm per push (`.scaled`).
+    static let meanSquareDecay: Float = 0.99
+
+    /// What one push carries.
+    public struct Push: Equatable {
+        public var parts: [TensorPart]
+        /// Under a row budget (`rowFraction` < 1): for each matrix part (all row-sparse then), one
+        /// count per row sent: the pushes whose gradient that row's values sum (pushes in which a
+        /// window touched it, since it was last sent). Empty otherwise (one each).
+        public var rowSteps: [String: [Int32]] = [:]
+
+        public init(parts: [TensorPart], rowSteps: [String: [Int32]] = [:]) {
+            self.parts = parts
+            self.rowSteps = rowSteps
+        }
     }
     private var slots: [Slot] = []
     private var index: [String: Int] = [:]
@@ -40,14 +80,16 @@ public struct PushAccumulator {
                 k = i
             } else {
                 k = index[p.name] ?? slots.count
+                let flags = [Bool](repeating: false, count: p.isSparse ? p.shape[0] : 0)
                 let s = Slot(name: p.name, shape: p.shape, sparse: p.isSparse, sum: [Float](repeating: 0, count: p.denseCount),
-                             touched: [Bool](repeating: false, count: p.isSparse ? p.shape[0] : 0))
+                             touched: flags, fresh: flags)
                 if k == slots.count { slots.append(s) } else { slots[k] = s }
                 index[p.name] = k
             }
             // Moved out and back (never copied): the buffers are summed into in place.
-            var sum = slots[k].sum, touched = slots[k].touched
-            slots[k].sum = []; slots[k].touched = []
+            var sum = slots[k].sum, touched = slots[k].touched, fresh = slots[k].fresh
+            slots[k].sum = []; slots[k].touched = []; slots[k].fresh = []
+            if rank == .scaled && p.shape.count == 2 { addSquares(k, p) }
             sum.withUnsafeMutableBufferPointer { sum in
                 p.values.withUnsafeBufferPointer { v in
                     guard let rows = p.rows else {
@@ -57,14 +99,44 @@ public struct PushAccumulator {
                     let w = p.rowWidth
                     for (j, r) in rows.enumerated() {
                         touched[Int(r)] = true
+                        fresh[Int(r)] = true
                         let dst = Int(r) * w, src = j * w
                         for i in 0..<w { sum[dst + i] += v[src + i] }
                     }
                 }
             }
-            slots[k].sum = sum; slots[k].touched = touched
+            slots[k].sum = sum; slots[k].touched = touched; slots[k].fresh = fresh
         }
         windows += 1
+    }
+
+    /// Adds each row's squared norm in `p` to slot `k`'s fresh squares.
+    private mutating func addSquares(_ k: Int, _ p: TensorPart) {
+        let n = p.shape[0], w = p.rowWidth
+        if slots[k].freshSquares.count != n { slots[k].freshSquares = [Float](repeating: 0, count: n) }
+        p.values.withUnsafeBufferPointer { v in
+            for j in 0..<(p.rows?.count ?? n) {
+                let r = p.rows.map { Int($0[j]) } ?? j
+                var q: Float = 0
+                for i in (j * w)..<(j * w + w) { q += v[i] * v[i] }
+                slots[k].freshSquares[r] += q
+            }
+        }
+    }
+
+    /// Folds this push's squares into the running means (rows with a fresh gradient only) and
+    /// returns them.
+    private mutating func updateMeanSquares(_ k: Int) -> [Float] {
+        let n = slots[k].shape[0]
+        if slots[k].meanSquares.count != n { slots[k].meanSquares = [Float](repeating: 0, count: n) }
+        if slots[k].freshSquares.count != n { slots[k].freshSquares = [Float](repeating: 0, count: n) }
+        let b = Self.meanSquareDecay
+        for r in 0..<n where slots[k].freshSquares[r] > 0 {
+            let q = slots[k].freshSquares[r]
+            slots[k].meanSquares[r] = slots[k].meanSquares[r] == 0 ? q : b * slots[k].meanSquares[r] + (1 - b) * q
+            slots[k].freshSquares[r] = 0
+        }
+        return slots[k].meanSquares
     }
 
     /// The accumulated gradient as wire parts (in the order first added), at `precision`:
@@ -73,28 +145,34 @@ public struct PushAccumulator {
     /// its ceil(f * rows) rows of largest L2 norm, as a row-sparse part (dense matrices too);
     /// the other rows stay whole in the residual and compete again at the next push (top-k
     /// sparsification with error feedback, by rows so the server's lazy Adam and its patches
-    /// touch only those rows). Starts the next push.
-    public mutating func take(precision: PushPrecision, rowFraction: Double = 1) -> [TensorPart] {
-        var out: [TensorPart] = []
-        out.reserveCapacity(slots.count)
+    /// touch only those rows), and `rowSteps` says how many pushes each sent row waited.
+    /// Matrices of fewer than `minRows` rows travel whole (`--push-rows-scope items`: only the
+    /// item-indexed ones are budgeted). Starts the next push.
+    public mutating func take(precision: PushPrecision, rowFraction: Double = 1, minRows: Int = 2) -> Push {
+        var out = Push(parts: [])
+        out.parts.reserveCapacity(slots.count)
         for k in slots.indices {
             let (name, shape) = (slots[k].name, slots[k].shape)
             var sum = slots[k].sum, touched = slots[k].touched
             slots[k].sum = []; slots[k].touched = []
             defer { slots[k].sum = sum; slots[k].touched = touched }
-            let selective = rowFraction < 1 && shape.count == 2 && shape[0] > 1
+            let selective = rowFraction < 1 && shape.count == 2 && shape[0] >= max(2, minRows)
+            if selective { countPending(k) }
+            let scale = rank == .scaled && shape.count == 2 ? updateMeanSquares(k) : nil
+            for r in slots[k].fresh.indices { slots[k].fresh[r] = false }
             if !slots[k].sparse && !selective {
-                out.append(.dense(name, shape: shape, values: Self.send(&sum, from: 0, count: sum.count, precision)))
+                out.parts.append(.dense(name, shape: shape, values: Self.send(&sum, from: 0, count: sum.count, precision)))
                 continue
             }
             let w = shape.dropFirst().reduce(1, *)
             var candidates = slots[k].sparse ? (0..<touched.count).filter { touched[$0] } : Array(0..<shape[0])
             if selective {
                 let budget = max(1, Int((rowFraction * Double(shape[0])).rounded(.up)))
-                candidates = Self.largestRows(sum, width: w, among: candidates, count: budget)
+                candidates = Self.largestRows(sum, width: w, among: candidates, count: budget, scale: scale)
             }
             var rows: [Int32] = []
             var values: [Float] = []
+            var steps: [Int32] = []
             rows.reserveCapacity(candidates.count)
             values.reserveCapacity(candidates.count * w)
             for r in candidates {
@@ -102,22 +180,41 @@ public struct PushAccumulator {
                 values.append(contentsOf: Self.send(&sum, from: r * w, count: w, precision))
                 // A sent row's residual is its rounding error only: it waits for the row's next gradient.
                 if slots[k].sparse { touched[r] = false }
+                if selective {
+                    steps.append(max(1, slots[k].pending[r]))
+                    slots[k].pending[r] = 0
+                }
             }
-            out.append(.rowSparse(name, shape: shape, rows: rows, values: values))
+            out.parts.append(.rowSparse(name, shape: shape, rows: rows, values: values))
+            if selective { out.rowSteps[name] = steps }
         }
         windows = 0
         return out
     }
 
-    /// The `count` rows of `among` with the largest L2 norm in `sum` (all of them when there
-    /// are no more), in increasing order; rows that are all zero are never chosen.
-    static func largestRows(_ sum: [Float], width w: Int, among: [Int], count: Int) -> [Int] {
+    /// One more push for every row with a gradient waiting in slot `k`: all rows of a dense
+    /// part (every window's gradient covers them), the rows some window touched since the last
+    /// push of a sparse one.
+    private mutating func countPending(_ k: Int) {
+        let rows = slots[k].shape[0]
+        if slots[k].pending.count != rows { slots[k].pending = [Int32](repeating: 0, count: rows) }
+        let sparse = slots[k].sparse
+        for r in 0..<rows where !sparse || slots[k].fresh[r] {
+            slots[k].pending[r] = min(slots[k].pending[r] &+ 1, WireLimits.maxRowSteps)
+        }
+    }
+
+    /// The `count` rows of `among` with the largest L2 norm in `sum` (divided by sqrt(scale[r])
+    /// where given and positive), in increasing order; all of them when there are no more; rows
+    /// that are all zero are never chosen.
+    static func largestRows(_ sum: [Float], width w: Int, among: [Int], count: Int, scale: [Float]? = nil) -> [Int] {
         var norms: [(row: Int, norm: Float)] = []
         norms.reserveCapacity(among.count)
         sum.withUnsafeBufferPointer { s in
             for r in among {
                 var n: Float = 0
                 for i in (r * w)..<(r * w + w) { n += s[i] * s[i] }
+                if let scale, scale[r] > 0 { n /= scale[r] }
                 if n > 0 { norms.append((r, n)) }
             }
         }

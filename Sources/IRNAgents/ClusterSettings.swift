@@ -31,6 +31,17 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
     /// Share of each matrix's rows a push carries (`--push-rows`; 1: all): the rows of largest
     /// norm, the rest stays at the actor for the next push (top-k with error feedback).
     public var pushRows: Double = 1
+    /// Under a row budget, a row that waited k pushes at the actor takes k Adam steps at the
+    /// server ("steps", `--deferred-rows`) or one ("once", the first measurement: it learns
+    /// about k times slower). Missing from older servers' settings: "once".
+    public var deferredRows: String = "steps"
+    /// Which matrices the row budget applies to: "all" (every matrix) or "items" (those with a
+    /// row per item, W_x and W_p; the others travel whole). `--push-rows-scope`.
+    public var pushRowsScope: String = "all"
+    /// How the row budget picks rows: "scaled" (largest norm relative to the row's usual
+    /// gradient size) or "norm" (largest L2 norm). `--push-rows-rank`. Missing from older
+    /// servers' settings: "norm".
+    public var pushRowsRank: String = "scaled"
 
     public init(algo: String, agent: AgentConfig?) {
         self.algo = algo
@@ -40,7 +51,7 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case algo, agent, trainSplit = "train_split", density, items, shardCount = "shard_count", shardSizes = "shard_sizes"
         case dataFingerprint = "data_fingerprint", dataPath = "data_path"
-        case pushWindows = "push_windows", pushPrecision = "push_precision", pushRows = "push_rows"
+        case pushWindows = "push_windows", pushPrecision = "push_precision", pushRows = "push_rows", deferredRows = "deferred_rows", pushRowsScope = "push_rows_scope", pushRowsRank = "push_rows_rank"
     }
 
     /// Keys other than `algo` may be missing (the self-test sends only algo and shard sizes).
@@ -58,6 +69,9 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
         pushWindows = try c.decodeIfPresent(Int.self, forKey: .pushWindows) ?? 1
         pushPrecision = try c.decodeIfPresent(String.self, forKey: .pushPrecision) ?? "fp32"
         pushRows = try c.decodeIfPresent(Double.self, forKey: .pushRows) ?? 1
+        deferredRows = try c.decodeIfPresent(String.self, forKey: .deferredRows) ?? "once"
+        pushRowsScope = try c.decodeIfPresent(String.self, forKey: .pushRowsScope) ?? "all"
+        pushRowsRank = try c.decodeIfPresent(String.self, forKey: .pushRowsRank) ?? "norm"
     }
 
     /// Refuses a data set whose fingerprint differs from the one these settings were made for

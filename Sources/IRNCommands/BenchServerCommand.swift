@@ -70,14 +70,20 @@ struct BenchServerCommand: ParsableCommand {
         let params = config.initialParameters()
         var g = NetworkGradient(shape: config.shape)
         var accumulator = PushAccumulator()
+        accumulator.rank = push.pushRowsRank
         var eventsPerPush = 0
         for window in windows {
             eventsPerPush += try worker.computeGradient(window, parameters: params, target: params, into: &g).activeSteps
             accumulator.add(g.wireParts)
         }
         let bf16 = push.pushPrecision == .bf16
-        let parts = push.pushWindows == 1 && !bf16 && push.pushRows == 1 ? g.wireParts
-            : accumulator.take(precision: push.pushPrecision, rowFraction: push.pushRows)
+        let taken = push.pushWindows == 1 && !bf16 && push.pushRows == 1 ? PushAccumulator.Push(parts: g.wireParts)
+            : accumulator.take(precision: push.pushPrecision, rowFraction: push.pushRows,
+                               minRows: push.pushRowsScope == .items ? config.shape.items : 2)
+        let parts = taken.parts
+        // One push from a fresh accumulator waited for nothing; in the steady state of a row
+        // budget f a row waits about 1 / f pushes, which the server's Adam then takes as steps.
+        let rowSteps = push.deferredRows == .steps ? taken.rowSteps.mapValues { $0.map { _ in Int32(max(1, (1 / push.pushRows).rounded())) } } : [:]
         let envSteps = UInt64(config.window * push.pushWindows)
         let nonZeroPayload = parts.reduce(0) { acc, p in
             let nz = p.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
@@ -86,11 +92,13 @@ struct BenchServerCommand: ParsableCommand {
         let denseBytes = config.shape.parameterGroups.reduce(0) { $0 + $1.count(config.shape) * 4 }
         let pushBytes = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: envSteps, leaseId: 1,
                                                                   progress: [ShardProgress(shard: 0, done: 1, total: 1 << 40)],
-                                                                  stats: ["loss": 1, "events": Double(eventsPerPush)], parts: parts, bf16: bf16)),
+                                                                  stats: ["loss": 1, "events": Double(eventsPerPush)], parts: parts, bf16: bf16,
+                                                                  rowSteps: rowSteps)),
                                           senderRunId: 1, weightVersion: 1).reduce(0) { $0 + $1.count }
 
         // The server's work per gradient without sockets: decode, apply (Adam), patch encode.
-        let pushFrames = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: envSteps, parts: parts, bf16: bf16)), senderRunId: 1, weightVersion: 1)
+        let pushFrames = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: envSteps, parts: parts, bf16: bf16, rowSteps: rowSteps)),
+                                           senderRunId: 1, weightVersion: 1)
         let probe = AgentStore(config: config)
         var tDecode = 0.0, tApply = 0.0, tPatch = 0.0, tEncode = 0.0
         let probeRounds = 10
@@ -140,7 +148,7 @@ struct BenchServerCommand: ParsableCommand {
             ac.maxInFlight = maxInFlight
             ac.ackTimeout = 60
             ac.serverSilenceTimeout = 120
-            let c = try ActorClient(config: ac, producer: FixedGradientProducer(parts: parts, envSteps: envSteps, events: eventsPerPush, bf16: bf16), logger: quiet)
+            let c = try ActorClient(config: ac, producer: FixedGradientProducer(parts: parts, envSteps: envSteps, events: eventsPerPush, bf16: bf16, rowSteps: rowSteps), logger: quiet)
             clients.append(c)
             group.enter()
             let t = Thread { _ = try? c.run(); group.leave() }
@@ -193,7 +201,7 @@ struct BenchServerCommand: ParsableCommand {
             "server_loop_cpu_ms_per_application": (cpuPerApplication * 1e5).rounded() / 100,
             "applications_per_server_core_s": (oneCore * 10).rounded() / 10,
             "applications_per_core_second": (oneCore * 10).rounded() / 10,
-            "events_per_push": eventsPerPush, "push_windows": push.pushWindows, "push_precision": push.pushPrecision.rawValue, "push_rows": push.pushRows, "broadcast_precision": push.broadcastPrecision.rawValue,
+            "events_per_push": eventsPerPush, "push_windows": push.pushWindows, "push_precision": push.pushPrecision.rawValue, "push_rows": push.pushRows, "deferred_rows": push.deferredRows.rawValue, "push_rows_scope": push.pushRowsScope.rawValue, "push_rows_rank": push.pushRowsRank.rawValue, "broadcast_precision": push.broadcastPrecision.rawValue,
             "events_per_core_second": (oneCore * Double(eventsPerPush)).rounded(),
             "events_per_s": (rate * Double(eventsPerPush)).rounded(),
             "push_bytes_per_event": (pushPerEvent * 10).rounded() / 10,
@@ -233,8 +241,9 @@ private final class FixedGradientProducer: GradientProducer {
     let bf16: Bool
     private var lease: Lease?
     private var done: UInt64 = 0
-    init(parts: [TensorPart], envSteps: UInt64, events: Int, bf16: Bool) {
-        self.parts = parts; self.envSteps = envSteps; self.events = events; self.bf16 = bf16
+    let rowSteps: [String: [Int32]]
+    init(parts: [TensorPart], envSteps: UInt64, events: Int, bf16: Bool, rowSteps: [String: [Int32]]) {
+        self.parts = parts; self.envSteps = envSteps; self.events = events; self.bf16 = bf16; self.rowSteps = rowSteps
     }
     func configure(settingsJSON: String) throws {}
     func begin(lease: Lease) { self.lease = lease; done = lease.shards.first?.done ?? 0 }
@@ -244,6 +253,7 @@ private final class FixedGradientProducer: GradientProducer {
         guard let l = lease, let s = l.shards.first, done < s.total else { return nil }
         _ = replica.takeChanges()
         done += 1
-        return ProducedGradient(parts: parts, envSteps: envSteps, progress: progress, stats: ["loss": 1, "events": Double(events)], bf16: bf16)
+        return ProducedGradient(parts: parts, envSteps: envSteps, progress: progress, stats: ["loss": 1, "events": Double(events)], bf16: bf16,
+                                rowSteps: rowSteps)
     }
 }

@@ -13,8 +13,14 @@ struct PushOptions: ParsableArguments {
     var pushWindows = 1
     @Option(help: "Values of a push: fp32 (exact) or bf16 (half the bytes; the rounding error stays at the actor and joins the next push).")
     var pushPrecision: PushPrecision = .fp32
-    @Option(help: "Share (0, 1] of each weight matrix's rows a push carries: the rows whose accumulated gradient has the largest norm; the others stay at the actor and join the next push (top-k sparsification with error feedback). The server's lazy Adam then moves, and its patches carry, only those rows. 1 (default): every row. Costs accuracy with Adam: a row sent once per k pushes moves once, so most rows learn about k times slower (on the dev split 0.02 gave purchase MRR@5 .079 instead of .279; docs/capacity.md).")
+    @Option(help: "Share (0, 1] of each weight matrix's rows a push carries: the rows whose accumulated gradient has the largest norm; the others stay at the actor and join the next push (top-k sparsification with error feedback). The server's lazy Adam then moves, and its patches carry, only those rows. 1 (default): every row. See --deferred-rows for what it costs in accuracy (docs/capacity.md).")
     var pushRows: Double = 1
+    @Option(help: "Under --push-rows < 1, what the server's Adam does with a row whose gradient waited k pushes at the actor: steps (default) takes k steps of g / k in closed form, so it moves about as far as if sent every time; once takes one ordinary step, so most rows learn about k times slower (dev split, valid: purchase MRR@5 .115 against .173 for steps and .206 uncompressed).")
+    var deferredRows: DeferredRows = .steps
+    @Option(help: "Which weight matrices --push-rows budgets: all (default) or items (only those with one row per item, the LSTM input weights and the policy; the others, whose size does not grow with the catalogue, travel whole).")
+    var pushRowsScope: PushRowsScope = .all
+    @Option(help: "How --push-rows picks a matrix's rows: scaled (default: largest norm of the waiting gradient relative to a running mean of the row's squared gradient norm per push; Adam moves a row about equally per step whatever its scale, so rare items' rows are not starved) or norm (largest L2 norm, as Deep Gradient Compression; on the dev split's valid set purchase MRR@5 .173 against .197 for scaled, docs/capacity.md).")
+    var pushRowsRank: PushAccumulator.RowRank = .scaled
 
     @Option(help: "Values of the server's weight patches: fp32 (exact) or bf16 (half the broadcast bytes; each patch carries the master's current rows rounded, so rounding never accumulates; full weights and the target network stay fp32).")
     var broadcastPrecision: PushPrecision = .fp32
@@ -28,6 +34,9 @@ struct PushOptions: ParsableArguments {
         settings.pushWindows = pushWindows
         settings.pushPrecision = pushPrecision.rawValue
         settings.pushRows = pushRows
+        settings.deferredRows = deferredRows.rawValue
+        settings.pushRowsScope = pushRowsScope.rawValue
+        settings.pushRowsRank = pushRowsRank.rawValue
     }
 
     func apply(to config: inout ServerConfig) {
@@ -36,3 +45,14 @@ struct PushOptions: ParsableArguments {
 }
 
 extension PushPrecision: ExpressibleByArgument {}
+extension PushAccumulator.RowRank: ExpressibleByArgument {}
+
+/// `--deferred-rows`: how the server's Adam treats a row that waited at the actor.
+enum DeferredRows: String, CaseIterable, ExpressibleByArgument {
+    case steps, once
+}
+
+/// `--push-rows-scope`: which matrices the row budget applies to.
+enum PushRowsScope: String, CaseIterable, ExpressibleByArgument {
+    case all, items
+}

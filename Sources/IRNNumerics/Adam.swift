@@ -66,10 +66,15 @@ public struct Adam: Sendable {
 
     /// Applies `step` to group `g` with its gradient: dense (`values` covers the whole tensor)
     /// or row-sparse (`rows` strictly increasing, `values` those rows). The caller checks sizes.
+    /// `rowSteps` (row-sparse, lazy only; one count >= 1 per row): a row whose gradient is the
+    /// sum of k pushes it waited through at the actor (`--push-rows`) takes k steps of g / k
+    /// (`irn_adam_update_steps`), so it moves about as far as if it had been sent each time.
     public mutating func update(_ g: ParameterGroup, dense: Bool, rows: UnsafeBufferPointer<Int32>,
-                                values: UnsafeBufferPointer<Float>, step: AdamStep, parameters: inout NetworkParameters) {
+                                values: UnsafeBufferPointer<Float>, rowSteps: UnsafeBufferPointer<Int32>? = nil,
+                                step: AdamStep, parameters: inout NetworkParameters) {
         let w = g.dimensions(shape).width
         precondition(dense ? values.count == g.count(shape) : values.count == rows.count * w, "\(g.name): gradient size")
+        precondition(rowSteps == nil || rowSteps!.count == rows.count, "\(g.name): one step count per row")
         var k = step.k
         let lazy = config.lazySparse
         parameters.tensors[g.rawValue].withUnsafeMutableBufferPointer { theta in
@@ -87,7 +92,11 @@ public struct Adam: Sendable {
                         Parallel.chunks(rows.count, minChunk: max(1, (1 << 16) / max(w, 1))) { _, range in
                             for i in range {
                                 let o = Int(rows[i]) * w
-                                irn_adam_update(tp + o, mp + o, vp + o, gp + i * w, w, &k)
+                                if let rowSteps, rowSteps[i] > 1 {
+                                    irn_adam_update_steps(tp + o, mp + o, vp + o, gp + i * w, w, UInt32(rowSteps[i]), &k)
+                                } else {
+                                    irn_adam_update(tp + o, mp + o, vp + o, gp + i * w, w, &k)
+                                }
                             }
                         }
                     } else {

@@ -23,12 +23,13 @@ public final class AgentStore: ParameterStore {
 
     /// `apply(views:)` for parts already in memory.
     public func apply(_ parts: [TensorPart]) throws -> [String: WeightChange] {
-        try apply(views: parts.map(TensorPartView.init))
+        try apply(views: parts.map { TensorPartView($0) })
     }
 
 
     /// Adam reads the gradient where it was received: no copy of the (dense, N x H) policy
-    /// gradient on the server's one busy thread.
+    /// gradient on the server's one busy thread. A part's `rowSteps` (`--push-rows`) make a
+    /// row that waited k pushes at the actor take k Adam steps (`Adam.update`).
     public func apply(views: [TensorPartView]) throws -> [String: WeightChange] {
         let shape = config.shape
         var byGroup: [TensorPartView?] = Array(repeating: nil, count: shape.parameterGroups.count)
@@ -56,7 +57,13 @@ public final class AgentStore: ParameterStore {
                 let rows = p.rows ?? []
                 p.withValues { values in
                     rows.withUnsafeBufferPointer { r in
-                        optimizer.update(g, dense: !p.isSparse, rows: r, values: values, step: step, parameters: &parameters)
+                        if let counts = p.rowSteps {
+                            counts.withUnsafeBufferPointer { c in
+                                optimizer.update(g, dense: false, rows: r, values: values, rowSteps: c, step: step, parameters: &parameters)
+                            }
+                        } else {
+                            optimizer.update(g, dense: !p.isSparse, rows: r, values: values, step: step, parameters: &parameters)
+                        }
                     }
                 }
                 if !p.isSparse || !lazy {

@@ -84,10 +84,15 @@ public struct GradientPush: Sendable, Equatable {
     /// Values travel as bfloat16 (`BF16`, rounded by the encoder; the receiver widens them to
     /// Float32). The sender keeps the rounding error (`PushAccumulator`).
     public var bf16: Bool
+    /// Per row-sparse part (by name), one count per row: the pushes that row's gradient waited
+    /// through at the actor (`--push-rows`, `PushAccumulator`); the server's Adam takes that
+    /// many steps. Empty: one step per row. When not empty, every row-sparse part has an entry.
+    public var rowSteps: [String: [Int32]]
 
     public init(sequence: UInt64, envSteps: UInt64, leaseId: UInt64 = 0, progress: [ShardProgress] = [],
-                stats: [String: Double] = [:], parts: [TensorPart], bf16: Bool = false) {
+                stats: [String: Double] = [:], parts: [TensorPart], bf16: Bool = false, rowSteps: [String: [Int32]] = [:]) {
         self.bf16 = bf16
+        self.rowSteps = rowSteps
         self.sequence = sequence
         self.envSteps = envSteps
         self.leaseId = leaseId

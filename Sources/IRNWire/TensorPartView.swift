@@ -9,6 +9,10 @@ public struct TensorPartView {
     public let shape: [Int]
     /// nil: dense. Otherwise the rows present, strictly increasing.
     public let rows: [Int32]?
+    /// One count per row (row-sparse gradients under `--push-rows`): the pushes the row's
+    /// gradient waited through at the actor, which the server's Adam takes as that many steps.
+    /// nil: one each.
+    public internal(set) var rowSteps: [Int32]?
     private let storage: Storage
 
     enum Storage {
@@ -18,8 +22,9 @@ public struct TensorPartView {
     }
 
     /// A view of a part already in memory (no copy: the array is shared).
-    public init(_ part: TensorPart) {
+    public init(_ part: TensorPart, rowSteps: [Int32]? = nil) {
         self.init(name: part.name, shape: part.shape, rows: part.rows, storage: .owned(part.values))
+        self.rowSteps = rowSteps
     }
 
     init(name: String, shape: [Int], rows: [Int32]?, storage: Storage) {

@@ -12,6 +12,9 @@ public enum WireLimits {
     public static let maxListEntries = 1 << 16
     /// Gradient values must be below 2^maxGradientExponent in magnitude (`WireError.outOfRange`).
     public static let maxGradientExponent = 60
+    /// Largest step count of a row in a gradient (`GradientPush.rowSteps`): Adam's closed-form
+    /// multi-step is exact in the first moment for any count; this only bounds nonsense.
+    public static let maxRowSteps: Int32 = 1 << 20
 }
 
 /// A decoded message with its header fields.
@@ -193,8 +196,16 @@ struct BodyEncoder {
             progress(g.progress)
             writer.u64(UInt64(g.stats.count))
             for k in g.stats.keys.sorted() { writer.string(k); writer.f64(g.stats[k]!) }
-            writer.u8(g.bf16 ? 1 : 0)
+            // One flags byte: bit 0 bf16 values, bit 1 a step-count frame per row-sparse part.
+            let withSteps = !g.rowSteps.isEmpty
+            writer.u8((g.bf16 ? 1 : 0) | (withSteps ? 2 : 0))
             parts(g.parts, bf16: g.bf16)
+            if withSteps {
+                for p in g.parts {
+                    guard let rows = p.rows else { continue }
+                    frames.append(FloatFrames.bytes(g.rowSteps[p.name] ?? [Int32](repeating: 1, count: rows.count)))
+                }
+            }
         case .ack(let a):
             writer.u64(a.sequence); writer.u8(a.status.rawValue); writer.u64(a.weightVersion); writer.u64(a.targetVersion)
         case .weights(let u):
@@ -241,6 +252,16 @@ struct BodyDecoder<F: WireFrame> {
         guard nextFrame == frames.count else {
             throw .malformed("\(frames.count - nextFrame) unused data frames")
         }
+    }
+
+    /// A gradient part's step counts: one per row, each in 1...maxRowSteps.
+    mutating func rowStepFrame(_ name: String, rows n: Int) throws(WireError) -> [Int32] {
+        let counts = try FloatFrames.int32s(try frame("\(name) row steps"), what: name)
+        guard counts.count == n else { throw .badTensor("\(name): \(counts.count) step counts for \(n) rows") }
+        guard counts.allSatisfy({ (1...WireLimits.maxRowSteps).contains($0) }) else {
+            throw .badTensor("\(name): a row step count outside 1...\(WireLimits.maxRowSteps)")
+        }
+        return counts
     }
 
     mutating func progress() throws(WireError) -> [ShardProgress] {
@@ -330,9 +351,29 @@ struct BodyDecoder<F: WireFrame> {
                 let k = try reader.string("stat name")
                 stats[k] = try reader.f64(k)
             }
-            let bf16 = try reader.bool("bf16 values")
+            let flags = try reader.u8("gradient flags")
+            guard flags & ~3 == 0 else { throw .malformed("gradient flags \(flags)") }
+            let bf16 = flags & 1 != 0
+            let parts = try parts(bf16: bf16, limit: .gradient)
+            var rowSteps: [String: [Int32]] = [:]
+            if flags & 2 != 0 {
+                // In part order, one frame per row-sparse part (of the received parts, or of the views).
+                if borrow {
+                    for i in views.indices {
+                        guard let rows = views[i].rows else { continue }
+                        let counts = try rowStepFrame(views[i].name, rows: rows.count)
+                        views[i].rowSteps = counts
+                        rowSteps[views[i].name] = counts
+                    }
+                } else {
+                    for part in parts {
+                        guard let rows = part.rows else { continue }
+                        rowSteps[part.name] = try rowStepFrame(part.name, rows: rows.count)
+                    }
+                }
+            }
             return .gradient(GradientPush(sequence: seq, envSteps: steps, leaseId: lid, progress: p, stats: stats,
-                                          parts: try parts(bf16: bf16, limit: .gradient), bf16: bf16))
+                                          parts: parts, bf16: bf16, rowSteps: rowSteps))
         case .ack:
             let seq = try reader.u64("sequence")
             let raw = try reader.u8("status")

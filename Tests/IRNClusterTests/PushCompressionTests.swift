@@ -65,7 +65,7 @@ final class PushCompressionTests: XCTestCase {
                 acc.add(w)
                 for p in w { Self.accumulate(&computed, p) }
             }
-            let parts = acc.take(precision: .bf16)
+            let parts = acc.take(precision: .bf16).parts
             // Through the real wire: what the server sees.
             let frames = WireFormat.encode(.gradient(GradientPush(sequence: UInt64(push), envSteps: 3, parts: parts, bf16: true)), senderRunId: 1)
             XCTAssertLessThan(frames.dropFirst(2).reduce(0) { $0 + $1.count },
@@ -89,7 +89,7 @@ final class PushCompressionTests: XCTestCase {
         var acc = PushAccumulator()
         acc.add(a); acc.add(b)
         XCTAssertEqual(acc.windows, 2)
-        let parts = acc.take(precision: .fp32)
+        let parts = acc.take(precision: .fp32).parts
         XCTAssertEqual(acc.windows, 0)
         for (k, p) in parts.enumerated() {
             let want = zip(Self.dense(a[k]), Self.dense(b[k])).map { Float(Float($0) + Float($1)) }
@@ -98,7 +98,7 @@ final class PushCompressionTests: XCTestCase {
         }
         let touched = Set((a[1].rows ?? []) + (b[1].rows ?? []))
         XCTAssertEqual(parts[1].rows, touched.sorted())
-        XCTAssertEqual(acc.take(precision: .fp32)[1].rows, [], "an empty push after everything was taken")
+        XCTAssertEqual(acc.take(precision: .fp32).parts[1].rows, [], "an empty push after everything was taken")
     }
 
     /// `--push-rows`: each matrix travels as its largest rows only (dense ones become
@@ -109,6 +109,7 @@ final class PushCompressionTests: XCTestCase {
             var rng = RandomSource(seed: 17)
             var acc = PushAccumulator()
             var computed: [String: [Double]] = [:], sent: [String: [Double]] = [:]
+            var touchedSince: [String: [Int32]] = [:]
             for push in 0..<12 {
                 let before = acc.residual("policy.weight")
                 let w = Self.window(&rng)
@@ -116,7 +117,8 @@ final class PushCompressionTests: XCTestCase {
                 for p in w { Self.accumulate(&computed, p) }
                 // The sum the budget chooses from: the residual plus this window.
                 let pending = zip(before ?? Array(repeating: 0, count: 64), w[0].values).map { $0 + $1 }
-                let parts = acc.take(precision: precision, rowFraction: 0.25)
+                let taken = acc.take(precision: precision, rowFraction: 0.25)
+                let parts = taken.parts
                 XCTAssertEqual(parts.map(\.name), ["policy.weight", "embedding"])
                 let policy = parts[0], embedding = parts[1]
                 XCTAssertEqual(policy.rows?.count, 4, "ceil(0.25 x 16) rows of the dense matrix")
@@ -125,9 +127,23 @@ final class PushCompressionTests: XCTestCase {
                 let norms = (0..<16).map { r in (r, (0..<4).reduce(Float(0)) { $0 + pending[r * 4 + $1] * pending[r * 4 + $1] }) }
                 let want = norms.sorted { $0.1 > $1.1 }.prefix(4).map { Int32($0.0) }.sorted()
                 XCTAssertEqual(policy.rows, want, "push \(push)")
-                let frames = WireFormat.encode(.gradient(GradientPush(sequence: UInt64(push), envSteps: 3, parts: parts, bf16: precision == .bf16)), senderRunId: 1)
+                // Each sent row's step count: the pushes since it was last sent in which a window
+                // touched it (every push, for the dense matrix).
+                touchedSince["embedding", default: Array(repeating: 0, count: 20)] = zip(touchedSince["embedding"] ?? Array(repeating: 0, count: 20), 0..<20)
+                    .map { n, r in n + (w[1].rows!.contains(Int32(r)) ? 1 : 0) }
+                touchedSince["policy.weight", default: Array(repeating: 0, count: 16)] = (touchedSince["policy.weight"] ?? Array(repeating: 0, count: 16)).map { $0 + 1 }
+                for p in parts {
+                    XCTAssertEqual(taken.rowSteps[p.name], p.rows!.map { touchedSince[p.name]![Int($0)] }, "push \(push) \(p.name)")
+                    for r in p.rows! { touchedSince[p.name]![Int(r)] = 0 }
+                }
+                let frames = WireFormat.encode(.gradient(GradientPush(sequence: UInt64(push), envSteps: 3, parts: parts, bf16: precision == .bf16,
+                                                                      rowSteps: taken.rowSteps)), senderRunId: 1)
                 guard case .gradient(let g) = try WireFormat.decode(frames).message else { return XCTFail("not a gradient") }
                 XCTAssertEqual(g.parts, parts)
+                XCTAssertEqual(g.rowSteps, taken.rowSteps)
+                // The server reads them from the views it applies.
+                let views = try WireFormat.decodeBorrowingTensors(frames).tensors
+                XCTAssertEqual(views.map(\.rowSteps), parts.map { taken.rowSteps[$0.name] })
                 for p in g.parts { Self.accumulate(&sent, p) }
             }
             Self.assertSentPlusResidualIsComputed(acc, sent: sent, computed: computed, "\(precision)")
@@ -143,7 +159,61 @@ final class PushCompressionTests: XCTestCase {
         for _ in 0..<3 {
             let w = Self.window(&rng)
             a.add(w); b.add(w)
-            XCTAssertEqual(a.take(precision: .bf16), b.take(precision: .bf16, rowFraction: 1))
+            let pa = a.take(precision: .bf16), pb = b.take(precision: .bf16, rowFraction: 1)
+            XCTAssertEqual(pa, pb)
+            XCTAssertEqual(pb.rowSteps, [:], "no step counts without a budget")
+        }
+    }
+
+    /// `--push-rows-scope items`: matrices with fewer rows than the item count travel whole
+    /// (dense, every value, no step counts); the item-indexed ones keep their budget.
+    func testRowBudgetScopeLeavesSmallMatricesWhole() {
+        var rng = RandomSource(seed: 29)
+        var acc = PushAccumulator()
+        let w = Self.window(&rng)  // policy.weight: 16 rows (dense), embedding: 20 rows (sparse)
+        acc.add(w)
+        let taken = acc.take(precision: .fp32, rowFraction: 0.25, minRows: 20)
+        XCTAssertEqual(taken.parts[0], w[0], "16 < 20 rows: the dense matrix travels as it was computed")
+        XCTAssertEqual(taken.parts[1].rows?.count, min(5, w[1].rows!.count), "20 rows: budgeted")
+        XCTAssertEqual(Array(taken.rowSteps.keys), ["embedding"])
+    }
+
+    /// `--push-rows-rank`: with a budget of one row, a large and a small steady gradient. By
+    /// norm the large row wins every push and the small one waits (here all 10 pushes); scaled
+    /// by each row's usual size, the small row goes out every other push, with the steps it
+    /// waited.
+    func testScaledRankDoesNotStarveSmallRows() {
+        for rank in PushAccumulator.RowRank.allCases {
+            var acc = PushAccumulator()
+            acc.rank = rank
+            var sentSmall: [Int32] = []
+            for _ in 0..<10 {
+                acc.add([.dense("w", shape: [4, 2], values: [10, 10, 0.1, -0.1, 0, 0, 0, 0])])
+                let taken = acc.take(precision: .fp32, rowFraction: 0.25)
+                XCTAssertEqual(taken.parts[0].rows?.count, 1)
+                if taken.parts[0].rows == [1] { sentSmall.append(taken.rowSteps["w"]![0]) }
+            }
+            switch rank {
+            case .norm: XCTAssertEqual(sentSmall, [], "by norm the small row never goes out in 10 pushes")
+            case .scaled: XCTAssertEqual(sentSmall, [2, 2, 2, 2, 2], "scaled: every other push, 2 steps each")
+            }
+        }
+    }
+
+    /// Step counts must match their part's rows and lie in 1...maxRowSteps.
+    func testRowStepDecoderChecks() throws {
+        let part = TensorPart.rowSparse("w", shape: [8, 2], rows: [1, 5], values: [1, 2, 3, 4])
+        let kind = WireKind.gradient.rawValue
+        for (counts, ok) in [([Int32(1), 40], true), ([0, 3], false), ([2], false), ([1, WireLimits.maxRowSteps + 1], false)] {
+            var frames = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: 3, parts: [part], rowSteps: ["w": [1, 1]])), senderRunId: 1)
+            frames[frames.count - 1] = FloatFrames.bytes(counts)
+            let sealed = WireFormat.seal(kind: kind, flags: 0, runId: 1, weightVersion: 0, payload: Array(frames.dropFirst()))
+            if ok {
+                let (_, views) = try WireFormat.decodeBorrowingTensors(sealed)
+                XCTAssertEqual(views[0].rowSteps, counts)
+            } else {
+                XCTAssertThrowsError(try WireFormat.decode(sealed), "\(counts)") { XCTAssertEqual(($0 as? WireError)?.label, "tensor") }
+            }
         }
     }
 

@@ -46,4 +46,65 @@ final class AdamKernelTests: XCTestCase {
             }
         }
     }
+
+    /// A row that waited k pushes (`rowSteps`): its summed gradient G taken as k steps of G / k.
+    /// Against k textbook steps (Double, the step's bias corrections): the moments exact; the
+    /// parameter's move within the spread of 1 / sqrt(v) over the k sub-steps times the gross
+    /// path (sum of |sub-step|: the closed form replaces the k second-moment values by their
+    /// mean); a count of 1 is the ordinary step bit for bit.
+    func testRowStepsAreKStepsOfTheMeanGradient() {
+        let shape = NetworkShape(items: 7, hidden: 5)  // input rows of width 20
+        let config = AdamConfig(learningRate: 0.01)
+        var rng = RandomSource(seed: 5)
+        // Moments as after some training (so the second moment is of the gradient's size).
+        var warm = Adam(shape: shape, config: config)
+        var p0 = NetworkParameters(shape: shape, seed: 3)
+        for _ in 0..<30 {
+            var g = NetworkGradient(shape: shape)
+            g[.inputWeights] = GradientTensor(rows: 7, width: 20, rowIndices: [0, 2, 3, 6], values: (0..<80).map { _ in Float(rng.nextFloat() - 0.5) })
+            warm.apply(g, to: &p0)
+        }
+        let rows: [Int32] = [0, 2, 3, 6], counts: [Int32] = [1, 2, 7, 49]
+        let grad = (0..<80).map { _ in Float(rng.nextFloat() - 0.5) }
+        var adam = warm, plain = warm, p = p0, q = p0
+        let step = adam.beginStep()
+        _ = plain.beginStep()
+        rows.withUnsafeBufferPointer { r in
+            grad.withUnsafeBufferPointer { v in
+                counts.withUnsafeBufferPointer { c in
+                    adam.update(.inputWeights, dense: false, rows: r, values: v, rowSteps: c, step: step, parameters: &p)
+                }
+                plain.update(.inputWeights, dense: false, rows: r, values: v, step: step, parameters: &q)
+            }
+        }
+        let g = ParameterGroup.inputWeights.rawValue
+        let t = Double(warm.step + 1), c1 = 1 - pow(0.9, t), c2 = 1 - pow(0.999, t)
+        for (i, r) in rows.enumerated() {
+            let k = Double(counts[i])
+            for c in 0..<20 {
+                let j = Int(r) * 20 + c
+                var m = Double(warm.firstMoments[g][j]), v = Double(warm.secondMoments[g][j]), theta = Double(p0[.inputWeights][j])
+                let sub = Double(grad[i * 20 + c]) / k
+                var vRange = (v, v), gross = 0.0
+                for _ in 0..<Int(k) {
+                    m = 0.9 * m + 0.1 * sub
+                    v = 0.999 * v + 0.001 * sub * sub
+                    let d = 0.01 * (m / c1) / ((v / c2).squareRoot() + 1e-8)
+                    theta -= d
+                    gross += abs(d)
+                    vRange = (min(vRange.0, v), max(vRange.1, v))
+                }
+                if counts[i] == 1 { vRange = (v, v) }
+                let label = "row \(r) (\(counts[i]) steps) [\(c)]"
+                XCTAssertEqual(Double(adam.firstMoments[g][j]), m, accuracy: 1e-6, label)
+                XCTAssertEqual(Double(adam.secondMoments[g][j]), v, accuracy: 1e-5 * v + 1e-12, label)
+                let move = theta - Double(p0[.inputWeights][j])
+                let spread = (vRange.1 / vRange.0).squareRoot() - 1
+                XCTAssertEqual(Double(p[.inputWeights][j]) - Double(p0[.inputWeights][j]), move, accuracy: spread * gross + 1e-7, label)
+                if counts[i] == 1 {
+                    XCTAssertEqual(p[.inputWeights][j], q[.inputWeights][j], "one step: the ordinary kernel, bit for bit")
+                }
+            }
+        }
+    }
 }

@@ -21,7 +21,10 @@
 # (base, default 7300), AGENT_FLAGS (agent flags for both trainers, e.g. "--average-weights 0.99";
 # with them TAG names the irn train runs too; the pick runs stay without them), ACTOR_FLAGS
 # (irn-actor flags, e.g. "--sync" with PUSH_FLAGS="--max-staleness 0"), PICK_FROM (a directory of pick logs <algo>[-<head>]-s<seed>.pick.log.json
-# written by paper.sh for the same command: their bestEpoch is used instead of a new pick run).
+# written by paper.sh for the same command: their bestEpoch is used instead of a new pick run),
+# SPLIT (test, default; valid: to choose a cluster setting such as PUSH_FLAGS without looking at
+# test, every trainer runs the picked epochs on train_tr and is evaluated on valid, and results
+# go to docs/results/cluster/runs-valid/ instead).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${IRN_BIN:-.build/release}
@@ -35,6 +38,12 @@ PATIENCE=${PATIENCE:-10}
 PUSH_FLAGS=${PUSH_FLAGS:-}
 PORT=${PORT:-7300}
 TAG=${TAG:-}
+SPLIT=${SPLIT:-test}
+case $SPLIT in
+  test) TRAIN_SPLIT=train RUNS_DIR=runs ;;
+  valid) TRAIN_SPLIT=train_tr RUNS_DIR=runs-valid ;;
+  *) echo "SPLIT must be test or valid, not $SPLIT" >&2; exit 2 ;;
+esac
 read -r -a AGENT <<< "${AGENT_FLAGS:-}"
 read -r -a ACTOR <<< "${ACTOR_FLAGS:-}"
 TRAIN_TAG=${AGENT_FLAGS:+$TAG}
@@ -42,7 +51,7 @@ ALGO=${ALGO:-irn-p}
 PREFIX=""; [ "$ALGO" = irn-p ] || PREFIX="$ALGO-"
 RES=docs/results/cluster
 DATA=$WORK/data
-mkdir -p "$WORK/models" "$RES/runs"
+mkdir -p "$WORK/models" "$RES/$RUNS_DIR"
 CMDS=$RES/commands.txt
 . scripts/experiments/common.sh
 require_irn
@@ -70,17 +79,18 @@ pick_epochs() {  # head seed
 }
 
 evaluate() {  # model out
-  local cmd=("$IRN" eval --data "$DATA" --model "$1" --threads 1 --json)
+  local cmd=("$IRN" eval --data "$DATA" --model "$1" --threads 1 --split "$SPLIT" --json)
   log_cmd "${cmd[*]} > $2"
   "${cmd[@]}" > "$2.tmp" && mv "$2.tmp" "$2"
 }
 
 run_train() {  # head seed epochs
-  local name=$PREFIX$1-train$TRAIN_TAG-s$2 out=$RES/runs/$PREFIX$1-train$TRAIN_TAG-s$2.json
+  local name=$PREFIX$1-train$TRAIN_TAG-s$2 out=$RES/$RUNS_DIR/$PREFIX$1-train$TRAIN_TAG-s$2.json
+  [ "$SPLIT" = test ] || name=$name-$SPLIT
   [ -f "$out" ] && return 0
   local m=$WORK/models/$name.safetensors
   local cmd=("$IRN" train --data "$DATA" --algo "$ALGO" --seed "$2" --epochs "$3" --patience 0 --keep last
-             --train-split train --threads 1 --out "$m" --quiet $(head_flags "$1") "${AGENT[@]}")
+             --train-split "$TRAIN_SPLIT" --threads 1 --out "$m" --quiet $(head_flags "$1") "${AGENT[@]}")
   log_cmd "${cmd[*]}"
   echo "== $name, $3 epochs ($(date -u +%H:%M:%S))" >&2
   "${cmd[@]}" 2> "$WORK/models/$name.train.txt" >/dev/null
@@ -88,12 +98,13 @@ run_train() {  # head seed epochs
 }
 
 run_cluster() {  # head seed epochs actors
-  local name=$PREFIX$1-c$4$TAG-s$2 out=$RES/runs/$PREFIX$1-c$4$TAG-s$2.json
+  local name=$PREFIX$1-c$4$TAG-s$2 out=$RES/$RUNS_DIR/$PREFIX$1-c$4$TAG-s$2.json
+  [ "$SPLIT" = test ] || name=$name-$SPLIT
   [ -f "$out" ] && return 0
   local m=$WORK/models/$name.safetensors dir=$WORK/runs/$name
   rm -rf "$dir"; mkdir -p "$dir"
   local port=$((PORT + 4 * $4))
-  local srv=("$BIN/irn-server" --data "$DATA" --algo "$ALGO" --seed "$2" --epochs "$3" --train-split train --eval-split test
+  local srv=("$BIN/irn-server" --data "$DATA" --algo "$ALGO" --seed "$2" --epochs "$3" --train-split "$TRAIN_SPLIT" --eval-split "$SPLIT" --keep last
              --host 127.0.0.1 --port "$port" --checkpoint-dir "$dir/ckpt" --checkpoint-every 100000 --out "$m"
              --heartbeat-timeout 120 $(head_flags "$1") $PUSH_FLAGS "${AGENT[@]}")
   log_cmd "${srv[*]} &"
@@ -117,4 +128,4 @@ for head in $HEADS; do
     for n in $ACTORS; do run_cluster "$head" "$s" "$e" "$n"; done
   done
 done
-python3 scripts/experiments/cluster_summary.py "$RES"
+[ "$SPLIT" = test ] && python3 scripts/experiments/cluster_summary.py "$RES" || true

@@ -6,14 +6,18 @@ difference to irn train in standard errors (paired by seed). Variants (a TAG of 
 irn train with other flags such as train-b90) are rows of the table; the plot shows irn train
 and the cluster runs of one tag (PLOT_TAG, default -auto8: the default leases).
 
-    cluster_summary.py [RESULTS_DIR]"""
+    cluster_summary.py [RESULTS_DIR]
+    SPLIT=valid cluster_summary.py   (runs-valid/, cluster.sh SPLIT=valid: trained on train_tr,
+                                      evaluated on valid; cluster-valid.json and .md, no plot)"""
 import glob, json, os, re, statistics, sys
 
 res = sys.argv[1] if len(sys.argv) > 1 else "docs/results/cluster"
 PLOT_TAG = os.environ.get("PLOT_TAG", "-auto8")
+SPLIT = os.environ.get("SPLIT", "test")
+RUNS, OUT = ("runs", "cluster") if SPLIT == "test" else ("runs-" + SPLIT, "cluster-" + SPLIT)
 METRICS = [("purchase", "mrr@5"), ("click", "recall@5"), ("first", "recall@5")]
 runs = {}
-for path in sorted(glob.glob(os.path.join(res, "runs", "*.json"))):
+for path in sorted(glob.glob(os.path.join(res, RUNS, "*.json"))):
     m = re.match(r"(plain|repeat)-(train[a-z0-9-]*|c\d+[a-z0-9-]*)-s(\d+)\.json$", os.path.basename(path))
     if not m:
         continue
@@ -46,7 +50,7 @@ for (head, trainer) in sorted(runs, key=lambda k: (k[0], order(k[1]))):
             bse = stat([base[s][key] for s in sorted(base)])[1]
             row[key + "_diff_in_train_se"] = statistics.mean(d) / bse if bse == bse and bse > 0 else None
     summary.append(row)
-json.dump(summary, open(os.path.join(res, "cluster.json"), "w"), indent=1, sort_keys=True)
+json.dump(summary, open(os.path.join(res, OUT + ".json"), "w"), indent=1, sort_keys=True)
 
 lines = ["| head | trainer | seeds | purchase MRR@5 | click R@5 | First R@5 | purchase MRR@5 - train (in SE of train) | click R@5 - train |",
          "|---|---|---|---|---|---|---|---|"]
@@ -59,8 +63,11 @@ for r in summary:
                  f"{f(r['click_recall@5'], r['click_recall@5_se'])} | {f(r['first_recall@5'], r['first_recall@5_se'])} | "
                  + (f"{dp:+.4f}" + (f" ({ds:+.1f})" if ds is not None else "") if dp is not None else "-") + " | "
                  + (f"{dc:+.4f}" if dc is not None else "-") + " |")
-open(os.path.join(res, "cluster.md"), "w").write("\n".join(lines) + "\n\nmean ± standard error over seeds; differences are paired by seed.\n")
+lines = [l.replace("test purchase", f"{SPLIT} purchase") for l in lines]
+open(os.path.join(res, OUT + ".md"), "w").write("\n".join(lines) + f"\n\n{SPLIT} split; mean ± standard error over seeds; differences are paired by seed.\n")
 print("\n".join(lines))
+if SPLIT != "test":
+    sys.exit(0)
 
 try:
     import matplotlib

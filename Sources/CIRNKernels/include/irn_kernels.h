@@ -29,6 +29,11 @@ void irn_adam_update(float *theta, float *m, float *v, const float *g, size_t n,
 /// The same with g = 0 (a row a sparse gradient did not touch, under textbook Adam).
 void irn_adam_decay(float *theta, float *m, float *v, size_t n, const irn_adam_step *c);
 
+/// `steps` steps of g / steps each in closed form (first moment exact, second moment's
+/// sub-step values replaced by their mean); steps <= 1 is irn_adam_update.
+void irn_adam_update_steps(float *theta, float *m, float *v, const float *g, size_t n, unsigned steps,
+                           const irn_adam_step *c);
+
 
 #include <stdint.h>
 
