@@ -135,6 +135,8 @@ stage_table2() {
         [ "$d" = 0 ] || cell "a3c-p-d$d" a3c-p --reward-density "$d"   # A3C-P at d = 0 has no reward
         cell "a3c-f-learn-d$d" a3c-f "${LEARN_F[@]}" --reward-density "$d"
         cell "irn-f-learn-d$d" irn-f "${LEARN_F[@]}" --reward-density "$d"
+        cell "a3c-f-d$d" a3c-f --reward-density "$d"   # as written (IRN.md): the record that it does not learn
+        cell "irn-f-d$d" irn-f --reward-density "$d"
     done
     wait
 }

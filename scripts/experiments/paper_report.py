@@ -259,13 +259,15 @@ report["tables"]["cluster"] = cluster_tab
 W("## Table 2: purchase performance with reward density d")
 W("")
 W("Each training purchase stays a purchase (reward) with probability d; clicks unchanged. d = 1 is")
-W("Table 1. The -F agents in the reading that learns (as written they learn nothing at any d).")
+W("Table 1. The -F agents in the reading that learns; the rows \"as written\" are IRN.md's literal")
+W("reading (\"-\" where not run).")
 W("A3C-P at d = 0 has no reward at all: \"-\" as in the paper. The last two rows average the")
 W("policy term over the window's active steps (`--policy-mean-over steps`) instead of over its own")
 W("rows (IRN.md): under a sparse reward each kept purchase then pulls as hard as at d = 1, not 1/d")
 W("times harder (the paper's figures in parentheses are its A3C-P / IRN-P).")
 W("")
 T2 = [("A3C-F", "a3c-f-learn"), ("A3C-P", "a3c-p"), ("IRN-F", "irn-f-learn"), ("IRN-P", "irn-p"),
+      ("A3C-F, as written", "a3c-f"), ("IRN-F, as written", "irn-f"),
       ("A3C-P, policy mean over steps (ours)", "a3c-p-pmsteps"), ("IRN-P, policy mean over steps (ours)", "irn-p-pmsteps")]
 DS = ["1", "0.1", "0.05", "0"]
 W("| algorithm | " + " | ".join(f"R@5 d={d}" for d in DS) + " | " + " | ".join(f"MRR@5 d={d}" for d in DS) + " |")
