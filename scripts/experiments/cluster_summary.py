@@ -4,7 +4,8 @@ cluster.md and cluster.png: per head and trainer (irn train, cluster with N acto
 standard error and count over seeds of test purchase MRR@5, click R@5 and First R@5, and the
 difference to irn train in standard errors (paired by seed). Variants (a TAG of cluster.sh, or
 irn train with other flags such as train-b90) are rows of the table; the plot shows irn train
-and the cluster runs of one tag (PLOT_TAG, default -auto8: the default leases).
+and the cluster runs of the tags in PLOT_TAGS (default -auto8, the default leases, and
+-auto8-r02bf16scaled, the row budget).
 
     cluster_summary.py [RESULTS_DIR]
     SPLIT=valid cluster_summary.py   (runs-valid/, cluster.sh SPLIT=valid: trained on train_tr,
@@ -12,7 +13,8 @@ and the cluster runs of one tag (PLOT_TAG, default -auto8: the default leases).
 import glob, json, os, re, statistics, sys
 
 res = sys.argv[1] if len(sys.argv) > 1 else "docs/results/cluster"
-PLOT_TAG = os.environ.get("PLOT_TAG", "-auto8")
+# Cluster variants drawn as lines (comma-separated TAGs of cluster.sh).
+PLOT_TAGS = os.environ.get("PLOT_TAGS", os.environ.get("PLOT_TAG", "-auto8,-auto8-r02bf16scaled")).split(",")
 SPLIT = os.environ.get("SPLIT", "test")
 RUNS, OUT = ("runs", "cluster") if SPLIT == "test" else ("runs-" + SPLIT, "cluster-" + SPLIT)
 METRICS = [("purchase", "mrr@5"), ("click", "recall@5"), ("first", "recall@5")]
@@ -79,17 +81,21 @@ except ImportError:
 heads = [h for h in ["plain", "repeat"] if any(r["head"] == h for r in summary)]
 fig, axes = plt.subplots(len(heads), 3, figsize=(12, 3.4 * len(heads)), squeeze=False)
 for row, head in enumerate(heads):
-    rows = [r for r in summary if r["head"] == head and re.fullmatch(r"train|c\d+" + re.escape(PLOT_TAG), r["trainer"])]
-    xs = [0 if r["trainer"] == "train" else int(re.match(r"c(\d+)", r["trainer"]).group(1)).bit_length() for r in rows]
+    train = [r for r in summary if r["head"] == head and r["trainer"] == "train"]
     for ax, (c, k) in zip(axes[row], METRICS):  # one row per head: their scales differ ~2.5x
         key = f"{c}_{k}"
-        se = [r[key + "_se"] if r[key + "_se"] == r[key + "_se"] else 0 for r in rows]
-        ax.errorbar(xs, [r[key] for r in rows], yerr=se, fmt="o-", capsize=3)
-        if rows and rows[0]["trainer"] == "train":  # irn train's mean +- one standard error, as a band
-            m, e = rows[0][key], se[0]
+        se = lambda r: r[key + "_se"] if r[key + "_se"] == r[key + "_se"] else 0
+        if train:  # irn train's mean +- one standard error, as a band
+            m, e = train[0][key], se(train[0])
             ax.axhspan(m - e, m + e, color="grey", alpha=0.2, label="irn train ± 1 SE")
-        ax.set_xticks([0, 1, 2, 3, 4]); ax.set_xticklabels(["irn train", "1", "2", "4", "8"])
-        ax.set_xlabel(f"trainer (cluster{PLOT_TAG}: actors)"); ax.set_title(f"IRN-P {head}: test {c} {k.upper()}")
-    axes[row][0].legend(fontsize=8)
+        for tag in PLOT_TAGS:
+            rows = [r for r in summary if r["head"] == head and re.fullmatch(r"c\d+" + re.escape(tag), r["trainer"])]
+            if not rows:
+                continue
+            xs = [int(re.match(r"c(\d+)", r["trainer"]).group(1)).bit_length() for r in rows]
+            ax.errorbar(xs, [r[key] for r in rows], yerr=[se(r) for r in rows], fmt="o-", capsize=3, label=f"cluster{tag}")
+        ax.set_xticks([1, 2, 3, 4]); ax.set_xticklabels(["1", "2", "4", "8"])
+        ax.set_xlabel("actors"); ax.set_title(f"IRN-P {head}: test {c} {k.upper()}")
+    axes[row][0].legend(fontsize=7)
 fig.tight_layout()
 fig.savefig(os.path.join(res, "cluster.png"), dpi=110)
