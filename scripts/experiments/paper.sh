@@ -12,7 +12,8 @@
 #   online     Figure 4c,d: `irn train --online` for A3C-F, A3C-P, IRN-P
 #   coldstart  Figure 4a,b: table1's final A3C-F, A3C-P, IRN-P models, `irn eval --cold-start c`
 #   repeat     Table 1's agents with --head repeat (ours)
-#   table2     reward density d in {0.1, 0.05, 0} (d = 1 is Table 1); Figure 3 reads its logs
+#   table2     reward density d in {0.1, 0.05, 0} (d = 1 is Table 1), the -F agents also as written
+#              and IRN-P / A3C-P also with --head repeat; Figure 3 reads its logs
 #   density    IRN-P and A3C-P at d in {1, 0.1, 0.05} with --policy-mean-over steps (ours)
 #   table3     IRN-P breadth/depth (n, m) in {(1,1), (2,1), (1,2)} at d = 1 and d = 0
 #   cluster    IRN-P and A3C-P trained by irn-server + 2 irn-actor (scripts/experiments/cluster.sh)
@@ -135,6 +136,8 @@ stage_table2() {
         [ "$d" = 0 ] || cell "a3c-p-d$d" a3c-p --reward-density "$d"   # A3C-P at d = 0 has no reward
         cell "a3c-f-learn-d$d" a3c-f "${LEARN_F[@]}" --reward-density "$d"
         cell "irn-f-learn-d$d" irn-f "${LEARN_F[@]}" --reward-density "$d"
+        cell "irn-p-repeat-d$d" irn-p --head repeat --reward-density "$d"
+        [ "$d" = 0 ] || cell "a3c-p-repeat-d$d" a3c-p --head repeat --reward-density "$d"
         cell "a3c-f-d$d" a3c-f --reward-density "$d"   # as written (IRN.md): the record that it does not learn
         cell "irn-f-d$d" irn-f --reward-density "$d"
     done

@@ -264,11 +264,13 @@ W("reading (\"-\" where not run).")
 W("A3C-P at d = 0 has no reward at all: \"-\" as in the paper. The last two rows average the")
 W("policy term over the window's active steps (`--policy-mean-over steps`) instead of over its own")
 W("rows (IRN.md): under a sparse reward each kept purchase then pulls as hard as at d = 1, not 1/d")
-W("times harder (the paper's figures in parentheses are its A3C-P / IRN-P).")
+W("times harder. The repeat-head rows are IRN.md's reading with `--head repeat` (the paper's")
+W("figures in parentheses are its A3C-P / IRN-P in all rows marked ours).")
 W("")
 T2 = [("A3C-F", "a3c-f-learn"), ("A3C-P", "a3c-p"), ("IRN-F", "irn-f-learn"), ("IRN-P", "irn-p"),
       ("A3C-F, as written", "a3c-f"), ("IRN-F, as written", "irn-f"),
-      ("A3C-P, policy mean over steps (ours)", "a3c-p-pmsteps"), ("IRN-P, policy mean over steps (ours)", "irn-p-pmsteps")]
+      ("A3C-P, policy mean over steps (ours)", "a3c-p-pmsteps"), ("IRN-P, policy mean over steps (ours)", "irn-p-pmsteps"),
+      ("A3C-P, repeat head (ours)", "a3c-p-repeat"), ("IRN-P, repeat head (ours)", "irn-p-repeat")]
 DS = ["1", "0.1", "0.05", "0"]
 W("| algorithm | " + " | ".join(f"R@5 d={d}" for d in DS) + " | " + " | ".join(f"MRR@5 d={d}" for d in DS) + " |")
 W("|---|" + "---|" * (2 * len(DS)))
@@ -281,7 +283,7 @@ for label, base in T2:
         paper = PAPER_T2[key].get(d)
         if d == "1":
             paper = (PAPER_T1[key][0][1], PAPER_T1[key][0][4])
-        if key == "A3C-P" and d == "0" or label.endswith("(ours)") and d == "0":
+        if key == "A3C-P" and d == "0" or base.endswith("pmsteps") and d == "0":
             rs.append("-"); ms.append("-"); continue
         r, m = metric(cell, "purchase", "recall@5"), metric(cell, "purchase", "mrr@5")
         t2[f"{label} d={d}"] = {"recall@5": r, "mrr@5": m}
