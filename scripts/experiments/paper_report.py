@@ -265,7 +265,9 @@ W("A3C-P at d = 0 has no reward at all: \"-\" as in the paper. The last two rows
 W("policy term over the window's active steps (`--policy-mean-over steps`) instead of over its own")
 W("rows (IRN.md): under a sparse reward each kept purchase then pulls as hard as at d = 1, not 1/d")
 W("times harder. The repeat-head rows are IRN.md's reading with `--head repeat` (the paper's")
-W("figures in parentheses are its A3C-P / IRN-P in all rows marked ours).")
+W("figures in parentheses are its A3C-P / IRN-P in all rows marked ours). At d = 0 the repeat head's")
+W("IRN-P equals the plain head's seed by seed: its gate starts at zero and only the policy term")
+W("moves it (the reconstruction's target is the plain logit), which has nothing to follow without reward.")
 W("")
 T2 = [("A3C-F", "a3c-f-learn"), ("A3C-P", "a3c-p"), ("IRN-F", "irn-f-learn"), ("IRN-P", "irn-p"),
       ("A3C-F, as written", "a3c-f"), ("IRN-F, as written", "irn-f"),
@@ -426,6 +428,8 @@ claim("A3C-P degrades with sparser reward: d = 1 > d = 0.05, purchase Recall@5",
 claim("robust to d (policy mean over steps): IRN-P at d = 0.1 vs A3C-P at d = 0.1 (IRN-P ahead), purchase Recall@5", "irn-p-pmsteps-d0.1", "a3c-p-pmsteps-d0.1")
 claim("ours: policy mean over steps beats IRN.md's reading at d = 0.1, IRN-P purchase Recall@5", "irn-p-pmsteps-d0.1", "irn-p-d0.1")
 claim("IRN-P learns without reward: IRN-P at d = 0 > A3C-F (learning reading) at d = 1, purchase Recall@5", "irn-p-d0", "a3c-f-learn")
+claim("robust to d (repeat head): IRN-P at d = 0.1 vs A3C-P at d = 0.1 (IRN-P ahead), purchase Recall@5", "irn-p-repeat-d0.1", "a3c-p-repeat-d0.1")
+claim("robust to d (repeat head): IRN-P at d = 0.05 vs A3C-P at d = 0.05 (IRN-P ahead), purchase Recall@5", "irn-p-repeat-d0.05", "a3c-p-repeat-d0.05")
 claim("n vs m: larger n helps First (n2m1 > n1m2, First Recall@5)", "irn-p-n2m1", "irn-p-n1m2", cat="first")
 claim("n vs m: larger m helps purchases (n1m2 > n2m1, purchase Recall@5)", "irn-p-n1m2", "irn-p-n2m1")
 for c in (1, 3, 5):
