@@ -135,9 +135,10 @@ public final class AgentProducer: GradientProducer {
         // Counts add up; the per-window figures are averaged.
         var stats = sums
         for key in sums.keys where !Self.additiveStats.contains(key) { stats[key] = sums[key]! / Double(n) }
-        let push = accumulator.take(precision: precision, rowFraction: rowFraction, minRows: s.pushRowsScope == "items" ? shape.items : 2)
+        let scope = PushRowsScope(rawValue: s.pushRowsScope) ?? .all
+        let push = accumulator.take(precision: precision, rowFraction: rowFraction, minRows: scope.minRows(items: shape.items))
         return ProducedGradient(parts: push.parts, envSteps: steps, progress: progress, stats: stats, bf16: precision == .bf16,
-                                rowSteps: s.deferredRows == "steps" ? push.rowSteps : [:])
+                                rowSteps: DeferredRows(rawValue: s.deferredRows) == .steps ? push.rowSteps : [:])
     }
 
     /// Stats that are counts (summed over the windows of a push); the others are means.

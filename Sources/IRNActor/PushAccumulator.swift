@@ -10,6 +10,20 @@ public enum PushPrecision: String, Codable, Sendable, CaseIterable {
     case bf16
 }
 
+/// `--deferred-rows`: what the server's Adam does with a row that waited k pushes at the actor
+/// (k steps of the mean gradient, or one step of the sum); the actor sends counts for `steps`.
+public enum DeferredRows: String, Sendable, CaseIterable {
+    case steps, once
+}
+
+/// `--push-rows-scope`: which matrices a row budget applies to (all, or only the item-indexed).
+public enum PushRowsScope: String, Sendable, CaseIterable {
+    case all, items
+
+    /// `PushAccumulator.take`'s minRows: matrices with fewer rows travel whole.
+    public func minRows(items: Int) -> Int { self == .items ? items : 2 }
+}
+
 /// Sums the gradients of several windows into one push (`--push-windows`) and keeps, per
 /// tensor, what a bf16 push could not carry (the error-feedback residual, as in Deep Gradient
 /// Compression). Invariant, checked by the tests: the sum of all parts taken plus the residual

@@ -79,7 +79,7 @@ struct BenchServerCommand: ParsableCommand {
         let bf16 = push.pushPrecision == .bf16
         let taken = push.pushWindows == 1 && !bf16 && push.pushRows == 1 ? PushAccumulator.Push(parts: g.wireParts)
             : accumulator.take(precision: push.pushPrecision, rowFraction: push.pushRows,
-                               minRows: push.pushRowsScope == .items ? config.shape.items : 2)
+                               minRows: push.pushRowsScope.minRows(items: config.shape.items))
         let parts = taken.parts
         // One push from a fresh accumulator waited for nothing; in the steady state of a row
         // budget f a row waits about 1 / f pushes, which the server's Adam then takes as steps.

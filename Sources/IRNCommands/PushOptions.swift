@@ -46,13 +46,5 @@ struct PushOptions: ParsableArguments {
 
 extension PushPrecision: ExpressibleByArgument {}
 extension PushAccumulator.RowRank: ExpressibleByArgument {}
-
-/// `--deferred-rows`: how the server's Adam treats a row that waited at the actor.
-enum DeferredRows: String, CaseIterable, ExpressibleByArgument {
-    case steps, once
-}
-
-/// `--push-rows-scope`: which matrices the row budget applies to.
-enum PushRowsScope: String, CaseIterable, ExpressibleByArgument {
-    case all, items
-}
+extension DeferredRows: ExpressibleByArgument {}
+extension PushRowsScope: ExpressibleByArgument {}

@@ -23,7 +23,7 @@ public final class AgentStore: ParameterStore {
 
     /// `apply(views:)` for parts already in memory.
     public func apply(_ parts: [TensorPart]) throws -> [String: WeightChange] {
-        try apply(views: parts.map { TensorPartView($0) })
+        try apply(views: parts.map(TensorPartView.init))
     }
 
 

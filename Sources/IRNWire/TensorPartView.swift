@@ -22,9 +22,8 @@ public struct TensorPartView {
     }
 
     /// A view of a part already in memory (no copy: the array is shared).
-    public init(_ part: TensorPart, rowSteps: [Int32]? = nil) {
+    public init(_ part: TensorPart) {
         self.init(name: part.name, shape: part.shape, rows: part.rows, storage: .owned(part.values))
-        self.rowSteps = rowSteps
     }
 
     init(name: String, shape: [Int], rows: [Int32]?, storage: Storage) {
