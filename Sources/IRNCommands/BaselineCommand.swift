@@ -88,8 +88,9 @@ struct BaselineCommand: ParsableCommand {
     func run() throws {
         do {
             if let save { try OutputFolder.check(save, flag: "--save") }
-            let options = try eval.options(progress: !eval.json)
+            var options = try eval.options(progress: !eval.json)
             let dataset = try PreparedDataset.load(from: URL(fileURLWithPath: data))
+            options.targets = try eval.targets(of: dataset)
             let sessions = try eval.sessions(of: dataset)
             let part = trainSplit ?? .forEvaluation(on: eval.split)
             let train = dataset.sessions(of: part)

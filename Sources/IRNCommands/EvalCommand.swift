@@ -31,8 +31,9 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let options = try eval.options(progress: !eval.json)
+            var options = try eval.options(progress: !eval.json)
             let dataset = try PreparedDataset.load(from: URL(fileURLWithPath: data))
+            options.targets = try eval.targets(of: dataset)
             let sessions = try eval.sessions(of: dataset)
             try EvalModelLoading.checkData(model: URL(fileURLWithPath: model), dataset: dataset, dataPath: data)
             let loaded = try EvalModelLoading.load(URL(fileURLWithPath: model))

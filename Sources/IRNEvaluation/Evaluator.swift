@@ -15,15 +15,39 @@ public struct EvaluationOptions: Sendable {
     public var slots: Int = 64
     /// Print a progress line to standard error during long evaluations.
     public var showProgress: Bool = false
+    /// Only events whose item this selects are counted (all still feed the state); nil = all.
+    public var targets: TargetItems? = nil
 
     public init(cutoffs: [Int] = [3, 5, 10, 20], ties: TieRule = .conservative, coldStart: Int? = nil,
-                threads: Int = 2, slots: Int = 64, showProgress: Bool = false) {
+                threads: Int = 2, slots: Int = 64, showProgress: Bool = false, targets: TargetItems? = nil) {
         self.cutoffs = cutoffs
         self.ties = ties
         self.coldStart = coldStart
         self.threads = threads
         self.slots = slots
         self.showProgress = showProgress
+        self.targets = targets
+    }
+}
+
+/// A subset of the items whose events are counted, e.g. the items that occur (or do not
+/// occur) in a training split: how a model does on items it could learn against the rest.
+public struct TargetItems: Sendable {
+    /// selected[i]: events on item i count.
+    public var selected: [Bool]
+    /// How the subset was chosen (reported with the figures), e.g. "in:train_tr".
+    public var label: String
+
+    public init(selected: [Bool], label: String) {
+        self.selected = selected
+        self.label = label
+    }
+
+    /// The items occurring in `split` (or, with `inSplit` false, the items that do not).
+    public init(itemCount: Int, occurringIn split: SessionSet, inSplit: Bool, label: String) {
+        var seen = [Bool](repeating: false, count: itemCount)
+        for i in split.items where i >= 0 && Int(i) < itemCount { seen[Int(i)] = true }
+        self.init(selected: inSplit ? seen : seen.map { !$0 }, label: label)
     }
 }
 
@@ -41,6 +65,9 @@ public enum Evaluator {
             throw IRNError("cut-offs must be positive integers, got \(options.cutoffs)")
         }
         if let c = options.coldStart, c < 0 { throw IRNError("cold start must be >= 0, got \(c)") }
+        if let t = options.targets, t.selected.count != itemCount {
+            throw IRNError("target item subset covers \(t.selected.count) items, the model \(itemCount)")
+        }
         let threads = max(1, min(options.threads, sessions.count))
         let start = monotonicSeconds()
         let totalEvents = max(sessions.eventCount - sessions.count, 1)
@@ -58,7 +85,7 @@ public enum Evaluator {
         var total = MetricsAccumulator(cutoffs: options.cutoffs)
         for r in results { total.merge(r) }  // fixed order: same sums for the same thread count
         return EvaluationResult(accumulator: total, ties: options.ties, coldStart: options.coldStart,
-                                seconds: monotonicSeconds() - start)
+                                targets: options.targets?.label, seconds: monotonicSeconds() - start)
     }
 
     /// Sessions s with s % shards == shard, run through one scorer in lock-step slots.
@@ -69,6 +96,7 @@ public enum Evaluator {
         let slots = max(1, options.slots)
         let limit = acc.maxCutoff
         let cap = options.coldStart ?? Int.max
+        let targets = options.targets?.selected
         var scorer = model.makeScorer(slots: slots)
         var scores = [Float](repeating: 0, count: slots * n)
         var inputs = [Int32](repeating: -1, count: slots)
@@ -114,6 +142,7 @@ public enum Evaluator {
                         for slot in 0..<slots where active[slot] {
                             let t = position[slot]
                             let e = data.offsets[session[slot]] + t
+                            if let targets, !targets[Int(items[e])] { continue }
                             let row = UnsafeBufferPointer(rebasing: sc[slot * n ..< (slot + 1) * n])
                             let rank = rankOf(target: Int(items[e]), scores: row, ties: options.ties, limit: limit)
                             acc.add(rank: rank, to: types[e] == EventType.purchase.rawValue ? .purchase : .click)

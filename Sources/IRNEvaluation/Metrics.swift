@@ -1,4 +1,5 @@
 import Foundation
+import IRNSupport
 
 /// The groups every figure is reported for.
 public enum EvaluationCategory: Int, Sendable, CaseIterable {
@@ -70,6 +71,8 @@ public struct EvaluationResult: Sendable {
     public var cutoffs: [Int]
     public var ties: TieRule
     public var coldStart: Int?
+    /// The label of the target item subset counted (EvaluationOptions.targets), nil = all.
+    public var targets: String?
     public var purchase: CategoryMetrics
     public var click: CategoryMetrics
     public var first: CategoryMetrics
@@ -77,10 +80,12 @@ public struct EvaluationResult: Sendable {
     public var seconds: Double
     public var eventsPerSecond: Double
 
-    public init(accumulator a: MetricsAccumulator, ties: TieRule, coldStart: Int?, seconds: Double) {
+    public init(accumulator a: MetricsAccumulator, ties: TieRule, coldStart: Int?, targets: String? = nil,
+                seconds: Double) {
         cutoffs = a.cutoffs
         self.ties = ties
         self.coldStart = coldStart
+        self.targets = targets
         purchase = a.metrics(.purchase)
         click = a.metrics(.click)
         first = a.metrics(.first)
@@ -121,6 +126,7 @@ public struct EvaluationResult: Sendable {
         }
         parts.append("\"ties\":\"\(ties.rawValue)\"")
         parts.append("\"cold_start\":\(coldStart.map(String.init) ?? "null")")
+        if let targets { parts.append("\"targets\":\(JSONText.quoted(targets))") }
         for (k, v) in extra { parts.append("\"\(k)\":\(v)") }
         return "{" + parts.joined(separator: ",") + "}"
     }
@@ -138,7 +144,8 @@ public struct EvaluationResult: Sendable {
             }
             lines.append(line)
         }
-        lines.append("ties: \(ties.rawValue); cold start: \(coldStart.map(String.init) ?? "none")")
+        lines.append("ties: \(ties.rawValue); cold start: \(coldStart.map(String.init) ?? "none")"
+                     + (targets.map { "; targets: \($0)" } ?? ""))
         return lines.joined(separator: "\n")
     }
 }

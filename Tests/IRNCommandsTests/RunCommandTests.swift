@@ -28,6 +28,27 @@ final class RunCommandTests: XCTestCase {
         return c
     }
 
+    /// --targets-in / --targets-not-in select the items of a named split, exclude each other
+    /// and refuse a name that is not a split.
+    func testTargetItemFlags() throws {
+        var trainTr = SessionSet()
+        trainTr.append(id: 1, items: [0, 3], types: [0, 1], times: [0, 1])
+        var all = SessionSet()
+        for k in 0..<6 { all.append(id: Int64(k), items: [Int32(k), Int32((k + 1) % 6)], types: [0, 1], times: [0, 1]) }
+        let data = PreparedDataset(itemIds: (0..<6).map { Int64($0) }, train: all, test: all, trainTr: trainTr, valid: all, shardCount: 1)
+        let model = ["--data", "d", "--model", "m"]
+        let inTr = try XCTUnwrap(try EvalCommand.parse(model + ["--targets-in", "train_tr"]).eval.targets(of: data))
+        XCTAssertEqual(inTr.selected, [true, false, false, true, false, false])
+        XCTAssertEqual(inTr.label, "in:train_tr")
+        let outTr = try XCTUnwrap(try EvalCommand.parse(model + ["--targets-not-in", "train_tr"]).eval.targets(of: data))
+        XCTAssertEqual(outTr.selected, [false, true, true, false, true, true])
+        XCTAssertNil(try EvalCommand.parse(model).eval.targets(of: data))
+        XCTAssertThrowsError(try EvalCommand.parse(model + ["--targets-in", "train", "--targets-not-in", "valid"]).eval.targets(of: data))
+        XCTAssertThrowsError(try EvalCommand.parse(model + ["--targets-in", "training"]).eval.targets(of: data)) { error in
+            XCTAssertTrue("\(error)".contains("training"), "\(error)")
+        }
+    }
+
     /// A model trained on one data set, evaluated on another with the same item count: refused
     /// with both fingerprints and both paths (it used to score 0.00 without a word).
     func testEvalRefusesAModelOfOtherData() throws {

@@ -77,6 +77,34 @@ final class EvaluatorTests: XCTestCase {
 
     /// With c = 1 only item 0 of S0 is fed: event 2 is ranked from the state after item 0
     /// (scores t[0]: 0.5, 0.9 and 0.9 beat 0.1 -> rank 4), and still counted.
+    /// Only events on the selected items count, but every event still feeds the state:
+    /// S0's purchase of item 2 is ranked after item 1 (rank 5), not after item 0 (rank 4).
+    func testTargetSubsetCountsOnlyItsEventsAndFeedsAll() throws {
+        var selected = [Bool](repeating: false, count: 5)
+        selected[2] = true
+        let only2 = TargetItems(selected: selected, label: "two")
+        let r = try Evaluator.evaluate(model, on: sessions(), options: EvaluationOptions(cutoffs: [4, 5], targets: only2))
+        check(r.purchase, count: 1, recall: [0, 1], mrr: [0, 0.2])
+        check(r.click, count: 0, recall: [0, 0], mrr: [0, 0])
+        check(r.first, count: 0, recall: [0, 0], mrr: [0, 0])
+        XCTAssertTrue(r.json().contains("\"targets\":\"two\""))
+        // Items occurring in a split: {0, 2} from a one-session set; its complement {1, 3, 4}.
+        var split = SessionSet()
+        split.append(id: 1, items: [2, 0], types: [click, click], times: [1, 2])
+        let inSplit = TargetItems(itemCount: 5, occurringIn: split, inSplit: true, label: "in")
+        XCTAssertEqual(inSplit.selected, [true, false, true, false, false])
+        XCTAssertEqual(TargetItems(itemCount: 5, occurringIn: split, inSplit: false, label: "out").selected,
+                       [false, true, false, true, true])
+        // {0, 2}: purchases on 2 (rank 5) and 0 (rank 3); First: S1's item 0 (rank 3).
+        let r02 = try Evaluator.evaluate(model, on: sessions(), options: EvaluationOptions(cutoffs: [3, 5], targets: inSplit))
+        check(r02.purchase, count: 2, recall: [0.5, 1], mrr: [1.0 / 6, (0.2 + 1.0 / 3) / 2])
+        check(r02.click, count: 0, recall: [0, 0], mrr: [0, 0])
+        check(r02.first, count: 1, recall: [1, 1], mrr: [1.0 / 3, 1.0 / 3])
+        // A subset sized for another item count is refused.
+        XCTAssertThrowsError(try Evaluator.evaluate(model, on: sessions(),
+                                                    options: EvaluationOptions(targets: TargetItems(selected: [true], label: "x"))))
+    }
+
     func testColdStartCapsFedItems() throws {
         let r = try Evaluator.evaluate(model, on: sessions(),
                                        options: EvaluationOptions(cutoffs: [3, 4], coldStart: 1))
