@@ -9,13 +9,15 @@
 #   table1     the five agents with the paper's plain head; -F as IRN.md writes them and
 #              with the reading that learns (--advantage-floor 0 --value-weight 0.05)
 #   baselines  pop, spop, spop-markov, bpr, cknn, gru4rec (BPR-max and cross-entropy)
-#   online     Figure 4c,d: `irn train --online` for A3C-F, A3C-P, IRN-P
-#   coldstart  Figure 4a,b: table1's final A3C-F, A3C-P, IRN-P models, `irn eval --cold-start c`
+#   online     Figure 4c,d: `irn train --online` for A3C-F, A3C-P, IRN-P (both heads)
+#   coldstart  Figure 4a,b: the final A3C-F, A3C-P, IRN-P models of table1 and repeat,
+#              `irn eval --cold-start c`
 #   repeat     Table 1's agents with --head repeat (ours)
-#   table2     reward density d in {0.1, 0.05, 0} (d = 1 is Table 1), the -F agents also as written
-#              and IRN-P / A3C-P also with --head repeat; Figure 3 reads its logs
+#   table2     reward density d in {0.1, 0.05, 0} (d = 1 is Table 1), the -F agents also as written;
+#              the learning readings also with --head repeat; Figure 3 reads its logs
 #   density    IRN-P and A3C-P at d in {1, 0.1, 0.05} with --policy-mean-over steps (ours)
-#   table3     IRN-P breadth/depth (n, m) in {(1,1), (2,1), (1,2)} at d = 1 and d = 0
+#   table3     IRN-P breadth/depth (n, m) in {(1,1), (2,1), (1,2)} at d = 1 and d = 0, both heads
+#              ((2,2) is IRN-P's default: table1 / table2 / repeat cells)
 #   cluster    IRN-P and A3C-P trained by irn-server + 2 irn-actor (scripts/experiments/cluster.sh)
 #   report     scripts/experiments/paper_report.py: docs/results/paper/README.md + PNG plots
 #
@@ -52,7 +54,7 @@ require_irn
 prepare_real_sample "$DATA"
 
 LEARN_F=(--advantage-floor 0 --value-weight 0.05)   # the -F reading that learns
-COLD_CELLS=" a3c-f-learn a3c-p irn-p "              # Figure 4a,b's models
+COLD_CELLS=" a3c-f-learn a3c-p irn-p a3c-f-learn-repeat a3c-p-repeat irn-p-repeat "   # Figure 4a,b's models
 STARTED=$(date +%s)
 
 # At most JOBS background runs at a time.
@@ -138,6 +140,8 @@ stage_table2() {
         cell "irn-f-learn-d$d" irn-f "${LEARN_F[@]}" --reward-density "$d"
         cell "irn-p-repeat-d$d" irn-p --head repeat --reward-density "$d"
         [ "$d" = 0 ] || cell "a3c-p-repeat-d$d" a3c-p --head repeat --reward-density "$d"
+        cell "a3c-f-learn-repeat-d$d" a3c-f "${LEARN_F[@]}" --head repeat --reward-density "$d"
+        cell "irn-f-learn-repeat-d$d" irn-f "${LEARN_F[@]}" --head repeat --reward-density "$d"
         cell "a3c-f-d$d" a3c-f --reward-density "$d"   # as written (IRN.md): the record that it does not learn
         cell "irn-f-d$d" irn-f --reward-density "$d"
     done
@@ -161,6 +165,7 @@ stage_table3() {
         for nm in "1 1" "2 1" "1 2"; do
             set -- $nm
             cell "irn-p-n$1m$2$tag" irn-p --breadth "$1" --depth "$2" --reward-density "$d"
+            cell "irn-p-repeat-n$1m$2$tag" irn-p --head repeat --breadth "$1" --depth "$2" --reward-density "$d"
         done
     done
     wait
@@ -171,7 +176,10 @@ stage_table3() {
 stage_online() {
     for s in $SEEDS; do
         for spec in "a3c-f-learn a3c-f ${LEARN_F[*]}" "a3c-p a3c-p" "irn-p irn-p" \
-                    "a3c-f-learn-m16 a3c-f ${LEARN_F[*]} --batch 16" "a3c-p-m16 a3c-p --batch 16" "irn-p-m16 irn-p --batch 16"; do
+                    "a3c-f-learn-m16 a3c-f ${LEARN_F[*]} --batch 16" "a3c-p-m16 a3c-p --batch 16" "irn-p-m16 irn-p --batch 16" \
+                    "a3c-f-learn-repeat a3c-f ${LEARN_F[*]} --head repeat" "a3c-p-repeat a3c-p --head repeat" "irn-p-repeat irn-p --head repeat" \
+                    "a3c-f-learn-repeat-m16 a3c-f ${LEARN_F[*]} --head repeat --batch 16" "a3c-p-repeat-m16 a3c-p --head repeat --batch 16" \
+                    "irn-p-repeat-m16 irn-p --head repeat --batch 16"; do
             set -- $spec
             local name=$1-online-s$s algo=$2; shift 2
             local out=$RUNS/$name.jsonl
@@ -195,6 +203,9 @@ stage_coldstart() {
     cell irn-p irn-p
     cell a3c-p a3c-p
     cell a3c-f-learn a3c-f "${LEARN_F[@]}"
+    cell irn-p-repeat irn-p --head repeat
+    cell a3c-p-repeat a3c-p --head repeat
+    cell a3c-f-learn-repeat a3c-f "${LEARN_F[@]}" --head repeat
     wait
 }
 

@@ -264,15 +264,17 @@ W("reading (\"-\" where not run).")
 W("A3C-P at d = 0 has no reward at all: \"-\" as in the paper. The last two rows average the")
 W("policy term over the window's active steps (`--policy-mean-over steps`) instead of over its own")
 W("rows (IRN.md): under a sparse reward each kept purchase then pulls as hard as at d = 1, not 1/d")
-W("times harder. The repeat-head rows are IRN.md's reading with `--head repeat` (the paper's")
-W("figures in parentheses are its A3C-P / IRN-P in all rows marked ours). At d = 0 the repeat head's")
+W("times harder. The repeat-head rows are IRN.md's reading with `--head repeat`, the -F ones in the")
+W("reading that learns (the paper's figures in parentheses are its own agent's in all rows marked")
+W("ours). At d = 0 the repeat head's")
 W("IRN-P equals the plain head's seed by seed: its gate starts at zero and only the policy term")
 W("moves it (the reconstruction's target is the plain logit), which has nothing to follow without reward.")
 W("")
 T2 = [("A3C-F", "a3c-f-learn"), ("A3C-P", "a3c-p"), ("IRN-F", "irn-f-learn"), ("IRN-P", "irn-p"),
       ("A3C-F, as written", "a3c-f"), ("IRN-F, as written", "irn-f"),
       ("A3C-P, policy mean over steps (ours)", "a3c-p-pmsteps"), ("IRN-P, policy mean over steps (ours)", "irn-p-pmsteps"),
-      ("A3C-P, repeat head (ours)", "a3c-p-repeat"), ("IRN-P, repeat head (ours)", "irn-p-repeat")]
+      ("A3C-F, repeat head (ours)", "a3c-f-learn-repeat"), ("A3C-P, repeat head (ours)", "a3c-p-repeat"),
+      ("IRN-F, repeat head (ours)", "irn-f-learn-repeat"), ("IRN-P, repeat head (ours)", "irn-p-repeat")]
 DS = ["1", "0.1", "0.05", "0"]
 W("| algorithm | " + " | ".join(f"R@5 d={d}" for d in DS) + " | " + " | ".join(f"MRR@5 d={d}" for d in DS) + " |")
 W("|---|" + "---|" * (2 * len(DS)))
@@ -298,40 +300,55 @@ report["tables"]["table2"] = t2
 # ---- Table 3
 W("## Table 3: IRN-P with breadth n and depth m of the imagination")
 W("")
+W("(2, 2) is IRN-P's default: its rows are Table 1's / Table 2's cells.")
+W("")
 t3 = {}
-for d in ("1", "0"):
-    W(f"d = {d}" + (" (the paper's table)" if d == "1" else " (the paper discusses it in the text only)"))
-    W("")
-    W("| n, m | n | First R@5 | Click R@5 | Purchase R@5 | First MRR@5 | Click MRR@5 | Purchase MRR@5 |")
-    W("|---|---|---|---|---|---|---|---|")
-    for n, m in [(1, 1), (2, 1), (1, 2), (2, 2)]:
-        tag = "" if d == "1" else "-d0"
-        cell = "irn-p" + tag if (n, m) == (2, 2) else f"irn-p-n{n}m{m}{tag}"
-        vals = [metric(cell, c, k) for k in ("recall@5", "mrr@5") for c in ("first", "click", "purchase")]
-        paper = PAPER_T3[(n, m)] if d == "1" else [None] * 6
-        t3[f"d={d} n={n} m={m}"] = vals
-        W(f"| {n}, {m} | {len(runs_of(cell))} | " + " | ".join(fmt(v, p) for v, p in zip(vals, paper)) + " |")
-    W("")
+for head, base in (("plain", "irn-p"), ("repeat", "irn-p-repeat")):
+    for d in ("1", "0"):
+        if head == "plain":
+            W(f"d = {d}" + (" (the paper's table)" if d == "1" else " (the paper discusses it in the text only)"))
+        else:
+            W(f"Our repeat-aware head (`--head repeat`), d = {d}")
+        W("")
+        W("| n, m | n | First R@5 | Click R@5 | Purchase R@5 | First MRR@5 | Click MRR@5 | Purchase MRR@5 |")
+        W("|---|---|---|---|---|---|---|---|")
+        for n, m in [(1, 1), (2, 1), (1, 2), (2, 2)]:
+            tag = "" if d == "1" else "-d0"
+            cell = base + tag if (n, m) == (2, 2) else f"{base}-n{n}m{m}{tag}"
+            vals = [metric(cell, c, k) for k in ("recall@5", "mrr@5") for c in ("first", "click", "purchase")]
+            paper = PAPER_T3[(n, m)] if d == "1" and head == "plain" else [None] * 6
+            t3[f"{head} d={d} n={n} m={m}"] = vals
+            W(f"| {n}, {m} | {len(runs_of(cell))} | " + " | ".join(fmt(v, p) for v, p in zip(vals, paper)) + " |")
+        W("")
 report["tables"]["table3"] = t3
 
 # ---- data for the figures
-fig3 = {}
-for d in DS:
-    cell = "irn-p" if d == "1" else f"irn-p-d{d}"
-    curves = []
-    for seed, lg in runs_of(cell, ".pick.log.json").items():
-        it, xs, rs, ms = 0, [], [], []
-        for e in lg["epochs"]:
-            it += e["iterations"]
-            xs.append(it); rs.append(e["valid"]["purchase_recall@5"]); ms.append(e["valid"]["purchase_mrr@5"])
-        curves.append({"seed": seed, "iterations": xs, "recall@5": rs, "mrr@5": ms})
-    fig3[d] = curves
-cold = {}
-for label, cell in [("A3C-F", "a3c-f-learn"), ("A3C-P", "a3c-p"), ("IRN-P", "irn-p")]:
-    cold[label] = {c: {k: metric(cell, "purchase", k, f".cold{c}.json") for k in ("recall@5", "mrr@5")} for c in range(1, 11)}
+def figure3_curves(base):
+    out = {}
+    for d in DS:
+        cell = base if d == "1" else f"{base}-d{d}"
+        curves = []
+        for seed, lg in runs_of(cell, ".pick.log.json").items():
+            it, xs, rs, ms = 0, [], [], []
+            for e in lg["epochs"]:
+                it += e["iterations"]
+                xs.append(it); rs.append(e["valid"]["purchase_recall@5"]); ms.append(e["valid"]["purchase_mrr@5"])
+            curves.append({"seed": seed, "iterations": xs, "recall@5": rs, "mrr@5": ms})
+        out[d] = curves
+    return out
+
+
+COLD_AGENTS = [("A3C-F", "a3c-f-learn"), ("A3C-P", "a3c-p"), ("IRN-P", "irn-p")]
+def cold_figures(head_suffix):
+    return {label: {c: {k: metric(cell + head_suffix, "purchase", k, f".cold{c}.json") for k in ("recall@5", "mrr@5")}
+                    for c in range(1, 11)} for label, cell in COLD_AGENTS}
+
+
+fig3, fig3_rep = figure3_curves("irn-p"), figure3_curves("irn-p-repeat")
+cold, cold_rep = cold_figures(""), cold_figures("-repeat")
 def online_runs(suffix):
     out = {}
-    for label, cell in [("A3C-F", "a3c-f-learn"), ("A3C-P", "a3c-p"), ("IRN-P", "irn-p")]:
+    for label, cell in COLD_AGENTS:
         seeds = {}
         for p in sorted(glob.glob(os.path.join(RUNS, f"{cell}{suffix}-online-s*.jsonl"))):
             seed = int(p.rsplit("-s", 1)[1][:-6])
@@ -342,8 +359,11 @@ def online_runs(suffix):
 
 
 online, online16 = online_runs(""), online_runs("-m16")
+online_rep, online16_rep = online_runs("-repeat"), online_runs("-repeat-m16")
 report["figure3"], report["figure4_cold"] = fig3, cold
+report["figure3_repeat"], report["figure4_cold_repeat"] = fig3_rep, cold_rep
 report["figure4_online"], report["figure4_online_m16"] = online, online16
+report["figure4_online_repeat"], report["figure4_online_m16_repeat"] = online_rep, online16_rep
 
 W("## Figure 3: IRN-P's validation purchase figures during training, by d")
 W("")
@@ -353,6 +373,8 @@ W("The pick runs' per-epoch validation Recall@5 / MRR@5 against training iterati
 W(f"sessions per iteration; one epoch of train_tr is about {fig3['1'][0]['iterations'][0] if fig3.get('1') else '?'} iterations here, about 5,000 in the paper);")
 W("mean over seeds, the band spans their minimum and maximum.")
 W("")
+W("![Figure 3 with the repeat head](figure3-repeat.png)")
+W("")
 W("## Figure 4a,b: cold start")
 W("")
 W("![Figure 4a,b](figure4-cold.png)")
@@ -360,11 +382,15 @@ W("")
 W("Test purchase Recall@5 / MRR@5 when at most c items of a session enter the state (later events")
 W("are still ranked; `irn eval --cold-start c` on the retrained models).")
 W("")
-W("| c | " + " | ".join(f"{l} R@5" for l in cold) + " | " + " | ".join(f"{l} MRR@5" for l in cold) + " |")
-W("|---|" + "---|" * (2 * len(cold)))
-for c in range(1, 11):
-    W(f"| {c} | " + " | ".join(fmt(cold[l][c]["recall@5"]) for l in cold) + " | " + " | ".join(fmt(cold[l][c]["mrr@5"]) for l in cold) + " |")
-W("")
+for title, table in (("", cold), (" repeat", cold_rep)):
+    W("| c | " + " | ".join(f"{l}{title} R@5" for l in table) + " | " + " | ".join(f"{l}{title} MRR@5" for l in table) + " |")
+    W("|---|" + "---|" * (2 * len(table)))
+    for c in range(1, 11):
+        W(f"| {c} | " + " | ".join(fmt(table[l][c]["recall@5"]) for l in table) + " | " + " | ".join(fmt(table[l][c]["mrr@5"]) for l in table) + " |")
+    W("")
+    if not title:
+        W("![Figure 4a,b with the repeat head](figure4-cold-repeat.png)")
+        W("")
 W("## Figure 4c,d: online learning")
 W("")
 W("![Figure 4c,d](figure4-online.png)")
@@ -384,16 +410,22 @@ def final_test(runs):
 
 
 final_te, final_te16 = final_test(online), final_test(online16)
+final_te_rep, final_te16_rep = final_test(online_rep), final_test(online16_rep)
 W("![Figure 4c,d with M = 16](figure4-online-m16.png)")
+W("")
+W("![Figure 4c,d with the repeat head](figure4-online-repeat.png)")
+W("")
+W("![Figure 4c,d with the repeat head, M = 16](figure4-online-m16-repeat.png)")
 W("")
 W("With the paper's M = 128 slots one pass over this sample is only ~70 iterations; M = 16 gives")
 W("~8x as many, smaller updates (a deviation, shown beside).")
 W("")
-W("| agent | slots M | n | iterations | final -te R@5 | final -te MRR@5 |")
-W("|---|---|---|---|---|---|")
-for m, table, runs in (("128", final_te, online), ("16", final_te16, online16)):
+W("| agent | head | slots M | n | iterations | final -te R@5 | final -te MRR@5 |")
+W("|---|---|---|---|---|---|---|")
+for head, m, table, runs in (("plain", "128", final_te, online), ("plain", "16", final_te16, online16),
+                             ("repeat", "128", final_te_rep, online_rep), ("repeat", "16", final_te16_rep, online16_rep)):
     for label, (r, mm, iters) in table.items():
-        W(f"| {label} | {m} | {len(runs[label])} | {iters} | {fmt(r)} | {fmt(mm)} |")
+        W(f"| {label} | {head} | {m} | {len(runs[label])} | {iters} | {fmt(r)} | {fmt(mm)} |")
 W("")
 
 # ---- claims
@@ -441,6 +473,20 @@ claim("online (M = 128): IRN-P -te > A3C-F -te after the pass, purchase Recall@5
 claim("online (M = 16): IRN-P -te > A3C-P -te after the pass, purchase Recall@5", None, None, a=final_te16["IRN-P"][0], b=final_te16["A3C-P"][0])
 claim("online (M = 16): IRN-P -te > A3C-F -te after the pass, purchase Recall@5", None, None, a=final_te16["IRN-P"][0], b=final_te16["A3C-F"][0])
 W("")
+W("The same claims with our repeat-aware head (`--head repeat`):")
+W("")
+claim("repeat head: IRN-P > A3C-P, purchase Recall@5", "irn-p-repeat", "a3c-p-repeat")
+claim("repeat head: IRN-P > A3C-P, purchase MRR@5", "irn-p-repeat", "a3c-p-repeat", key="mrr@5")
+claim("repeat head: -P > -F: IRN-P > IRN-F (learning reading), purchase Recall@5", "irn-p-repeat", "irn-f-learn-repeat")
+claim("repeat head: -P > -F: A3C-P > A3C-F (learning reading), purchase Recall@5", "a3c-p-repeat", "a3c-f-learn-repeat")
+claim("repeat head: IRN-P > PRN-P, purchase Recall@5", "irn-p-repeat", "prn-p-repeat")
+claim("repeat head: n vs m: larger n helps First (n2m1 > n1m2, First Recall@5)", "irn-p-repeat-n2m1", "irn-p-repeat-n1m2", cat="first")
+claim("repeat head: n vs m: larger m helps purchases (n1m2 > n2m1, purchase Recall@5)", "irn-p-repeat-n1m2", "irn-p-repeat-n2m1")
+for c in (1, 3, 5):
+    claim(f"repeat head: cold start c = {c}: IRN-P > A3C-P, purchase Recall@5", "irn-p-repeat", "a3c-p-repeat", suffix=f".cold{c}.json")
+claim("repeat head: online (M = 128): IRN-P -te > A3C-P -te after the pass, purchase Recall@5", None, None, a=final_te_rep["IRN-P"][0], b=final_te_rep["A3C-P"][0])
+claim("repeat head: online (M = 16): IRN-P -te > A3C-P -te after the pass, purchase Recall@5", None, None, a=final_te16_rep["IRN-P"][0], b=final_te16_rep["A3C-P"][0])
+W("")
 
 with open(os.path.join(RES, "report.json"), "w") as f:
     json.dump(report, f, indent=1, sort_keys=True, default=str)
@@ -461,29 +507,31 @@ def band(ax, xs_list, ys_list, label):
     line, = ax.plot(xs, mean, label=f"{label} (n={len(ys_list)})")
     if len(ys_list) > 1:
         ax.fill_between(xs, [min(c) for c in cols], [max(c) for c in cols], color=line.get_color(), alpha=0.2)
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-for d, curves in rep["figure3"].items():
-    if not curves:
-        continue
-    for ax, key in zip(axes, ("recall@5", "mrr@5")):
-        band(ax, [c["iterations"] for c in curves], [c[key] for c in curves], f"IRN-P d={d}")
-for ax, key in zip(axes, ("Recall@5", "MRR@5")):
-    ax.set_xlabel("training iterations"); ax.set_ylabel(f"valid purchase {key}"); ax.grid(alpha=0.3); ax.legend(fontsize="small")
-fig.suptitle("Figure 3: IRN-P by reward density d (pick runs on train_tr)")
-fig.tight_layout(); fig.savefig(res + "/figure3.png", dpi=110)
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-for label, per_c in rep["figure4_cold"].items():
-    for ax, key in zip(axes, ("recall@5", "mrr@5")):
-        cs = [int(c) for c in per_c if per_c[c][key]]
-        if not cs:
+for key_set, fname, head in (("figure3", "figure3.png", ""), ("figure3_repeat", "figure3-repeat.png", ", repeat head")):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for d, curves in rep[key_set].items():
+        if not curves:
             continue
-        means = [per_c[str(c)][key]["mean"] for c in cs]
-        sds = [per_c[str(c)][key]["sd"] or 0 for c in cs]
-        ax.errorbar(cs, means, yerr=sds, marker="o", capsize=3, label=label)
-for ax, key in zip(axes, ("Recall@5", "MRR@5")):
-    ax.set_xlabel("cold-start parameter c"); ax.set_ylabel(f"test purchase {key}"); ax.grid(alpha=0.3); ax.legend(fontsize="small")
-fig.suptitle("Figure 4a,b: cold start (mean ± sd over seeds)")
-fig.tight_layout(); fig.savefig(res + "/figure4-cold.png", dpi=110)
+        for ax, key in zip(axes, ("recall@5", "mrr@5")):
+            band(ax, [c["iterations"] for c in curves], [c[key] for c in curves], f"IRN-P d={d}")
+    for ax, key in zip(axes, ("Recall@5", "MRR@5")):
+        ax.set_xlabel("training iterations"); ax.set_ylabel(f"valid purchase {key}"); ax.grid(alpha=0.3); ax.legend(fontsize="small")
+    fig.suptitle(f"Figure 3: IRN-P by reward density d (pick runs on train_tr{head})")
+    fig.tight_layout(); fig.savefig(res + "/" + fname, dpi=110)
+for key_set, fname, head in (("figure4_cold", "figure4-cold.png", ""), ("figure4_cold_repeat", "figure4-cold-repeat.png", ", repeat head")):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for label, per_c in rep[key_set].items():
+        for ax, key in zip(axes, ("recall@5", "mrr@5")):
+            cs = [int(c) for c in per_c if per_c[c][key]]
+            if not cs:
+                continue
+            means = [per_c[str(c)][key]["mean"] for c in cs]
+            sds = [per_c[str(c)][key]["sd"] or 0 for c in cs]
+            ax.errorbar(cs, means, yerr=sds, marker="o", capsize=3, label=label)
+    for ax, key in zip(axes, ("Recall@5", "MRR@5")):
+        ax.set_xlabel("cold-start parameter c"); ax.set_ylabel(f"test purchase {key}"); ax.grid(alpha=0.3); ax.legend(fontsize="small")
+    fig.suptitle(f"Figure 4a,b: cold start (mean ± sd over seeds{head})")
+    fig.tight_layout(); fig.savefig(res + "/" + fname, dpi=110)
 def online_figure(sets, path, title):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for label, seeds in sets.items():
@@ -500,7 +548,9 @@ def online_figure(sets, path, title):
         ax.set_xlabel("iterations (one pass, chronological)"); ax.set_ylabel(f"purchase {key}"); ax.grid(alpha=0.3); ax.legend(fontsize="small")
     fig.suptitle(f"Figure 4c,d: online learning ({title})")
     fig.tight_layout(); fig.savefig(path, dpi=110)
-for key_set, fname, title in (("figure4_online", "figure4-online.png", "M = 128"), ("figure4_online_m16", "figure4-online-m16.png", "M = 16")):
+for key_set, fname, title in (("figure4_online", "figure4-online.png", "M = 128"), ("figure4_online_m16", "figure4-online-m16.png", "M = 16"),
+                              ("figure4_online_repeat", "figure4-online-repeat.png", "repeat head, M = 128"),
+                              ("figure4_online_m16_repeat", "figure4-online-m16-repeat.png", "repeat head, M = 16")):
     online_figure(rep[key_set], res + "/" + fname, title)
 '''
 if PLOT_PY:
