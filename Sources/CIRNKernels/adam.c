@@ -65,7 +65,13 @@ void irn_adam_decay(float *theta, float *m, float *v, size_t n, const irn_adam_s
 // far as if it had been sent every time, not once. steps == 1 is irn_adam_update, bit for bit.
 void irn_adam_update_steps(float *theta, float *m, float *v, const float *g, size_t n, unsigned steps,
                            const irn_adam_step *c) {
-    if (steps <= 1) { irn_adam_update(theta, m, v, g, n, c); return; }
+    irn_adam_update_moments(theta, m, v, g, n, steps, 1.0f, c);
+}
+
+void irn_adam_update_moments(float *theta, float *m, float *v, const float *g, size_t n, unsigned steps,
+                             float square_ratio, const irn_adam_step *c) {
+    if (steps <= 1 && square_ratio == 1.0f) { irn_adam_update(theta, m, v, g, n, c); return; }
+    if (steps < 1) steps = 1;
     const double s = (double)steps;
     const double b1s = pow((double)c->beta1, s), b2s = pow((double)c->beta2, s);
     // Sums over j = 1...s of beta^j: the weights of the starting moments in sum_j m_j, sum_j v_j.
@@ -74,12 +80,12 @@ void irn_adam_update_steps(float *theta, float *m, float *v, const float *g, siz
     const float fb1s = (float)b1s, fb2s = (float)b2s, fa1 = (float)a1, fa2 = (float)a2;
     const float fs = (float)s, inv_s = (float)(1.0 / s);
     for (size_t j = 0; j < n; j++) {
-        const float q = g[j] * inv_s;
+        const float q = g[j] * inv_s, qq = (q * q) * square_ratio;
         const float m0 = m[j], v0 = v[j];
         const float sum_m = fa1 * m0 + (fs - fa1) * q;
-        const float mean_v = (fa2 * v0 + (fs - fa2) * (q * q)) * inv_s;
+        const float mean_v = (fa2 * v0 + (fs - fa2) * qq) * inv_s;
         m[j] = fb1s * m0 + (1.0f - fb1s) * q;
-        v[j] = fb2s * v0 + (1.0f - fb2s) * (q * q);
+        v[j] = fb2s * v0 + (1.0f - fb2s) * qq;
         theta[j] -= (c->learning_rate * (sum_m / c->c1)) / (__builtin_elementwise_sqrt(mean_v / c->c2) + c->epsilon);
     }
 }

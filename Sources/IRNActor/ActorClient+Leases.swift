@@ -23,7 +23,7 @@ extension ActorClient {
         session?.pushed(at: monotonicSeconds())
         send(.gradient(GradientPush(sequence: sequence, envSteps: g.envSteps, leaseId: l.leaseId,
                                     progress: g.progress, stats: g.stats, parts: g.parts, bf16: g.bf16,
-                                    rowSteps: g.rowSteps)))
+                                    rowSteps: g.rowSteps, rowSquareRatios: g.rowSquareRatios)))
         bump { $0.pushes += 1 }
     }
 }

@@ -125,6 +125,8 @@ public final class AgentProducer: GradientProducer {
         var sums: [String: Double] = [:]
         var n = 0
         accumulator.rank = PushAccumulator.RowRank(rawValue: s.pushRowsRank) ?? .norm
+        let deferred = DeferredRows(rawValue: s.deferredRows) ?? .once
+        accumulator.squareRatios = deferred == .moments
         while n < perPush, let (k, stats) = try nextWindow(worker) {
             accumulator.add(gradient!.wireParts)
             steps += k
@@ -138,7 +140,8 @@ public final class AgentProducer: GradientProducer {
         let scope = PushRowsScope(rawValue: s.pushRowsScope) ?? .all
         let push = accumulator.take(precision: precision, rowFraction: rowFraction, minRows: scope.minRows(items: shape.items))
         return ProducedGradient(parts: push.parts, envSteps: steps, progress: progress, stats: stats, bf16: precision == .bf16,
-                                rowSteps: DeferredRows(rawValue: s.deferredRows) == .steps ? push.rowSteps : [:])
+                                rowSteps: deferred == .once ? [:] : push.rowSteps,
+                                rowSquareRatios: deferred == .moments ? push.rowSquareRatios : [:])
     }
 
     /// Stats that are counts (summed over the windows of a push); the others are means.

@@ -14,11 +14,14 @@ public struct ProducedGradient: Sendable {
     public var bf16: Bool
     /// Per row-sparse part, the Adam steps of each row (`GradientPush.rowSteps`); empty: one.
     public var rowSteps: [String: [Int32]]
+    /// With `rowSteps`: each row's square ratio (`GradientPush.rowSquareRatios`); empty: 1.
+    public var rowSquareRatios: [String: [Float]]
 
     public init(parts: [TensorPart], envSteps: UInt64, progress: [ShardProgress], stats: [String: Double] = [:], bf16: Bool = false,
-                rowSteps: [String: [Int32]] = [:]) {
+                rowSteps: [String: [Int32]] = [:], rowSquareRatios: [String: [Float]] = [:]) {
         self.bf16 = bf16
         self.rowSteps = rowSteps
+        self.rowSquareRatios = rowSquareRatios
         self.parts = parts
         self.envSteps = envSteps
         self.progress = progress

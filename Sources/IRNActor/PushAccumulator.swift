@@ -10,10 +10,12 @@ public enum PushPrecision: String, Codable, Sendable, CaseIterable {
     case bf16
 }
 
-/// `--deferred-rows`: what the server's Adam does with a row that waited k pushes at the actor
-/// (k steps of the mean gradient, or one step of the sum); the actor sends counts for `steps`.
+/// `--deferred-rows`: what the server's Adam does with a row that waited k pushes at the actor:
+/// k steps of the mean gradient whose second-moment input is the row's mean squared gradient
+/// over the k pushes (`moments`: the actor sends counts and square ratios), k steps of the mean
+/// with its square as that input (`steps`: counts), or one step of the sum (`once`).
 public enum DeferredRows: String, Sendable, CaseIterable {
-    case steps, once
+    case moments, steps, once
 }
 
 /// `--push-rows-scope`: which matrices a row budget applies to (all, or only the item-indexed).
@@ -47,6 +49,8 @@ public struct PushAccumulator {
         /// a running mean of it over pushes (the actor's stand-in for Adam's second moment).
         var freshSquares: [Float] = []
         var meanSquares: [Float] = []
+        /// `squareRatios`: per row, the sum over its waiting pushes of each push's squared norm.
+        var pendingSquares: [Float] = []
     }
 
     /// Which rows a row budget sends.
@@ -63,6 +67,11 @@ public struct PushAccumulator {
 
     /// How a row budget ranks rows (`--push-rows-rank`); set before adding a push's windows.
     public var rank: RowRank = .norm
+    /// Under a row budget, also give each sent row its square ratio (`Push.rowSquareRatios`,
+    /// `--deferred-rows moments`); set before adding a push's windows.
+    public var squareRatios = false
+    /// The actor's cap of a square ratio (gradients that cancel almost exactly).
+    static let maxSquareRatio: Float = 1e12
     /// Weight of the previous running mean of a row's squared norm per push (`.scaled`).
     static let meanSquareDecay: Float = 0.99
 
@@ -73,10 +82,16 @@ public struct PushAccumulator {
         /// count per row sent: the pushes whose gradient that row's values sum (pushes in which a
         /// window touched it, since it was last sent). Empty otherwise (one each).
         public var rowSteps: [String: [Int32]] = [:]
+        /// With `squareRatios`, per matrix part one value per row sent: k times the sum of the
+        /// squared norms of the row's gradient in each of its k pushes, over the squared norm of
+        /// their sum (>= 1; 1 when k = 1 or the pushes agree): how much the mean's square
+        /// understates the mean square, which Adam's second moment needs.
+        public var rowSquareRatios: [String: [Float]] = [:]
 
-        public init(parts: [TensorPart], rowSteps: [String: [Int32]] = [:]) {
+        public init(parts: [TensorPart], rowSteps: [String: [Int32]] = [:], rowSquareRatios: [String: [Float]] = [:]) {
             self.parts = parts
             self.rowSteps = rowSteps
+            self.rowSquareRatios = rowSquareRatios
         }
     }
     private var slots: [Slot] = []
@@ -103,7 +118,7 @@ public struct PushAccumulator {
             // Moved out and back (never copied): the buffers are summed into in place.
             var sum = slots[k].sum, touched = slots[k].touched, fresh = slots[k].fresh
             slots[k].sum = []; slots[k].touched = []; slots[k].fresh = []
-            if rank == .scaled && p.shape.count == 2 { addSquares(k, p) }
+            if (rank == .scaled || squareRatios) && p.shape.count == 2 { addSquares(k, p) }
             sum.withUnsafeMutableBufferPointer { sum in
                 p.values.withUnsafeBufferPointer { v in
                     guard let rows = p.rows else {
@@ -172,7 +187,12 @@ public struct PushAccumulator {
             defer { slots[k].sum = sum; slots[k].touched = touched }
             let selective = rowFraction < 1 && shape.count == 2 && shape[0] >= max(2, minRows)
             if selective { countPending(k) }
+            let ratios = selective && squareRatios
+            if ratios { addPendingSquares(k) }
             let scale = rank == .scaled && shape.count == 2 ? updateMeanSquares(k) : nil
+            if shape.count == 2 && !slots[k].freshSquares.isEmpty {
+                for r in slots[k].freshSquares.indices { slots[k].freshSquares[r] = 0 }
+            }
             for r in slots[k].fresh.indices { slots[k].fresh[r] = false }
             if !slots[k].sparse && !selective {
                 out.parts.append(.dense(name, shape: shape, values: Self.send(&sum, from: 0, count: sum.count, precision)))
@@ -187,10 +207,16 @@ public struct PushAccumulator {
             var rows: [Int32] = []
             var values: [Float] = []
             var steps: [Int32] = []
+            var squareRatios: [Float] = []
             rows.reserveCapacity(candidates.count)
             values.reserveCapacity(candidates.count * w)
             for r in candidates {
                 rows.append(Int32(r))
+                if ratios {
+                    squareRatios.append(Self.squareRatio(sum, row: r, width: w, steps: max(1, slots[k].pending[r]),
+                                                         squares: slots[k].pendingSquares[r]))
+                    slots[k].pendingSquares[r] = 0
+                }
                 values.append(contentsOf: Self.send(&sum, from: r * w, count: w, precision))
                 // A sent row's residual is its rounding error only: it waits for the row's next gradient.
                 if slots[k].sparse { touched[r] = false }
@@ -201,9 +227,28 @@ public struct PushAccumulator {
             }
             out.parts.append(.rowSparse(name, shape: shape, rows: rows, values: values))
             if selective { out.rowSteps[name] = steps }
+            if ratios { out.rowSquareRatios[name] = squareRatios }
         }
         windows = 0
         return out
+    }
+
+    /// Adds this push's squared norm of every row to the row's pending sum (slot `k`).
+    private mutating func addPendingSquares(_ k: Int) {
+        let n = slots[k].shape[0]
+        if slots[k].pendingSquares.count != n { slots[k].pendingSquares = [Float](repeating: 0, count: n) }
+        guard slots[k].freshSquares.count == n else { return }
+        for r in 0..<n { slots[k].pendingSquares[r] += slots[k].freshSquares[r] }
+    }
+
+    /// k * squares / |sum row|^2, in [1, maxSquareRatio]; 1 for k = 1 (one push: its own square).
+    static func squareRatio(_ sum: [Float], row r: Int, width w: Int, steps k: Int32, squares: Float) -> Float {
+        guard k > 1 else { return 1 }
+        var n: Float = 0
+        for i in (r * w)..<(r * w + w) { n += sum[i] * sum[i] }
+        guard n > 0 else { return maxSquareRatio }
+        let ratio = Float(k) * squares / n
+        return ratio.isFinite ? min(max(ratio, 1), maxSquareRatio) : maxSquareRatio
     }
 
     /// One more push for every row with a gradient waiting in slot `k`: all rows of a dense

@@ -83,7 +83,9 @@ struct BenchServerCommand: ParsableCommand {
         let parts = taken.parts
         // One push from a fresh accumulator waited for nothing; in the steady state of a row
         // budget f a row waits about 1 / f pushes, which the server's Adam then takes as steps.
-        let rowSteps = push.deferredRows == .steps ? taken.rowSteps.mapValues { $0.map { _ in Int32(max(1, (1 / push.pushRows).rounded())) } } : [:]
+        let rowSteps = push.deferredRows != .once ? taken.rowSteps.mapValues { $0.map { _ in Int32(max(1, (1 / push.pushRows).rounded())) } } : [:]
+        // `moments`: a square ratio per row too (its value does not change the cost).
+        let rowSquareRatios = push.deferredRows == .moments ? rowSteps.mapValues { $0.map { _ in Float(2) } } : [:]
         let envSteps = UInt64(config.window * push.pushWindows)
         let nonZeroPayload = parts.reduce(0) { acc, p in
             let nz = p.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
@@ -93,11 +95,12 @@ struct BenchServerCommand: ParsableCommand {
         let pushBytes = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: envSteps, leaseId: 1,
                                                                   progress: [ShardProgress(shard: 0, done: 1, total: 1 << 40)],
                                                                   stats: ["loss": 1, "events": Double(eventsPerPush)], parts: parts, bf16: bf16,
-                                                                  rowSteps: rowSteps)),
+                                                                  rowSteps: rowSteps, rowSquareRatios: rowSquareRatios)),
                                           senderRunId: 1, weightVersion: 1).reduce(0) { $0 + $1.count }
 
         // The server's work per gradient without sockets: decode, apply (Adam), patch encode.
-        let pushFrames = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: envSteps, parts: parts, bf16: bf16, rowSteps: rowSteps)),
+        let pushFrames = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: envSteps, parts: parts, bf16: bf16, rowSteps: rowSteps,
+                                                                   rowSquareRatios: rowSquareRatios)),
                                            senderRunId: 1, weightVersion: 1)
         let probe = AgentStore(config: config)
         var tDecode = 0.0, tApply = 0.0, tPatch = 0.0, tEncode = 0.0
@@ -148,7 +151,8 @@ struct BenchServerCommand: ParsableCommand {
             ac.maxInFlight = maxInFlight
             ac.ackTimeout = 60
             ac.serverSilenceTimeout = 120
-            let c = try ActorClient(config: ac, producer: FixedGradientProducer(parts: parts, envSteps: envSteps, events: eventsPerPush, bf16: bf16, rowSteps: rowSteps), logger: quiet)
+            let c = try ActorClient(config: ac, producer: FixedGradientProducer(parts: parts, envSteps: envSteps, events: eventsPerPush, bf16: bf16, rowSteps: rowSteps,
+                                                                                             rowSquareRatios: rowSquareRatios), logger: quiet)
             clients.append(c)
             group.enter()
             let t = Thread { _ = try? c.run(); group.leave() }
@@ -242,8 +246,10 @@ private final class FixedGradientProducer: GradientProducer {
     private var lease: Lease?
     private var done: UInt64 = 0
     let rowSteps: [String: [Int32]]
-    init(parts: [TensorPart], envSteps: UInt64, events: Int, bf16: Bool, rowSteps: [String: [Int32]]) {
+    let rowSquareRatios: [String: [Float]]
+    init(parts: [TensorPart], envSteps: UInt64, events: Int, bf16: Bool, rowSteps: [String: [Int32]], rowSquareRatios: [String: [Float]]) {
         self.parts = parts; self.envSteps = envSteps; self.events = events; self.bf16 = bf16; self.rowSteps = rowSteps
+        self.rowSquareRatios = rowSquareRatios
     }
     func configure(settingsJSON: String) throws {}
     func begin(lease: Lease) { self.lease = lease; done = lease.shards.first?.done ?? 0 }
@@ -254,6 +260,6 @@ private final class FixedGradientProducer: GradientProducer {
         _ = replica.takeChanges()
         done += 1
         return ProducedGradient(parts: parts, envSteps: envSteps, progress: progress, stats: ["loss": 1, "events": Double(events)], bf16: bf16,
-                                rowSteps: rowSteps)
+                                rowSteps: rowSteps, rowSquareRatios: rowSquareRatios)
     }
 }

@@ -69,12 +69,18 @@ public struct Adam: Sendable {
     /// `rowSteps` (row-sparse, lazy only; one count >= 1 per row): a row whose gradient is the
     /// sum of k pushes it waited through at the actor (`--push-rows`) takes k steps of g / k
     /// (`irn_adam_update_steps`), so it moves about as far as if it had been sent each time.
+    /// `rowSquareRatios` (with `rowSteps`; one value >= 1 per row): the row's mean squared
+    /// gradient over those pushes over its squared mean, which the k sub-steps feed the second
+    /// moment (`irn_adam_update_moments`) so that pushes whose gradients cancel do not shrink it.
     public mutating func update(_ g: ParameterGroup, dense: Bool, rows: UnsafeBufferPointer<Int32>,
                                 values: UnsafeBufferPointer<Float>, rowSteps: UnsafeBufferPointer<Int32>? = nil,
+                                rowSquareRatios: UnsafeBufferPointer<Float>? = nil,
                                 step: AdamStep, parameters: inout NetworkParameters) {
         let w = g.dimensions(shape).width
         precondition(dense ? values.count == g.count(shape) : values.count == rows.count * w, "\(g.name): gradient size")
         precondition(rowSteps == nil || rowSteps!.count == rows.count, "\(g.name): one step count per row")
+        precondition(rowSquareRatios == nil || (rowSteps != nil && rowSquareRatios!.count == rows.count),
+                     "\(g.name): one square ratio per row, with step counts")
         var k = step.k
         let lazy = config.lazySparse
         parameters.tensors[g.rawValue].withUnsafeMutableBufferPointer { theta in
@@ -92,7 +98,10 @@ public struct Adam: Sendable {
                         Parallel.chunks(rows.count, minChunk: max(1, (1 << 16) / max(w, 1))) { _, range in
                             for i in range {
                                 let o = Int(rows[i]) * w
-                                if let rowSteps, rowSteps[i] > 1 {
+                                if let rowSquareRatios, let rowSteps {
+                                    irn_adam_update_moments(tp + o, mp + o, vp + o, gp + i * w, w, UInt32(max(1, rowSteps[i])),
+                                                            rowSquareRatios[i], &k)
+                                } else if let rowSteps, rowSteps[i] > 1 {
                                     irn_adam_update_steps(tp + o, mp + o, vp + o, gp + i * w, w, UInt32(rowSteps[i]), &k)
                                 } else {
                                     irn_adam_update(tp + o, mp + o, vp + o, gp + i * w, w, &k)

@@ -57,7 +57,14 @@ public final class AgentStore: ParameterStore {
                 let rows = p.rows ?? []
                 p.withValues { values in
                     rows.withUnsafeBufferPointer { r in
-                        if let counts = p.rowSteps {
+                        if let counts = p.rowSteps, let ratios = p.rowSquareRatios {
+                            counts.withUnsafeBufferPointer { c in
+                                ratios.withUnsafeBufferPointer { q in
+                                    optimizer.update(g, dense: false, rows: r, values: values, rowSteps: c, rowSquareRatios: q,
+                                                     step: step, parameters: &parameters)
+                                }
+                            }
+                        } else if let counts = p.rowSteps {
                             counts.withUnsafeBufferPointer { c in
                                 optimizer.update(g, dense: false, rows: r, values: values, rowSteps: c, step: step, parameters: &parameters)
                             }

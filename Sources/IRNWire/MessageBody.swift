@@ -49,14 +49,21 @@ struct BodyEncoder {
             progress(g.progress)
             writer.u64(UInt64(g.stats.count))
             for k in g.stats.keys.sorted() { writer.string(k); writer.f64(g.stats[k]!) }
-            // One flags byte: bit 0 bf16 values, bit 1 a step-count frame per row-sparse part.
-            let withSteps = !g.rowSteps.isEmpty
-            writer.u8((g.bf16 ? 1 : 0) | (withSteps ? 2 : 0))
+            // One flags byte: bit 0 bf16 values, bit 1 a step-count frame per row-sparse part,
+            // bit 2 (with bit 1) a square-ratio frame per row-sparse part after those.
+            let withSteps = !g.rowSteps.isEmpty, withRatios = withSteps && !g.rowSquareRatios.isEmpty
+            writer.u8((g.bf16 ? 1 : 0) | (withSteps ? 2 : 0) | (withRatios ? 4 : 0))
             parts(g.parts, bf16: g.bf16)
             if withSteps {
                 for p in g.parts {
                     guard let rows = p.rows else { continue }
                     frames.append(FloatFrames.bytes(g.rowSteps[p.name] ?? [Int32](repeating: 1, count: rows.count)))
+                }
+            }
+            if withRatios {
+                for p in g.parts {
+                    guard let rows = p.rows else { continue }
+                    frames.append(FloatFrames.bytes(g.rowSquareRatios[p.name] ?? [Float](repeating: 1, count: rows.count)))
                 }
             }
         case .ack(let a):
@@ -115,6 +122,15 @@ struct BodyDecoder<F: WireFrame> {
             throw .badTensor("\(name): a row step count outside 1...\(WireLimits.maxRowSteps)")
         }
         return counts
+    }
+
+    mutating func rowSquareRatioFrame(_ name: String, rows n: Int) throws(WireError) -> [Float] {
+        let ratios = try FloatFrames.floats(try frame("\(name) row square ratios"), what: name)
+        guard ratios.count == n else { throw .badTensor("\(name): \(ratios.count) square ratios for \(n) rows") }
+        guard ratios.allSatisfy({ $0 >= 1 && $0 <= WireLimits.maxRowSquareRatio }) else {
+            throw .badTensor("\(name): a row square ratio outside 1...\(WireLimits.maxRowSquareRatio)")
+        }
+        return ratios
     }
 
     mutating func progress() throws(WireError) -> [ShardProgress] {
@@ -205,10 +221,11 @@ struct BodyDecoder<F: WireFrame> {
                 stats[k] = try reader.f64(k)
             }
             let flags = try reader.u8("gradient flags")
-            guard flags & ~3 == 0 else { throw .malformed("gradient flags \(flags)") }
+            guard flags & ~7 == 0, flags & 6 != 4 else { throw .malformed("gradient flags \(flags)") }
             let bf16 = flags & 1 != 0
             let parts = try parts(bf16: bf16, limit: .gradient)
             var rowSteps: [String: [Int32]] = [:]
+            var rowSquareRatios: [String: [Float]] = [:]
             if flags & 2 != 0 {
                 // In part order, one frame per row-sparse part (of the received parts, or of the views).
                 if borrow {
@@ -225,8 +242,23 @@ struct BodyDecoder<F: WireFrame> {
                     }
                 }
             }
+            if flags & 4 != 0 {
+                if borrow {
+                    for i in views.indices {
+                        guard let rows = views[i].rows else { continue }
+                        let ratios = try rowSquareRatioFrame(views[i].name, rows: rows.count)
+                        views[i].rowSquareRatios = ratios
+                        rowSquareRatios[views[i].name] = ratios
+                    }
+                } else {
+                    for part in parts {
+                        guard let rows = part.rows else { continue }
+                        rowSquareRatios[part.name] = try rowSquareRatioFrame(part.name, rows: rows.count)
+                    }
+                }
+            }
             return .gradient(GradientPush(sequence: seq, envSteps: steps, leaseId: lid, progress: p, stats: stats,
-                                          parts: parts, bf16: bf16, rowSteps: rowSteps))
+                                          parts: parts, bf16: bf16, rowSteps: rowSteps, rowSquareRatios: rowSquareRatios))
         case .ack:
             let seq = try reader.u64("sequence")
             let raw = try reader.u8("status")

@@ -88,11 +88,17 @@ public struct GradientPush: Sendable, Equatable {
     /// through at the actor (`--push-rows`, `PushAccumulator`); the server's Adam takes that
     /// many steps. Empty: one step per row. When not empty, every row-sparse part has an entry.
     public var rowSteps: [String: [Int32]]
+    /// With `rowSteps` (`--deferred-rows moments`), per row-sparse part one value >= 1 per row:
+    /// the row's mean squared gradient over those pushes divided by the squared mean, which
+    /// the server's Adam feeds its second moment. Empty: 1 (the mean alone).
+    public var rowSquareRatios: [String: [Float]]
 
     public init(sequence: UInt64, envSteps: UInt64, leaseId: UInt64 = 0, progress: [ShardProgress] = [],
-                stats: [String: Double] = [:], parts: [TensorPart], bf16: Bool = false, rowSteps: [String: [Int32]] = [:]) {
+                stats: [String: Double] = [:], parts: [TensorPart], bf16: Bool = false, rowSteps: [String: [Int32]] = [:],
+                rowSquareRatios: [String: [Float]] = [:]) {
         self.bf16 = bf16
         self.rowSteps = rowSteps
+        self.rowSquareRatios = rowSquareRatios
         self.sequence = sequence
         self.envSteps = envSteps
         self.leaseId = leaseId

@@ -13,6 +13,9 @@ public struct TensorPartView {
     /// gradient waited through at the actor, which the server's Adam takes as that many steps.
     /// nil: one each.
     public internal(set) var rowSteps: [Int32]?
+    /// With `rowSteps` (`--deferred-rows moments`): one ratio >= 1 per row, the row's mean
+    /// squared gradient over those pushes over its squared mean. nil: 1 each.
+    public internal(set) var rowSquareRatios: [Float]?
     private let storage: Storage
 
     enum Storage {

@@ -150,6 +150,7 @@ final class AgentClusterTests: XCTestCase {
         let agent = tinyAgent(.irnP, items: dataset.itemCount)
         var (cfg, settings) = agentServerConfig(dataset, agent: agent, epochs: 1)
         settings.pushRows = 0.25
+        settings.deferredRows = "moments"  // step counts and square ratios travel and reach Adam
         settings.pushPrecision = "bf16"
         cfg.settingsJSON = settings.json()
         cfg.broadcastBF16 = true

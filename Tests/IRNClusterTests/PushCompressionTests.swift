@@ -108,10 +108,13 @@ final class PushCompressionTests: XCTestCase {
         for precision in [PushPrecision.fp32, .bf16] {
             var rng = RandomSource(seed: 17)
             var acc = PushAccumulator()
+            acc.squareRatios = true
             var computed: [String: [Double]] = [:], sent: [String: [Double]] = [:]
             var touchedSince: [String: [Int32]] = [:]
+            var squaresSince: [String: [Double]] = ["policy.weight": Array(repeating: 0, count: 16), "embedding": Array(repeating: 0, count: 20)]
             for push in 0..<12 {
                 let before = acc.residual("policy.weight")
+                let beforeEmbedding = acc.residual("embedding") ?? Array(repeating: 0, count: 80)
                 let w = Self.window(&rng)
                 acc.add(w)
                 for p in w { Self.accumulate(&computed, p) }
@@ -132,18 +135,35 @@ final class PushCompressionTests: XCTestCase {
                 touchedSince["embedding", default: Array(repeating: 0, count: 20)] = zip(touchedSince["embedding"] ?? Array(repeating: 0, count: 20), 0..<20)
                     .map { n, r in n + (w[1].rows!.contains(Int32(r)) ? 1 : 0) }
                 touchedSince["policy.weight", default: Array(repeating: 0, count: 16)] = (touchedSince["policy.weight"] ?? Array(repeating: 0, count: 16)).map { $0 + 1 }
+                // Square ratios: k x (sum over the row's pushes of its squared norm) / |waiting sum|^2.
+                for p in w {
+                    let d = Self.dense(p)
+                    for r in 0..<p.shape[0] { squaresSince[p.name]![r] += (0..<4).reduce(0.0) { $0 + d[r * 4 + $1] * d[r * 4 + $1] } }
+                }
+                let waiting = ["policy.weight": pending.map(Double.init),
+                               "embedding": zip(beforeEmbedding, Self.dense(w[1])).map { Double($0) + $1 }]
                 for p in parts {
                     XCTAssertEqual(taken.rowSteps[p.name], p.rows!.map { touchedSince[p.name]![Int($0)] }, "push \(push) \(p.name)")
-                    for r in p.rows! { touchedSince[p.name]![Int(r)] = 0 }
+                    let ratios = try XCTUnwrap(taken.rowSquareRatios[p.name])
+                    for (i, r) in p.rows!.enumerated() {
+                        let k = Double(touchedSince[p.name]![Int(r)])
+                        let norm = (0..<4).reduce(0.0) { $0 + waiting[p.name]![Int(r) * 4 + $1] * waiting[p.name]![Int(r) * 4 + $1] }
+                        let want = k > 1 ? max(1, k * squaresSince[p.name]![Int(r)] / norm) : 1
+                        XCTAssertEqual(Double(ratios[i]), want, accuracy: 1e-4 * want, "push \(push) \(p.name) row \(r)")
+                        touchedSince[p.name]![Int(r)] = 0
+                        squaresSince[p.name]![Int(r)] = 0
+                    }
                 }
                 let frames = WireFormat.encode(.gradient(GradientPush(sequence: UInt64(push), envSteps: 3, parts: parts, bf16: precision == .bf16,
-                                                                      rowSteps: taken.rowSteps)), senderRunId: 1)
+                                                                      rowSteps: taken.rowSteps, rowSquareRatios: taken.rowSquareRatios)), senderRunId: 1)
                 guard case .gradient(let g) = try WireFormat.decode(frames).message else { return XCTFail("not a gradient") }
                 XCTAssertEqual(g.parts, parts)
                 XCTAssertEqual(g.rowSteps, taken.rowSteps)
+                XCTAssertEqual(g.rowSquareRatios, taken.rowSquareRatios)
                 // The server reads them from the views it applies.
                 let views = try WireFormat.decodeBorrowingTensors(frames).tensors
                 XCTAssertEqual(views.map(\.rowSteps), parts.map { taken.rowSteps[$0.name] })
+                XCTAssertEqual(views.map(\.rowSquareRatios), parts.map { taken.rowSquareRatios[$0.name] })
                 for p in g.parts { Self.accumulate(&sent, p) }
             }
             Self.assertSentPlusResidualIsComputed(acc, sent: sent, computed: computed, "\(precision)")
@@ -215,6 +235,31 @@ final class PushCompressionTests: XCTestCase {
                 XCTAssertThrowsError(try WireFormat.decode(sealed), "\(counts)") { XCTAssertEqual(($0 as? WireError)?.label, "tensor") }
             }
         }
+    }
+
+    /// Square ratios: one per row, each in 1...maxRowSquareRatio and finite, only with step counts.
+    func testRowSquareRatioDecoderChecks() throws {
+        let part = TensorPart.rowSparse("w", shape: [8, 2], rows: [1, 5], values: [1, 2, 3, 4])
+        let kind = WireKind.gradient.rawValue
+        for (ratios, ok) in [([Float(1), 26], true), ([0.5, 2], false), ([2], false), ([1, .nan], false), ([1, 1e13], false)] {
+            var frames = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: 3, parts: [part], rowSteps: ["w": [1, 3]],
+                                                                  rowSquareRatios: ["w": [1, 1]])), senderRunId: 1)
+            frames[frames.count - 1] = FloatFrames.bytes(ratios)
+            let sealed = WireFormat.seal(kind: kind, flags: 0, runId: 1, weightVersion: 0, payload: Array(frames.dropFirst()))
+            if ok {
+                let (_, views) = try WireFormat.decodeBorrowingTensors(sealed)
+                XCTAssertEqual(views[0].rowSquareRatios, ratios)
+                XCTAssertEqual(views[0].rowSteps, [1, 3])
+            } else {
+                XCTAssertThrowsError(try WireFormat.decode(sealed), "\(ratios)") {
+                    XCTAssertTrue(["tensor", "non_finite"].contains(($0 as? WireError)?.label ?? ""), "\($0)")
+                }
+            }
+        }
+        // Ratios without step counts are not a message the encoder writes: refused.
+        let noSteps = WireFormat.encode(.gradient(GradientPush(sequence: 1, envSteps: 3, parts: [part], rowSquareRatios: ["w": [1, 1]])), senderRunId: 1)
+        guard case .gradient(let g) = try WireFormat.decode(noSteps).message else { return XCTFail("not a gradient") }
+        XCTAssertEqual(g.rowSquareRatios, [:], "without step counts no ratios are sent")
     }
 
     /// The decoder's checks hold for bf16 values: non-finite values and odd byte counts are refused.

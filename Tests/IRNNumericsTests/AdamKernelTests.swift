@@ -107,4 +107,71 @@ final class AdamKernelTests: XCTestCase {
             }
         }
     }
+
+    /// A row whose k = 50 pushes alternate q(1 + c), q(1 - c) (c = 5) reaches the server as
+    /// their sum k q. Fed its square ratio 1 + c^2 (mean square over squared mean), the closed
+    /// form's second moment and move match the 50 textbook steps on the real sequence; fed the
+    /// mean's square alone (`steps`), v is 26 times too small and the row moves 5 times too far
+    /// (sqrt(26)).
+    func testSquareRatiosGiveTheSecondMomentOfTheRealPushes() {
+        let shape = NetworkShape(items: 7, hidden: 5)  // input rows of width 20
+        let config = AdamConfig(learningRate: 0.01)
+        var rng = RandomSource(seed: 11)
+        let k = 50, c: Float = 5, ratio = 1 + c * c
+        let q = (0..<20).map { _ in Float(rng.nextFloat() - 0.5) * 1e-3 }
+        let sum = q.map { $0 * Float(k) }
+        let rows: [Int32] = [3], counts: [Int32] = [Int32(k)], ratios: [Float] = [ratio]
+        let p0 = NetworkParameters(shape: shape, seed: 3)
+        var withRatios = Adam(shape: shape, config: config), stepsOnly = withRatios
+        var p = p0, s = p0
+        let step = withRatios.beginStep()
+        _ = stepsOnly.beginStep()
+        rows.withUnsafeBufferPointer { r in
+            sum.withUnsafeBufferPointer { v in
+                counts.withUnsafeBufferPointer { n in
+                    ratios.withUnsafeBufferPointer { x in
+                        withRatios.update(.inputWeights, dense: false, rows: r, values: v, rowSteps: n, rowSquareRatios: x, step: step, parameters: &p)
+                    }
+                    stepsOnly.update(.inputWeights, dense: false, rows: r, values: v, rowSteps: n, step: step, parameters: &s)
+                }
+            }
+        }
+        let g = ParameterGroup.inputWeights.rawValue
+        let c1 = 1 - pow(0.9, 1.0), c2 = 1 - pow(0.999, 1.0)
+        for e in 0..<20 {
+            let j = 3 * 20 + e
+            var m = 0.0, v = 0.0, move = 0.0
+            for t in 0..<k {  // the real pushes, one textbook step each (bias correction of step 1, as the server's)
+                let gj = Double(q[e]) * (t % 2 == 0 ? 1 + Double(c) : 1 - Double(c))
+                m = 0.9 * m + 0.1 * gj
+                v = 0.999 * v + 0.001 * gj * gj
+                move -= 0.01 * (m / c1) / ((v / c2).squareRoot() + 1e-8)
+            }
+            let label = "element \(e)"
+            XCTAssertEqual(Double(withRatios.secondMoments[g][j]), v, accuracy: 0.01 * v, label)
+            XCTAssertEqual(Double(stepsOnly.secondMoments[g][j]) * Double(ratio), v, accuracy: 0.01 * v, label)
+            let got = Double(p[.inputWeights][j] - p0[.inputWeights][j]), gotSteps = Double(s[.inputWeights][j] - p0[.inputWeights][j])
+            // (From zero moments the textbook's first sub-steps see one or two real gradients,
+            // the closed form their mean: 16% apart here; `steps` is 5x off.)
+            XCTAssertEqual(got, move, accuracy: 0.2 * abs(move), label)
+            XCTAssertGreaterThan(abs(gotSteps), 3 * abs(move), label)
+        }
+        // Ratio 1 is the steps kernel, bit for bit.
+        var a = Adam(shape: shape, config: config), b = a
+        var pa = p0, pb = p0
+        let sa = a.beginStep(), sb = b.beginStep()
+        let one: [Float] = [1]
+        rows.withUnsafeBufferPointer { r in
+            sum.withUnsafeBufferPointer { v in
+                counts.withUnsafeBufferPointer { n in
+                    one.withUnsafeBufferPointer { x in
+                        a.update(.inputWeights, dense: false, rows: r, values: v, rowSteps: n, rowSquareRatios: x, step: sa, parameters: &pa)
+                    }
+                    b.update(.inputWeights, dense: false, rows: r, values: v, rowSteps: n, step: sb, parameters: &pb)
+                }
+            }
+        }
+        XCTAssertEqual(pa[.inputWeights], pb[.inputWeights])
+        XCTAssertEqual(a.secondMoments[g], b.secondMoments[g])
+    }
 }

@@ -34,6 +34,13 @@ void irn_adam_decay(float *theta, float *m, float *v, size_t n, const irn_adam_s
 void irn_adam_update_steps(float *theta, float *m, float *v, const float *g, size_t n, unsigned steps,
                            const irn_adam_step *c);
 
+/// irn_adam_update_steps whose sub-steps feed the second moment (g / steps)^2 * square_ratio:
+/// square_ratio >= 1 is the row's mean squared gradient over the pushes it waited through
+/// divided by the squared mean (from the actor), so that gradients that cancel in the sum do
+/// not shrink v (and blow up the step). steps <= 1 with ratio 1 is irn_adam_update.
+void irn_adam_update_moments(float *theta, float *m, float *v, const float *g, size_t n, unsigned steps,
+                             float square_ratio, const irn_adam_step *c);
+
 
 #include <stdint.h>
 
