@@ -32,9 +32,10 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
     /// norm, the rest stays at the actor for the next push (top-k with error feedback).
     public var pushRows: Double = 1
     /// Under a row budget, a row that waited k pushes at the actor takes k Adam steps at the
-    /// server ("steps", `--deferred-rows`) or one ("once", the first measurement: it learns
-    /// about k times slower). Missing from older servers' settings: "once".
-    public var deferredRows: String = "steps"
+    /// server with the second moment of its real pushes ("moments", `--deferred-rows`), k steps
+    /// with the mean's square ("steps") or one ("once", the first measurement: it learns about
+    /// k times slower). Missing from older servers' settings: "once".
+    public var deferredRows: String = "moments"
     /// Which matrices the row budget applies to: "all" (every matrix) or "items" (those with a
     /// row per item, W_x and W_p; the others travel whole). `--push-rows-scope`.
     public var pushRowsScope: String = "all"
