@@ -12,12 +12,13 @@
 #   online     Figure 4c,d: `irn train --online` for A3C-F, A3C-P, IRN-P (both heads)
 #   coldstart  Figure 4a,b: the final A3C-F, A3C-P, IRN-P models of table1 and repeat,
 #              `irn eval --cold-start c`
-#   repeat     Table 1's agents with --head repeat (ours)
+#   repeat     Table 1's agents with --head repeat (ours), the -F ones in both readings
 #   table2     reward density d in {0.1, 0.05, 0} (d = 1 is Table 1), the -F agents also as written;
 #              the learning readings also with --head repeat; Figure 3 reads its logs
 #   density    IRN-P and A3C-P at d in {1, 0.1, 0.05} with --policy-mean-over steps (ours)
 #   table3     IRN-P breadth/depth (n, m) in {(1,1), (2,1), (1,2)} at d = 1 and d = 0, both heads
-#              ((2,2) is IRN-P's default: table1 / table2 / repeat cells)
+#              ((2,2) is IRN-P's default: table1 / table2 / repeat cells; the repeat head at d = 0
+#              is the plain head's run, checked on one seed of (1,1))
 #   cluster    IRN-P and A3C-P trained by irn-server + 2 irn-actor (scripts/experiments/cluster.sh)
 #   report     scripts/experiments/paper_report.py: docs/results/paper/README.md + PNG plots
 #
@@ -129,6 +130,8 @@ stage_repeat() {
     cell prn-p-repeat prn-p --irn-weight 1 --head repeat
     cell a3c-f-learn-repeat a3c-f "${LEARN_F[@]}" --head repeat
     cell irn-f-learn-repeat irn-f "${LEARN_F[@]}" --head repeat
+    cell a3c-f-repeat a3c-f --head repeat   # as written (IRN.md), with our head
+    cell irn-f-repeat irn-f --head repeat
     wait
 }
 
@@ -165,7 +168,13 @@ stage_table3() {
         for nm in "1 1" "2 1" "1 2"; do
             set -- $nm
             cell "irn-p-n$1m$2$tag" irn-p --breadth "$1" --depth "$2" --reward-density "$d"
-            cell "irn-p-repeat-n$1m$2$tag" irn-p --head repeat --breadth "$1" --depth "$2" --reward-density "$d"
+            # At d = 0 the repeat head's gate gets no gradient (only the policy term moves it, and
+            # there is no reward): the plain head's runs, seed by seed. One seed checks it.
+            if [ "$d" = 1 ]; then
+                cell "irn-p-repeat-n$1m$2" irn-p --head repeat --breadth "$1" --depth "$2"
+            elif [ "$1$2" = 11 ]; then
+                SEEDS=1 cell "irn-p-repeat-n$1m$2$tag" irn-p --head repeat --breadth "$1" --depth "$2" --reward-density "$d"
+            fi
         done
     done
     wait

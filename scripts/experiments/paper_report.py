@@ -227,7 +227,7 @@ report["tables"]["table1_click"] = table1_block("click", rows1, 1, "click")
 
 W("### Our repeat-aware head (`--head repeat`), same protocol")
 W("")
-rows_rep = [(l + " repeat", c + "-repeat", False) for (l, c) in AGENTS if c not in ("a3c-f", "irn-f")]
+rows_rep = [(l + " repeat", c + "-repeat", False) for (l, c) in AGENTS]
 report["tables"]["repeat_purchase"] = table1_block("purchase", rows_rep, 0, "purchase")
 report["tables"]["repeat_click"] = table1_block("click", rows_rep, 1, "click")
 
