@@ -138,7 +138,9 @@ public final class AgentProducer: GradientProducer {
         var stats = sums
         for key in sums.keys where !Self.additiveStats.contains(key) { stats[key] = sums[key]! / Double(n) }
         let scope = PushRowsScope(rawValue: s.pushRowsScope) ?? .all
-        let push = accumulator.take(precision: precision, rowFraction: rowFraction, minRows: scope.minRows(items: shape.items))
+        let other = s.pushRowsOther > 0 && s.pushRowsOther < 1 ? s.pushRowsOther : 1
+        let push = accumulator.take(precision: precision, rowFraction: rowFraction, minRows: scope.minRows(items: shape.items),
+                                    otherFraction: other)
         return ProducedGradient(parts: push.parts, envSteps: steps, progress: progress, stats: stats, bf16: precision == .bf16,
                                 rowSteps: deferred == .once ? [:] : push.rowSteps,
                                 rowSquareRatios: deferred == .moments ? push.rowSquareRatios : [:])

@@ -175,9 +175,10 @@ public struct PushAccumulator {
     /// the other rows stay whole in the residual and compete again at the next push (top-k
     /// sparsification with error feedback, by rows so the server's lazy Adam and its patches
     /// touch only those rows), and `rowSteps` says how many pushes each sent row waited.
-    /// Matrices of fewer than `minRows` rows travel whole (`--push-rows-scope items`: only the
-    /// item-indexed ones are budgeted). Starts the next push.
-    public mutating func take(precision: PushPrecision, rowFraction: Double = 1, minRows: Int = 2) -> Push {
+    /// Matrices of fewer than `minRows` rows get `otherFraction` instead (1: they travel whole;
+    /// `--push-rows-scope items` and `--push-rows-other`). Starts the next push.
+    public mutating func take(precision: PushPrecision, rowFraction: Double = 1, minRows: Int = 2,
+                              otherFraction: Double = 1) -> Push {
         var out = Push(parts: [])
         out.parts.reserveCapacity(slots.count)
         for k in slots.indices {
@@ -185,7 +186,8 @@ public struct PushAccumulator {
             var sum = slots[k].sum, touched = slots[k].touched
             slots[k].sum = []; slots[k].touched = []
             defer { slots[k].sum = sum; slots[k].touched = touched }
-            let selective = rowFraction < 1 && shape.count == 2 && shape[0] >= max(2, minRows)
+            let fraction = shape.count == 2 && shape[0] >= minRows ? rowFraction : otherFraction
+            let selective = fraction < 1 && shape.count == 2 && shape[0] >= 2
             if selective { countPending(k) }
             let ratios = selective && squareRatios
             if ratios { addPendingSquares(k) }
@@ -201,7 +203,7 @@ public struct PushAccumulator {
             let w = shape.dropFirst().reduce(1, *)
             var candidates = slots[k].sparse ? (0..<touched.count).filter { touched[$0] } : Array(0..<shape[0])
             if selective {
-                let budget = max(1, Int((rowFraction * Double(shape[0])).rounded(.up)))
+                let budget = max(1, Int((fraction * Double(shape[0])).rounded(.up)))
                 candidates = Self.largestRows(sum, width: w, among: candidates, count: budget, scale: scale)
             }
             var rows: [Int32] = []

@@ -39,6 +39,9 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
     /// Which matrices the row budget applies to: "all" (every matrix) or "items" (those with a
     /// row per item, W_x and W_p; the others travel whole). `--push-rows-scope`.
     public var pushRowsScope: String = "all"
+    /// Under `--push-rows-scope items`, the share of rows the other matrices' pushes carry
+    /// (`--push-rows-other`; 1: whole).
+    public var pushRowsOther: Double = 1
     /// How the row budget picks rows: "scaled" (largest norm relative to the row's usual
     /// gradient size) or "norm" (largest L2 norm). `--push-rows-rank`. Missing from older
     /// servers' settings: "norm".
@@ -52,7 +55,7 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case algo, agent, trainSplit = "train_split", density, items, shardCount = "shard_count", shardSizes = "shard_sizes"
         case dataFingerprint = "data_fingerprint", dataPath = "data_path"
-        case pushWindows = "push_windows", pushPrecision = "push_precision", pushRows = "push_rows", deferredRows = "deferred_rows", pushRowsScope = "push_rows_scope", pushRowsRank = "push_rows_rank"
+        case pushWindows = "push_windows", pushPrecision = "push_precision", pushRows = "push_rows", deferredRows = "deferred_rows", pushRowsScope = "push_rows_scope", pushRowsRank = "push_rows_rank", pushRowsOther = "push_rows_other"
     }
 
     /// Keys other than `algo` may be missing (the self-test sends only algo and shard sizes).
@@ -72,6 +75,7 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
         pushRows = try c.decodeIfPresent(Double.self, forKey: .pushRows) ?? 1
         deferredRows = try c.decodeIfPresent(String.self, forKey: .deferredRows) ?? "once"
         pushRowsScope = try c.decodeIfPresent(String.self, forKey: .pushRowsScope) ?? "all"
+        pushRowsOther = try c.decodeIfPresent(Double.self, forKey: .pushRowsOther) ?? 1
         pushRowsRank = try c.decodeIfPresent(String.self, forKey: .pushRowsRank) ?? "norm"
     }
 

@@ -79,7 +79,7 @@ struct BenchServerCommand: ParsableCommand {
         let bf16 = push.pushPrecision == .bf16
         let taken = push.pushWindows == 1 && !bf16 && push.pushRows == 1 ? PushAccumulator.Push(parts: g.wireParts)
             : accumulator.take(precision: push.pushPrecision, rowFraction: push.pushRows,
-                               minRows: push.pushRowsScope.minRows(items: config.shape.items))
+                               minRows: push.pushRowsScope.minRows(items: config.shape.items), otherFraction: push.pushRowsOther)
         let parts = taken.parts
         // One push from a fresh accumulator waited for nothing; in the steady state of a row
         // budget f a row waits about 1 / f pushes, which the server's Adam then takes as steps.
@@ -205,7 +205,7 @@ struct BenchServerCommand: ParsableCommand {
             "server_loop_cpu_ms_per_application": (cpuPerApplication * 1e5).rounded() / 100,
             "applications_per_server_core_s": (oneCore * 10).rounded() / 10,
             "applications_per_core_second": (oneCore * 10).rounded() / 10,
-            "events_per_push": eventsPerPush, "push_windows": push.pushWindows, "push_precision": push.pushPrecision.rawValue, "push_rows": push.pushRows, "deferred_rows": push.deferredRows.rawValue, "push_rows_scope": push.pushRowsScope.rawValue, "push_rows_rank": push.pushRowsRank.rawValue, "broadcast_precision": push.broadcastPrecision.rawValue,
+            "events_per_push": eventsPerPush, "push_windows": push.pushWindows, "push_precision": push.pushPrecision.rawValue, "push_rows": push.pushRows, "deferred_rows": push.deferredRows.rawValue, "push_rows_scope": push.pushRowsScope.rawValue, "push_rows_other": push.pushRowsOther, "push_rows_rank": push.pushRowsRank.rawValue, "broadcast_precision": push.broadcastPrecision.rawValue,
             "events_per_core_second": (oneCore * Double(eventsPerPush)).rounded(),
             "events_per_s": (rate * Double(eventsPerPush)).rounded(),
             "push_bytes_per_event": (pushPerEvent * 10).rounded() / 10,

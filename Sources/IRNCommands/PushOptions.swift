@@ -19,6 +19,8 @@ struct PushOptions: ParsableArguments {
     var deferredRows: DeferredRows = .moments
     @Option(help: "Which weight matrices --push-rows budgets: all (default) or items (only those with one row per item, the LSTM input weights and the policy; the others, whose size does not grow with the catalogue, travel whole).")
     var pushRowsScope: PushRowsScope = .all
+    @Option(help: "Under --push-rows-scope items, the share (0, 1] of rows the other matrices (the LSTM's recurrent weights, the heads' small matrices) carry per push, chosen as --push-rows chooses them. 1 (default): they travel whole.")
+    var pushRowsOther: Double = 1
     @Option(help: "How --push-rows picks a matrix's rows: scaled (default: largest norm of the waiting gradient relative to a running mean of the row's squared gradient norm per push; Adam moves a row about equally per step whatever its scale, so rare items' rows are not starved) or norm (largest L2 norm, as Deep Gradient Compression; on the dev split's valid set purchase MRR@5 .173 against .197 for scaled, docs/capacity.md).")
     var pushRowsRank: PushAccumulator.RowRank = .scaled
 
@@ -28,6 +30,10 @@ struct PushOptions: ParsableArguments {
     func validate() throws {
         guard (1...1024).contains(pushWindows) else { throw ValidationError("--push-windows must be in 1...1024") }
         guard pushRows > 0 && pushRows <= 1 else { throw ValidationError("--push-rows must be in (0, 1], got \(pushRows)") }
+        guard pushRowsOther > 0 && pushRowsOther <= 1 else { throw ValidationError("--push-rows-other must be in (0, 1], got \(pushRowsOther)") }
+        if pushRowsOther < 1 && pushRowsScope != .items {
+            throw ValidationError("--push-rows-other applies under --push-rows-scope items only")
+        }
     }
 
     func apply(to settings: inout ClusterSettings) {
@@ -36,6 +42,7 @@ struct PushOptions: ParsableArguments {
         settings.pushRows = pushRows
         settings.deferredRows = deferredRows.rawValue
         settings.pushRowsScope = pushRowsScope.rawValue
+        settings.pushRowsOther = pushRowsOther
         settings.pushRowsRank = pushRowsRank.rawValue
     }
 

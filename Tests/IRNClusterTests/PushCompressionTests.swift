@@ -196,6 +196,13 @@ final class PushCompressionTests: XCTestCase {
         XCTAssertEqual(taken.parts[0], w[0], "16 < 20 rows: the dense matrix travels as it was computed")
         XCTAssertEqual(taken.parts[1].rows?.count, min(5, w[1].rows!.count), "20 rows: budgeted")
         XCTAssertEqual(Array(taken.rowSteps.keys), ["embedding"])
+        // --push-rows-other 0.5: the small matrix is budgeted too, at its own share.
+        var other = PushAccumulator()
+        other.add(w)
+        let both = other.take(precision: .fp32, rowFraction: 0.25, minRows: 20, otherFraction: 0.5)
+        XCTAssertEqual(both.parts[0].rows?.count, 8, "ceil(0.5 x 16) rows of the small dense matrix")
+        XCTAssertEqual(both.parts[1].rows?.count, min(5, w[1].rows!.count), "the item matrix keeps its 0.25")
+        XCTAssertEqual(Set(both.rowSteps.keys), ["embedding", "policy.weight"])
     }
 
     /// `--push-rows-rank`: with a budget of one row, a large and a small steady gradient. By
