@@ -4,8 +4,8 @@ cluster.md and cluster.png: per head and trainer (irn train, cluster with N acto
 standard error and count over seeds of test purchase MRR@5, click R@5 and First R@5, and the
 difference to irn train in standard errors (paired by seed). Variants (a TAG of cluster.sh, or
 irn train with other flags such as train-b90) are rows of the table; the plot shows irn train
-and the cluster runs of the tags in PLOT_TAGS (default -auto8, the default leases, and
--auto8-r02bf16scaled, the row budget).
+and the cluster runs of the tags in PLOT_TAGS (default -auto8, the default leases;
+-auto8-r02bf16scaled, the row budget's second round; -auto8-r02bf16moments-other0.1, its third).
 
     cluster_summary.py [RESULTS_DIR]
     SPLIT=valid cluster_summary.py   (runs-valid/, cluster.sh SPLIT=valid: trained on train_tr,
@@ -14,13 +14,13 @@ import glob, json, os, re, statistics, sys
 
 res = sys.argv[1] if len(sys.argv) > 1 else "docs/results/cluster"
 # Cluster variants drawn as lines (comma-separated TAGs of cluster.sh).
-PLOT_TAGS = os.environ.get("PLOT_TAGS", os.environ.get("PLOT_TAG", "-auto8,-auto8-r02bf16scaled")).split(",")
+PLOT_TAGS = os.environ.get("PLOT_TAGS", os.environ.get("PLOT_TAG", "-auto8,-auto8-r02bf16scaled,-auto8-r02bf16moments-other0.1")).split(",")
 SPLIT = os.environ.get("SPLIT", "test")
 RUNS, OUT = ("runs", "cluster") if SPLIT == "test" else ("runs-" + SPLIT, "cluster-" + SPLIT)
 METRICS = [("purchase", "mrr@5"), ("click", "recall@5"), ("first", "recall@5")]
 runs = {}
 for path in sorted(glob.glob(os.path.join(res, RUNS, "*.json"))):
-    m = re.match(r"(plain|repeat)-(train[a-z0-9-]*|c\d+[a-z0-9-]*)-s(\d+)\.json$", os.path.basename(path))
+    m = re.match(r"(plain|repeat)-(train[a-z0-9.-]*|c\d+[a-z0-9.-]*)-s(\d+)\.json$", os.path.basename(path))
     if not m:
         continue
     ev = json.load(open(path))
