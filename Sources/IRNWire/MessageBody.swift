@@ -124,6 +124,14 @@ struct BodyDecoder<F: WireFrame> {
         return counts
     }
 
+    /// Name, row count and (when borrowing) view index of each row-sparse part, in part order:
+    /// the parts that per-row frames (step counts, square ratios) follow.
+    func sparseParts(_ parts: [TensorPart]) -> [(name: String, rows: Int, view: Int?)] {
+        borrow ? views.indices.compactMap { i in views[i].rows.map { (views[i].name, $0.count, i) } }
+            : parts.compactMap { p in p.rows.map { (p.name, $0.count, nil) } }
+    }
+
+    /// A gradient part's square ratios: one per row, each finite in 1...maxRowSquareRatio.
     mutating func rowSquareRatioFrame(_ name: String, rows n: Int) throws(WireError) -> [Float] {
         let ratios = try FloatFrames.floats(try frame("\(name) row square ratios"), what: name)
         guard ratios.count == n else { throw .badTensor("\(name): \(ratios.count) square ratios for \(n) rows") }
@@ -226,35 +234,20 @@ struct BodyDecoder<F: WireFrame> {
             let parts = try parts(bf16: bf16, limit: .gradient)
             var rowSteps: [String: [Int32]] = [:]
             var rowSquareRatios: [String: [Float]] = [:]
+            // In part order, one frame per row-sparse part for each kind of per-row values.
+            let sparse = sparseParts(parts)
             if flags & 2 != 0 {
-                // In part order, one frame per row-sparse part (of the received parts, or of the views).
-                if borrow {
-                    for i in views.indices {
-                        guard let rows = views[i].rows else { continue }
-                        let counts = try rowStepFrame(views[i].name, rows: rows.count)
-                        views[i].rowSteps = counts
-                        rowSteps[views[i].name] = counts
-                    }
-                } else {
-                    for part in parts {
-                        guard let rows = part.rows else { continue }
-                        rowSteps[part.name] = try rowStepFrame(part.name, rows: rows.count)
-                    }
+                for sp in sparse {
+                    let counts = try rowStepFrame(sp.name, rows: sp.rows)
+                    rowSteps[sp.name] = counts
+                    if let i = sp.view { views[i].rowSteps = counts }
                 }
             }
             if flags & 4 != 0 {
-                if borrow {
-                    for i in views.indices {
-                        guard let rows = views[i].rows else { continue }
-                        let ratios = try rowSquareRatioFrame(views[i].name, rows: rows.count)
-                        views[i].rowSquareRatios = ratios
-                        rowSquareRatios[views[i].name] = ratios
-                    }
-                } else {
-                    for part in parts {
-                        guard let rows = part.rows else { continue }
-                        rowSquareRatios[part.name] = try rowSquareRatioFrame(part.name, rows: rows.count)
-                    }
+                for sp in sparse {
+                    let ratios = try rowSquareRatioFrame(sp.name, rows: sp.rows)
+                    rowSquareRatios[sp.name] = ratios
+                    if let i = sp.view { views[i].rowSquareRatios = ratios }
                 }
             }
             return .gradient(GradientPush(sequence: seq, envSteps: steps, leaseId: lid, progress: p, stats: stats,
