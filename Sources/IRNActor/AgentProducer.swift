@@ -114,8 +114,8 @@ public final class AgentProducer: GradientProducer {
         }
         let precision = PushPrecision(rawValue: s.pushPrecision) ?? .fp32
         let perPush = max(1, s.pushWindows)
-        let rowFraction = s.pushRows > 0 && s.pushRows < 1 ? s.pushRows : 1
-        if perPush == 1 && precision == .fp32 && rowFraction == 1 {
+        let budget = s.pushRowShares(atVersion: UInt64.max)
+        if perPush == 1 && precision == .fp32 && budget.rows == 1 && (budget.other == 1 || s.pushRowsScope != PushRowsScope.items.rawValue) {
             // The uncompressed push is the window's own gradient, untouched (sync mode = irn train).
             guard let (steps, stats) = try nextWindow(worker) else { return nil }
             return ProducedGradient(parts: gradient!.wireParts, envSteps: steps, progress: progress, stats: stats)
@@ -138,9 +138,10 @@ public final class AgentProducer: GradientProducer {
         var stats = sums
         for key in sums.keys where !Self.additiveStats.contains(key) { stats[key] = sums[key]! / Double(n) }
         let scope = PushRowsScope(rawValue: s.pushRowsScope) ?? .all
-        let other = s.pushRowsOther > 0 && s.pushRowsOther < 1 ? s.pushRowsOther : 1
-        let push = accumulator.take(precision: precision, rowFraction: rowFraction, minRows: scope.minRows(items: shape.items),
-                                    otherFraction: other)
+        // Under --push-rows-warmup the shares loosen toward whole pushes on early weights.
+        let share = s.pushRowShares(atVersion: replica.version)
+        let push = accumulator.take(precision: precision, rowFraction: share.rows, minRows: scope.minRows(items: shape.items),
+                                    otherFraction: share.other)
         return ProducedGradient(parts: push.parts, envSteps: steps, progress: progress, stats: stats, bf16: precision == .bf16,
                                 rowSteps: deferred == .once ? [:] : push.rowSteps,
                                 rowSquareRatios: deferred == .moments ? push.rowSquareRatios : [:])

@@ -46,6 +46,22 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
     /// gradient size) or "norm" (largest L2 norm). `--push-rows-rank`. Missing from older
     /// servers' settings: "norm".
     public var pushRowsRank: String = "scaled"
+    /// Server updates over which the row budget tightens from whole pushes to `pushRows` and
+    /// `pushRowsOther` (`--push-rows-warmup`; 0: the budget from the first push), as Deep
+    /// Gradient Compression's warm-up: early updates, when all actors start on the same
+    /// weights, carry every row.
+    public var pushRowsWarmup: Int = 0
+
+    /// The row shares a push built on weights of server version `version` carries: geometric
+    /// from 1 at version 0 to the budget at `pushRowsWarmup` (share^(version / warm-up)), so
+    /// the share falls by the same factor per update; the budget itself after the warm-up.
+    public func pushRowShares(atVersion version: UInt64) -> (rows: Double, other: Double) {
+        let rows = pushRows > 0 && pushRows < 1 ? pushRows : 1
+        let other = pushRowsOther > 0 && pushRowsOther < 1 ? pushRowsOther : 1
+        guard pushRowsWarmup > 0, version < UInt64(pushRowsWarmup) else { return (rows, other) }
+        let progress = Double(version) / Double(pushRowsWarmup)
+        return (pow(rows, progress), pow(other, progress))
+    }
 
     public init(algo: String, agent: AgentConfig?) {
         self.algo = algo
@@ -56,6 +72,7 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
         case algo, agent, trainSplit = "train_split", density, items, shardCount = "shard_count", shardSizes = "shard_sizes"
         case dataFingerprint = "data_fingerprint", dataPath = "data_path"
         case pushWindows = "push_windows", pushPrecision = "push_precision", pushRows = "push_rows", deferredRows = "deferred_rows", pushRowsScope = "push_rows_scope", pushRowsRank = "push_rows_rank", pushRowsOther = "push_rows_other"
+        case pushRowsWarmup = "push_rows_warmup"
     }
 
     /// Keys other than `algo` may be missing (the self-test sends only algo and shard sizes).
@@ -77,6 +94,7 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
         pushRowsScope = try c.decodeIfPresent(String.self, forKey: .pushRowsScope) ?? "all"
         pushRowsOther = try c.decodeIfPresent(Double.self, forKey: .pushRowsOther) ?? 1
         pushRowsRank = try c.decodeIfPresent(String.self, forKey: .pushRowsRank) ?? "norm"
+        pushRowsWarmup = try c.decodeIfPresent(Int.self, forKey: .pushRowsWarmup) ?? 0
     }
 
     /// Refuses a data set whose fingerprint differs from the one these settings were made for

@@ -146,25 +146,44 @@ final class AgentClusterTests: XCTestCase {
     /// the policy matrix (lazy Adam on the server), and the run still trains to the end with
     /// finite weights.
     func testRowBudgetPushesMoveOnlyTheirRows() throws {
+        let (rows, budget, updates) = try policyRowsMovedPerUpdate(pushRows: 0.25, warmup: 0)
+        XCTAssertGreaterThan(updates, 3)
+        XCTAssertGreaterThan(rows.max() ?? 0, 0)
+        XCTAssertLessThanOrEqual(rows.max() ?? 0, budget, "an update moved more policy rows than a push carries")
+    }
+
+    /// Under --push-rows-warmup the actor reads the server's version: the first update, on the
+    /// initial weights, carries every row the window touched, past the budget; after the
+    /// warm-up no update moves more than the budget.
+    func testRowBudgetWarmupStartsWithWholePushes() throws {
+        let (rows, budget, updates) = try policyRowsMovedPerUpdate(pushRows: 0.25, warmup: 4)
+        XCTAssertGreaterThan(updates, 10)
+        XCTAssertGreaterThan(rows[0], budget, "the first update should carry more rows than the budget")
+        XCTAssertLessThanOrEqual(rows.dropFirst(8).max() ?? 0, budget, "after the warm-up an update moved more rows than the budget")
+    }
+
+    /// Trains a tiny IRN-P for one epoch over real sockets with a row budget (bf16 both ways,
+    /// deferred moments) and returns the policy rows each update moved.
+    private func policyRowsMovedPerUpdate(pushRows: Double, warmup: Int) throws -> (rows: [Int], budget: Int, updates: Int) {
         let dataset = tinyDataset(sessions: 60)
         let agent = tinyAgent(.irnP, items: dataset.itemCount)
         var (cfg, settings) = agentServerConfig(dataset, agent: agent, epochs: 1)
-        settings.pushRows = 0.25
+        settings.pushRows = pushRows
+        settings.pushRowsWarmup = warmup
         settings.deferredRows = "moments"  // step counts and square ratios travel and reach Adam
         settings.pushPrecision = "bf16"
         cfg.settingsJSON = settings.json()
         cfg.broadcastBF16 = true
         let store = AgentStore(config: agent)
         let server = try ParameterServer(config: cfg, store: store, logger: quietLogger("server"))
-        let budget = Int((0.25 * Double(dataset.itemCount)).rounded(.up))
+        let budget = Int((pushRows * Double(dataset.itemCount)).rounded(.up))
         let width = agent.hidden
-        let seen = Locked((previous: store.parameters[.policyWeights], updates: 0, mostRowsMoved: 0))
+        let seen = Locked((previous: store.parameters[.policyWeights], rowsMoved: [Int]()))
         server.onUpdate = { [store] _, _ in
             let now = store.parameters[.policyWeights]
             seen.withLock { s in
                 let moved = (0..<dataset.itemCount).filter { r in (0..<width).contains { now[r * width + $0] != s.previous[r * width + $0] } }.count
-                s.mostRowsMoved = max(s.mostRowsMoved, moved)
-                s.updates += 1
+                s.rowsMoved.append(moved)
                 s.previous = now
             }
         }
@@ -173,11 +192,9 @@ final class AgentClusterTests: XCTestCase {
         let run = Runner("a") { try a.run() }
         XCTAssertEqual(try XCTUnwrap(run.wait(120)).get(), .finished)
         XCTAssertNoThrow(try XCTUnwrap(serverRun.wait(60)).get())
-        let s = seen.withLock { $0 }
-        XCTAssertGreaterThan(s.updates, 3)
-        XCTAssertGreaterThan(s.mostRowsMoved, 0)
-        XCTAssertLessThanOrEqual(s.mostRowsMoved, budget, "an update moved more policy rows than a push carries")
         for g in agent.shape.parameterGroups { XCTAssertTrue(store.parameters[g].allSatisfy(\.isFinite), g.name) }
+        let rows = seen.withLock { $0.rowsMoved }
+        return (rows, budget, rows.count)
     }
 
     /// An actor that vanishes mid-epoch (no goodbye, as kill -9): its shards go to the other

@@ -1,5 +1,6 @@
 import XCTest
 import IRNActor
+import IRNAgents
 import IRNNumerics
 import IRNSupport
 @testable import IRNWire
@@ -173,6 +174,28 @@ final class PushCompressionTests: XCTestCase {
     }
 
     /// A fraction of 1 is the old push exactly (every touched row, dense parts dense).
+    /// --push-rows-warmup: whole pushes at update 0, the budget from the warm-up's end on, and
+    /// in between the same factor per update (geometric), for both shares.
+    func testRowBudgetWarmupTightensGeometrically() throws {
+        var s = ClusterSettings(algo: "irn-p", agent: nil)
+        s.pushRows = 0.01
+        s.pushRowsOther = 0.25
+        s.pushRowsScope = "items"
+        XCTAssertEqual(s.pushRowShares(atVersion: 0).rows, 0.01, "no warm-up: the budget from the first push")
+        s.pushRowsWarmup = 100
+        XCTAssertEqual(s.pushRowShares(atVersion: 0).rows, 1)
+        XCTAssertEqual(s.pushRowShares(atVersion: 0).other, 1)
+        XCTAssertEqual(s.pushRowShares(atVersion: 50).rows, 0.1, accuracy: 1e-12)
+        XCTAssertEqual(s.pushRowShares(atVersion: 50).other, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(s.pushRowShares(atVersion: 25).rows / s.pushRowShares(atVersion: 26).rows,
+                       s.pushRowShares(atVersion: 80).rows / s.pushRowShares(atVersion: 81).rows, accuracy: 1e-9)
+        XCTAssertEqual(s.pushRowShares(atVersion: 100).rows, 0.01)
+        XCTAssertEqual(s.pushRowShares(atVersion: 100_000).other, 0.25)
+        // The setting travels in the welcome; older servers' settings mean no warm-up.
+        XCTAssertEqual(try ClusterSettings.parse(s.json()).pushRowsWarmup, 100)
+        XCTAssertEqual(try ClusterSettings.parse(#"{"algo":"irn-p"}"#).pushRowsWarmup, 0)
+    }
+
     func testRowBudgetOfOneChangesNothing() {
         var rng = RandomSource(seed: 23)
         var a = PushAccumulator(), b = PushAccumulator()
