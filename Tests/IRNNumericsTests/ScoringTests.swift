@@ -35,7 +35,9 @@ final class ScoringTests: XCTestCase {
     }
 
     /// Rows declared at the zero state skip the recurrent sgemm and still get bit-identical
-    /// (h, c) to a step that multiplies their zero h; the other rows are unaffected.
+    /// (h, c) to a step that multiplies their zero h; the other rows are unaffected (to float
+    /// rounding: OpenBLAS may pick another kernel for fewer rows, which on some CPUs changes
+    /// the last bit).
     func testInferenceStepSkipsZeroStateRowsExactly() {
         let p = NetworkParameters(shape: NetworkShape(items: 40, hidden: 16), seed: 5)
         let H = 16, R = 5, zero = 2
@@ -54,8 +56,13 @@ final class ScoringTests: XCTestCase {
             }
         }
         XCTAssertEqual(recorder.shapes.map(\.m), [R - zero], "the zero-state rows must not enter the sgemm")
-        XCTAssertEqual(h.map(\.bitPattern), h2.map(\.bitPattern))
-        XCTAssertEqual(c.map(\.bitPattern), c2.map(\.bitPattern))
+        let skipped = (R - zero) * H ..< R * H
+        XCTAssertEqual(h[skipped].map(\.bitPattern), h2[skipped].map(\.bitPattern))
+        XCTAssertEqual(c[skipped].map(\.bitPattern), c2[skipped].map(\.bitPattern))
+        for i in 0 ..< (R - zero) * H {
+            XCTAssertEqual(h[i], h2[i], accuracy: 1e-6, "h[\(i)]")
+            XCTAssertEqual(c[i], c2[i], accuracy: 1e-6, "c[\(i)]")
+        }
         XCTAssertTrue(h2.allSatisfy(\.isFinite))
         XCTAssertNotEqual(Array(h2[(R - 1) * H ..< R * H]), [Float](repeating: 0, count: H))
     }
