@@ -5,7 +5,8 @@ standard error and count over seeds of test purchase MRR@5, click R@5 and First 
 difference to irn train in standard errors (paired by seed). Variants (a TAG of cluster.sh, or
 irn train with other flags such as train-b90) are rows of the table; the plot shows irn train
 and the cluster runs of the tags in PLOT_TAGS (default -auto8, the default leases;
--auto8-r02bf16scaled, the row budget's second round; -auto8-r02bf16moments-other0.1, its third).
+-auto8-r02bf16scaled, the row budget's second round; -auto8-r02bf16moments-other0.1, its third;
+-auto8-r02bf16moments-other0.1-wu200, the third with a 200-update warm-up).
 
     cluster_summary.py [RESULTS_DIR]
     SPLIT=valid cluster_summary.py   (runs-valid/, cluster.sh SPLIT=valid: trained on train_tr,
@@ -14,7 +15,7 @@ import glob, json, os, re, statistics, sys
 
 res = sys.argv[1] if len(sys.argv) > 1 else "docs/results/cluster"
 # Cluster variants drawn as lines (comma-separated TAGs of cluster.sh).
-PLOT_TAGS = os.environ.get("PLOT_TAGS", os.environ.get("PLOT_TAG", "-auto8,-auto8-r02bf16scaled,-auto8-r02bf16moments-other0.1")).split(",")
+PLOT_TAGS = os.environ.get("PLOT_TAGS", os.environ.get("PLOT_TAG", "-auto8,-auto8-r02bf16scaled,-auto8-r02bf16moments-other0.1,-auto8-r02bf16moments-other0.1-wu200")).split(",")
 SPLIT = os.environ.get("SPLIT", "test")
 RUNS, OUT = ("runs", "cluster") if SPLIT == "test" else ("runs-" + SPLIT, "cluster-" + SPLIT)
 METRICS = [("purchase", "mrr@5"), ("click", "recall@5"), ("first", "recall@5")]
