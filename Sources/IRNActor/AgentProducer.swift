@@ -114,8 +114,7 @@ public final class AgentProducer: GradientProducer {
         }
         let precision = PushPrecision(rawValue: s.pushPrecision) ?? .fp32
         let perPush = max(1, s.pushWindows)
-        let budget = s.pushRowShares(atVersion: UInt64.max)
-        if perPush == 1 && precision == .fp32 && budget.rows == 1 && (budget.other == 1 || s.pushRowsScope != PushRowsScope.items.rawValue) {
+        if s.pushesWindowsUntouched {
             // The uncompressed push is the window's own gradient, untouched (sync mode = irn train).
             guard let (steps, stats) = try nextWindow(worker) else { return nil }
             return ProducedGradient(parts: gradient!.wireParts, envSteps: steps, progress: progress, stats: stats)

@@ -77,7 +77,9 @@ struct BenchServerCommand: ParsableCommand {
             accumulator.add(g.wireParts)
         }
         let bf16 = push.pushPrecision == .bf16
-        let taken = push.pushWindows == 1 && !bf16 && push.pushRows == 1 ? PushAccumulator.Push(parts: g.wireParts)
+        var settings = ClusterSettings(algo: "bench", agent: config)
+        push.apply(to: &settings)
+        let taken = settings.pushesWindowsUntouched ? PushAccumulator.Push(parts: g.wireParts)
             : accumulator.take(precision: push.pushPrecision, rowFraction: push.pushRows,
                                minRows: push.pushRowsScope.minRows(items: config.shape.items), otherFraction: push.pushRowsOther)
         let parts = taken.parts
@@ -131,8 +133,6 @@ struct BenchServerCommand: ParsableCommand {
         sc.broadcastEvery = broadcastEvery
         sc.maxStaleness = maxStaleness
         sc.useTargetSchedule(of: config)
-        var settings = ClusterSettings(algo: "bench", agent: config)
-        push.apply(to: &settings)
         push.apply(to: &sc)
         sc.settingsJSON = settings.json()
         let store = AgentStore(config: config)
