@@ -62,12 +62,8 @@ void irn_adam_decay(float *theta, float *m, float *v, size_t n, const irn_adam_s
 // moment's path is exact (a geometric series), the second moment's sub-step values are
 // replaced by their mean, which moves little with beta2 near 1. For a row whose gradient is
 // the sum of `steps` pushes it waited through at the actor (--push-rows): it moves about as
-// far as if it had been sent every time, not once. steps == 1 is irn_adam_update, bit for bit.
-void irn_adam_update_steps(float *theta, float *m, float *v, const float *g, size_t n, unsigned steps,
-                           const irn_adam_step *c) {
-    irn_adam_update_moments(theta, m, v, g, n, steps, 1.0f, c);
-}
-
+// far as if it had been sent every time, not once. The sub-steps feed v (g / steps)^2 times
+// square_ratio (1: the mean's square). steps <= 1 with ratio 1 is irn_adam_update, bit for bit.
 void irn_adam_update_moments(float *theta, float *m, float *v, const float *g, size_t n, unsigned steps,
                              float square_ratio, const irn_adam_step *c) {
     if (steps <= 1 && square_ratio == 1.0f) { irn_adam_update(theta, m, v, g, n, c); return; }

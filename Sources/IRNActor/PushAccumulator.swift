@@ -70,8 +70,6 @@ public struct PushAccumulator {
     /// Under a row budget, also give each sent row its square ratio (`Push.rowSquareRatios`,
     /// `--deferred-rows moments`); set before adding a push's windows.
     public var squareRatios = false
-    /// The actor's cap of a square ratio (gradients that cancel almost exactly).
-    static let maxSquareRatio: Float = 1e12
     /// Weight of the previous running mean of a row's squared norm per push (`.scaled`).
     static let meanSquareDecay: Float = 0.99
 
@@ -243,14 +241,16 @@ public struct PushAccumulator {
         for r in 0..<n { slots[k].pendingSquares[r] += slots[k].freshSquares[r] }
     }
 
-    /// k * squares / |sum row|^2, in [1, maxSquareRatio]; 1 for k = 1 (one push: its own square).
+    /// k * squares / |sum row|^2, in [1, the wire's maxRowSquareRatio] (gradients that cancel
+    /// almost exactly); 1 for k = 1 (one push: its own square).
     static func squareRatio(_ sum: [Float], row r: Int, width w: Int, steps k: Int32, squares: Float) -> Float {
         guard k > 1 else { return 1 }
         var n: Float = 0
         for i in (r * w)..<(r * w + w) { n += sum[i] * sum[i] }
-        guard n > 0 else { return maxSquareRatio }
+        let cap = WireLimits.maxRowSquareRatio
+        guard n > 0 else { return cap }
         let ratio = Float(k) * squares / n
-        return ratio.isFinite ? min(max(ratio, 1), maxSquareRatio) : maxSquareRatio
+        return ratio.isFinite ? min(max(ratio, 1), cap) : cap
     }
 
     /// One more push for every row with a gradient waiting in slot `k`: all rows of a dense

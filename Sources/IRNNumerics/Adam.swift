@@ -68,7 +68,7 @@ public struct Adam: Sendable {
     /// or row-sparse (`rows` strictly increasing, `values` those rows). The caller checks sizes.
     /// `rowSteps` (row-sparse, lazy only; one count >= 1 per row): a row whose gradient is the
     /// sum of k pushes it waited through at the actor (`--push-rows`) takes k steps of g / k
-    /// (`irn_adam_update_steps`), so it moves about as far as if it had been sent each time.
+    /// (`irn_adam_update_moments`), so it moves about as far as if it had been sent each time.
     /// `rowSquareRatios` (with `rowSteps`; one value >= 1 per row): the row's mean squared
     /// gradient over those pushes over its squared mean, which the k sub-steps feed the second
     /// moment (`irn_adam_update_moments`) so that pushes whose gradients cancel do not shrink it.
@@ -98,11 +98,9 @@ public struct Adam: Sendable {
                         Parallel.chunks(rows.count, minChunk: max(1, (1 << 16) / max(w, 1))) { _, range in
                             for i in range {
                                 let o = Int(rows[i]) * w
-                                if let rowSquareRatios, let rowSteps {
+                                if let rowSteps {
                                     irn_adam_update_moments(tp + o, mp + o, vp + o, gp + i * w, w, UInt32(max(1, rowSteps[i])),
-                                                            rowSquareRatios[i], &k)
-                                } else if let rowSteps, rowSteps[i] > 1 {
-                                    irn_adam_update_steps(tp + o, mp + o, vp + o, gp + i * w, w, UInt32(rowSteps[i]), &k)
+                                                            rowSquareRatios?[i] ?? 1, &k)
                                 } else {
                                     irn_adam_update(tp + o, mp + o, vp + o, gp + i * w, w, &k)
                                 }

@@ -56,20 +56,13 @@ public final class AgentStore: ParameterStore {
                 let p = byGroup[g.rawValue]!
                 let rows = p.rows ?? []
                 p.withValues { values in
+                    // Step counts and square ratios come with row-sparse parts only (the wire's flags).
                     rows.withUnsafeBufferPointer { r in
-                        if let counts = p.rowSteps, let ratios = p.rowSquareRatios {
-                            counts.withUnsafeBufferPointer { c in
-                                ratios.withUnsafeBufferPointer { q in
-                                    optimizer.update(g, dense: false, rows: r, values: values, rowSteps: c, rowSquareRatios: q,
-                                                     step: step, parameters: &parameters)
-                                }
+                        withBuffer(p.rowSteps) { c in
+                            withBuffer(p.rowSquareRatios) { q in
+                                optimizer.update(g, dense: !p.isSparse, rows: r, values: values, rowSteps: c, rowSquareRatios: q,
+                                                 step: step, parameters: &parameters)
                             }
-                        } else if let counts = p.rowSteps {
-                            counts.withUnsafeBufferPointer { c in
-                                optimizer.update(g, dense: false, rows: r, values: values, rowSteps: c, step: step, parameters: &parameters)
-                            }
-                        } else {
-                            optimizer.update(g, dense: !p.isSparse, rows: r, values: values, step: step, parameters: &parameters)
                         }
                     }
                 }
@@ -98,4 +91,10 @@ public final class AgentStore: ParameterStore {
     public func refreshTarget() { model.refreshTarget() }
     public func checkpointTensors() -> [String: SafetensorsTensor] { model.checkpointTensors() }
     public func restore(from t: [String: SafetensorsTensor]) throws { try model.restore(from: t) }
+}
+
+/// `body` with a buffer over `array`, or with nil when there is no array.
+private func withBuffer<T, R>(_ array: [T]?, _ body: (UnsafeBufferPointer<T>?) -> R) -> R {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBufferPointer { body($0) }
 }

@@ -15,7 +15,8 @@ public enum WireLimits {
     /// Largest step count of a row in a gradient (`GradientPush.rowSteps`): Adam's closed-form
     /// multi-step is exact in the first moment for any count; this only bounds nonsense.
     public static let maxRowSteps: Int32 = 1 << 20
-    /// Largest square ratio of a row (`GradientPush.rowSquareRatios`); the actor caps it here.
+    /// Largest square ratio of a row (`GradientPush.rowSquareRatios`); the actor's
+    /// `PushAccumulator` caps it here.
     public static let maxRowSquareRatio: Float = 1e12
 }
 

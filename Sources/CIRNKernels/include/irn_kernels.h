@@ -30,14 +30,11 @@ void irn_adam_update(float *theta, float *m, float *v, const float *g, size_t n,
 void irn_adam_decay(float *theta, float *m, float *v, size_t n, const irn_adam_step *c);
 
 /// `steps` steps of g / steps each in closed form (first moment exact, second moment's
-/// sub-step values replaced by their mean); steps <= 1 is irn_adam_update.
-void irn_adam_update_steps(float *theta, float *m, float *v, const float *g, size_t n, unsigned steps,
-                           const irn_adam_step *c);
-
-/// irn_adam_update_steps whose sub-steps feed the second moment (g / steps)^2 * square_ratio:
-/// square_ratio >= 1 is the row's mean squared gradient over the pushes it waited through
-/// divided by the squared mean (from the actor), so that gradients that cancel in the sum do
-/// not shrink v (and blow up the step). steps <= 1 with ratio 1 is irn_adam_update.
+/// sub-step values replaced by their mean), whose sub-steps feed the second moment
+/// (g / steps)^2 * square_ratio: 1 is the mean's square (`--deferred-rows steps`); >= 1 the
+/// row's mean squared gradient over the pushes it waited through divided by the squared mean
+/// (from the actor, `moments`), so that gradients that cancel in the sum do not shrink v (and
+/// blow up the step). steps <= 1 with ratio 1 is irn_adam_update.
 void irn_adam_update_moments(float *theta, float *m, float *v, const float *g, size_t n, unsigned steps,
                              float square_ratio, const irn_adam_step *c);
 
