@@ -69,14 +69,8 @@ final class AdamKernelTests: XCTestCase {
         var adam = warm, plain = warm, p = p0, q = p0
         let step = adam.beginStep()
         _ = plain.beginStep()
-        rows.withUnsafeBufferPointer { r in
-            grad.withUnsafeBufferPointer { v in
-                counts.withUnsafeBufferPointer { c in
-                    adam.update(.inputWeights, dense: false, rows: r, values: v, rowSteps: c, step: step, parameters: &p)
-                }
-                plain.update(.inputWeights, dense: false, rows: r, values: v, step: step, parameters: &q)
-            }
-        }
+        adam.updateInputRows(rows, grad, steps: counts, step: step, parameters: &p)
+        plain.updateInputRows(rows, grad, step: step, parameters: &q)
         let g = ParameterGroup.inputWeights.rawValue
         let t = Double(warm.step + 1), c1 = 1 - pow(0.9, t), c2 = 1 - pow(0.999, t)
         for (i, r) in rows.enumerated() {
@@ -126,16 +120,8 @@ final class AdamKernelTests: XCTestCase {
         var p = p0, s = p0
         let step = withRatios.beginStep()
         _ = stepsOnly.beginStep()
-        rows.withUnsafeBufferPointer { r in
-            sum.withUnsafeBufferPointer { v in
-                counts.withUnsafeBufferPointer { n in
-                    ratios.withUnsafeBufferPointer { x in
-                        withRatios.update(.inputWeights, dense: false, rows: r, values: v, rowSteps: n, rowSquareRatios: x, step: step, parameters: &p)
-                    }
-                    stepsOnly.update(.inputWeights, dense: false, rows: r, values: v, rowSteps: n, step: step, parameters: &s)
-                }
-            }
-        }
+        withRatios.updateInputRows(rows, sum, steps: counts, ratios: ratios, step: step, parameters: &p)
+        stepsOnly.updateInputRows(rows, sum, steps: counts, step: step, parameters: &s)
         let g = ParameterGroup.inputWeights.rawValue
         let c1 = 1 - pow(0.9, 1.0), c2 = 1 - pow(0.999, 1.0)
         for e in 0..<20 {
@@ -161,17 +147,27 @@ final class AdamKernelTests: XCTestCase {
         var pa = p0, pb = p0
         let sa = a.beginStep(), sb = b.beginStep()
         let one: [Float] = [1]
+        a.updateInputRows(rows, sum, steps: counts, ratios: one, step: sa, parameters: &pa)
+        b.updateInputRows(rows, sum, steps: counts, step: sb, parameters: &pb)
+        XCTAssertEqual(pa[.inputWeights], pb[.inputWeights])
+        XCTAssertEqual(a.secondMoments[g], b.secondMoments[g])
+    }
+}
+
+private extension Adam {
+    /// A lazy row-sparse update of the input weights from arrays, with step counts and square
+    /// ratios when given (nil: one ordinary step per row; the mean's square).
+    mutating func updateInputRows(_ rows: [Int32], _ values: [Float], steps: [Int32]? = nil, ratios: [Float]? = nil,
+                                  step: AdamStep, parameters: inout NetworkParameters) {
         rows.withUnsafeBufferPointer { r in
-            sum.withUnsafeBufferPointer { v in
-                counts.withUnsafeBufferPointer { n in
-                    one.withUnsafeBufferPointer { x in
-                        a.update(.inputWeights, dense: false, rows: r, values: v, rowSteps: n, rowSquareRatios: x, step: sa, parameters: &pa)
+            values.withUnsafeBufferPointer { v in
+                (steps ?? []).withUnsafeBufferPointer { n in
+                    (ratios ?? []).withUnsafeBufferPointer { x in
+                        update(.inputWeights, dense: false, rows: r, values: v, rowSteps: steps == nil ? nil : n,
+                               rowSquareRatios: ratios == nil ? nil : x, step: step, parameters: &parameters)
                     }
-                    b.update(.inputWeights, dense: false, rows: r, values: v, rowSteps: n, step: sb, parameters: &pb)
                 }
             }
         }
-        XCTAssertEqual(pa[.inputWeights], pb[.inputWeights])
-        XCTAssertEqual(a.secondMoments[g], b.secondMoments[g])
     }
 }
