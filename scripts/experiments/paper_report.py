@@ -321,12 +321,11 @@ for head, base in (("plain", "irn-p"), ("repeat", "irn-p-repeat")):
         same = head == "repeat" and d == "0"
         if same:
             # Without reward the repeat head's gate never moves: its runs are the plain head's.
-            checks = [(f"n{n}m{m}", seed, {k: v for k, v in r.items() if k != "model"} ==
-                       {k: v for k, v in runs_of(f"irn-p-n{n}m{m}-d0").get(seed, {}).items() if k != "model"})
-                      for n, m in [(1, 1), (2, 1), (1, 2)] for seed, r in runs_of(f"{base}-n{n}m{m}-d0").items()]
-            checks += [("n2m2", seed, {k: v for k, v in r.items() if k != "model"} ==
-                        {k: v for k, v in runs_of("irn-p-d0").get(seed, {}).items() if k != "model"})
-                       for seed, r in runs_of(f"{base}-d0").items()]
+            figures = lambda r: {k: v for k, v in r.items() if k != "model"}
+            pairs = [(f"n{n}m{m}", f"{base}-n{n}m{m}-d0", f"irn-p-n{n}m{m}-d0") for n, m in [(1, 1), (2, 1), (1, 2)]]
+            pairs.append(("n2m2", f"{base}-d0", "irn-p-d0"))
+            checks = [(label, seed, figures(r) == figures(runs_of(plain).get(seed, {})))
+                      for label, rep, plain in pairs for seed, r in runs_of(rep).items()]
             ok = all(c[2] for c in checks)
             W("Without reward nothing moves the repeat head's gate (only the policy term reaches it), so its runs are the")
             W(f"plain head's: checked on {len(checks)} runs ({', '.join(f'{c[0]} seed {c[1]}' for c in checks[:3])}, ...), "
