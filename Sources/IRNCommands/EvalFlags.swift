@@ -5,6 +5,7 @@ import IRNData
 import IRNEvaluation
 
 extension TieRule: ExpressibleByArgument {}
+extension SessionTargets: ExpressibleByArgument {}
 
 /// The evaluation flags shared by `irn eval` and `irn baseline`.
 struct EvalFlags: ParsableArguments {
@@ -26,6 +27,9 @@ struct EvalFlags: ParsableArguments {
     @Option(name: .customLong("targets-not-in"), help: "Count only the events whose item does not occur in this split (the complement of --targets-in).")
     var targetsNotIn: String?
 
+    @Option(name: .customLong("targets-session"), help: "Count only the events whose item repeats one already fed in the session (repeat) or does not (new); the others still feed the state. Combines with --targets-in/--targets-not-in.")
+    var targetsSession: SessionTargets?
+
     @Option(help: "Evaluation threads (each with its own scorer).")
     var threads: Int = 2
 
@@ -46,7 +50,8 @@ struct EvalFlags: ParsableArguments {
         // Each evaluation thread runs its own products; OpenBLAS threads on top of them only
         // contend for the same cores (measured: 13k vs 21k events/s at 256 units, 2 cores).
         if threads > 1 { openblas_set_num_threads(1) }
-        return EvaluationOptions(cutoffs: ks, ties: ties, coldStart: coldStart, threads: threads, slots: slots, showProgress: progress)
+        return EvaluationOptions(cutoffs: ks, ties: ties, coldStart: coldStart, threads: threads, slots: slots,
+                                 showProgress: progress, sessionTargets: targetsSession)
     }
 
     /// The target item subset of --targets-in / --targets-not-in, nil when neither is given.

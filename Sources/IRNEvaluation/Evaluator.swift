@@ -17,9 +17,13 @@ public struct EvaluationOptions: Sendable {
     public var showProgress: Bool = false
     /// Only events whose item this selects are counted (all still feed the state); nil = all.
     public var targets: TargetItems? = nil
+    /// Only events whose item was (or was not) already fed in the same session are counted;
+    /// nil = all. Combines with `targets` (both must select an event).
+    public var sessionTargets: SessionTargets? = nil
 
     public init(cutoffs: [Int] = [3, 5, 10, 20], ties: TieRule = .conservative, coldStart: Int? = nil,
-                threads: Int = 2, slots: Int = 64, showProgress: Bool = false, targets: TargetItems? = nil) {
+                threads: Int = 2, slots: Int = 64, showProgress: Bool = false, targets: TargetItems? = nil,
+                sessionTargets: SessionTargets? = nil) {
         self.cutoffs = cutoffs
         self.ties = ties
         self.coldStart = coldStart
@@ -27,7 +31,23 @@ public struct EvaluationOptions: Sendable {
         self.slots = slots
         self.showProgress = showProgress
         self.targets = targets
+        self.sessionTargets = sessionTargets
     }
+
+    /// The label of the counted subset reported with the figures, nil when everything counts.
+    var targetsLabel: String? {
+        let parts = [targets?.label, sessionTargets.map { "session:\($0.rawValue)" }].compactMap { $0 }
+        return parts.isEmpty ? nil : parts.joined(separator: ",")
+    }
+}
+
+/// Events split by whether their item repeats one the state was already fed in the session
+/// (after the cold-start cap): a repeat-aware head and a next-item signal help different ones.
+public enum SessionTargets: String, Sendable, CaseIterable {
+    /// The item occurs among the session's events fed so far.
+    case `repeat`
+    /// The item does not.
+    case new
 }
 
 /// A subset of the items whose events are counted, e.g. the items that occur (or do not
@@ -85,7 +105,7 @@ public enum Evaluator {
         var total = MetricsAccumulator(cutoffs: options.cutoffs)
         for r in results { total.merge(r) }  // fixed order: same sums for the same thread count
         return EvaluationResult(accumulator: total, ties: options.ties, coldStart: options.coldStart,
-                                targets: options.targets?.label, seconds: monotonicSeconds() - start)
+                                targets: options.targetsLabel, seconds: monotonicSeconds() - start)
     }
 
     /// Sessions s with s % shards == shard, run through one scorer in lock-step slots.
@@ -97,6 +117,7 @@ public enum Evaluator {
         let limit = acc.maxCutoff
         let cap = options.coldStart ?? Int.max
         let targets = options.targets?.selected
+        let sessionTargets = options.sessionTargets
         var scorer = model.makeScorer(slots: slots)
         var scores = [Float](repeating: 0, count: slots * n)
         var inputs = [Int32](repeating: -1, count: slots)
@@ -143,6 +164,11 @@ public enum Evaluator {
                             let t = position[slot]
                             let e = data.offsets[session[slot]] + t
                             if let targets, !targets[Int(items[e])] { continue }
+                            if let sessionTargets {
+                                let start = data.offsets[session[slot]]
+                                let fed = UnsafeBufferPointer(rebasing: items[start ..< start + min(t, cap)])
+                                if fed.contains(items[e]) != (sessionTargets == .repeat) { continue }
+                            }
                             let row = UnsafeBufferPointer(rebasing: sc[slot * n ..< (slot + 1) * n])
                             let rank = rankOf(target: Int(items[e]), scores: row, ties: options.ties, limit: limit)
                             acc.add(rank: rank, to: types[e] == EventType.purchase.rawValue ? .purchase : .click)

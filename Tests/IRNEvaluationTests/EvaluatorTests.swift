@@ -105,6 +105,33 @@ final class EvaluatorTests: XCTestCase {
                                                     options: EvaluationOptions(targets: TargetItems(selected: [true], label: "x"))))
     }
 
+    /// A = 0 1 0 2 (click click purchase click), B = 3 1 1 (clicks). Repeats of a fed item:
+    /// A's purchase of 0 (after 1: rank 3) and B's second 1 (after 1: rank 4); new items: A's 1
+    /// (rank 2, First), A's 2 (after 0: rank 4), B's first 1 (after 3: rank 5, First).
+    func testSessionTargetsSplitRepeatsFromNewItems() throws {
+        var s = SessionSet()
+        s.append(id: 1, items: [0, 1, 0, 2], types: [click, click, buy, click], times: [1, 2, 3, 4])
+        s.append(id: 2, items: [3, 1, 1], types: [click, click, click], times: [5, 6, 7])
+        let repeats = try Evaluator.evaluate(model, on: s, options: EvaluationOptions(cutoffs: [3, 5], sessionTargets: .repeat))
+        check(repeats.purchase, count: 1, recall: [1, 1], mrr: [1.0 / 3, 1.0 / 3])
+        check(repeats.click, count: 1, recall: [0, 1], mrr: [0, 0.25])
+        check(repeats.first, count: 0, recall: [0, 0], mrr: [0, 0])
+        XCTAssertTrue(repeats.json().contains("\"targets\":\"session:repeat\""))
+        let new = try Evaluator.evaluate(model, on: s, options: EvaluationOptions(cutoffs: [3, 5], threads: 2, slots: 1, sessionTargets: .new))
+        check(new.purchase, count: 0, recall: [0, 0], mrr: [0, 0])
+        check(new.click, count: 3, recall: [1.0 / 3, 1], mrr: [0.5 / 3, (0.5 + 0.25 + 0.2) / 3])
+        check(new.first, count: 2, recall: [0.5, 1], mrr: [0.25, 0.35])
+        // With one item fed, B's second 1 follows a state fed only 3: new, not a repeat; A's
+        // purchase of 0 is still a repeat, ranked after 0 (rank 3).
+        let capped = try Evaluator.evaluate(model, on: s, options: EvaluationOptions(cutoffs: [3, 5], coldStart: 1, sessionTargets: .repeat))
+        check(capped.purchase, count: 1, recall: [1, 1], mrr: [1.0 / 3, 1.0 / 3])
+        check(capped.click, count: 0, recall: [0, 0], mrr: [0, 0])
+        // With an item subset the label names both.
+        let both = try Evaluator.evaluate(model, on: s, options: EvaluationOptions(
+            targets: TargetItems(selected: [true, true, true, true, true], label: "all"), sessionTargets: .new))
+        XCTAssertTrue(both.json().contains("\"targets\":\"all,session:new\""))
+    }
+
     func testColdStartCapsFedItems() throws {
         let r = try Evaluator.evaluate(model, on: sessions(),
                                        options: EvaluationOptions(cutoffs: [3, 4], coldStart: 1))
