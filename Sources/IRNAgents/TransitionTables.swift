@@ -9,8 +9,10 @@ import IRNSupport
 /// actor) rebuilds it from its prepared data; the checksum in the model or the welcome
 /// refuses a table built from other data.
 extension TransitionTable {
-    public static func build(from sessions: SessionSet, itemCount: Int, followersPerItem: Int) -> TransitionTable {
-        TransitionTable(sessionOffsets: sessions.offsets, items: sessions.items, itemCount: itemCount, followersPerItem: followersPerItem)
+    public static func build(from sessions: SessionSet, itemCount: Int, followersPerItem: Int,
+                             cooccurrence: Bool = false) -> TransitionTable {
+        TransitionTable(sessionOffsets: sessions.offsets, items: sessions.items, itemCount: itemCount,
+                        followersPerItem: followersPerItem, cooccurrence: cooccurrence)
     }
 }
 
@@ -23,7 +25,8 @@ extension PolicyHead {
             guard let p = TrainSplit(rawValue: s) else { throw IRNError("unknown transition table split '\(s)'") }
             return p
         } ?? split
-        let table = TransitionTable.build(from: dataset.sessions(of: part), itemCount: dataset.itemCount, followersPerItem: followersPerItem)
+        let table = TransitionTable.build(from: dataset.sessions(of: part), itemCount: dataset.itemCount, followersPerItem: followersPerItem,
+                                          cooccurrence: nextSessionSource == .cooccurrence)
         try attach(table, split: part.rawValue)
     }
 }

@@ -122,7 +122,8 @@ enum BenchStepWindows {
         let events = N * L + N * L / 9
         let items = (0..<events).map { _ in Int32(rng.nextInt(below: N)) }
         let offsets = Array(stride(from: 0, to: events, by: 10)) + [events]
-        return TransitionTable(sessionOffsets: offsets, items: items, itemCount: N, followersPerItem: L)
+        return TransitionTable(sessionOffsets: offsets, items: items, itemCount: N, followersPerItem: L,
+                               cooccurrence: config.head.nextSessionSource == .cooccurrence)
     }
 
     static func make(config: AgentConfig, count: Int, purchaseShare: Double, meanSession: Double, seed: UInt64) -> [RolloutWindow] {

@@ -4,6 +4,7 @@ import IRNNumerics
 
 extension PolicyHead.Kind: ExpressibleByArgument {}
 extension PolicyHead.Gate: ExpressibleByArgument {}
+extension PolicyHead.SessionSource: ExpressibleByArgument {}
 
 /// The policy-head flags (docs/algorithm.md#repeat-head), shared by every command that builds an agent.
 struct HeadOptions: ParsableArguments {
@@ -21,11 +22,13 @@ struct HeadOptions: ParsableArguments {
     var nextFollowers: Int?
     @Option(name: .customLong("next-gate-init"), help: "Repeat-next head: initial b_n, four comma-separated numbers in candidate-feature order (default 0,0,0,0: training starts from the repeat head).")
     var nextGateInit: String?
+    @Option(name: .customLong("next-session-source"), help: "Repeat-next head: what the session candidate feature sums over the session's items: transitions (j came right after i; default) or cooccurrence (i and j in one training session, any order; the candidates then also include each session item's top-L co-occurring items).")
+    var nextSessionSource: PolicyHead.SessionSource?
 
     /// Sets the head of `config`; flags of the repeat head without `--head repeat` are refused.
     func apply(to config: inout AgentConfig) throws {
-        if head != .repeatNext, nextFeatures != nil || nextFollowers != nil || nextGateInit != nil {
-            throw ValidationError("--next-features, --next-followers and --next-gate-init need --head repeat-next")
+        if head != .repeatNext, nextFeatures != nil || nextFollowers != nil || nextGateInit != nil || nextSessionSource != nil {
+            throw ValidationError("--next-features, --next-followers, --next-gate-init and --next-session-source need --head repeat-next")
         }
         guard head != .plain else {
             if repeatFeatures != nil || repeatGate != nil || repeatGateInit != nil {
@@ -65,7 +68,8 @@ struct HeadOptions: ParsableArguments {
                 }
                 gateInit = parts.map { $0! }
             }
-            config.head = .repeatNext(features: features, gate: repeatGate ?? .state, nextFeatures: next, followersPerItem: L, nextGateInit: gateInit)
+            config.head = .repeatNext(features: features, gate: repeatGate ?? .state, nextFeatures: next, followersPerItem: L, nextGateInit: gateInit,
+                                         nextSessionSource: nextSessionSource ?? .transitions)
         } else {
             config.head = .repeatAware(features: features, gate: repeatGate ?? .state)
         }

@@ -2,15 +2,17 @@ import Foundation
 
 /// The four per-candidate features of the repeat-next head (docs/algorithm.md#repeat-next-head)
 /// for items NOT in the current session prefix that a transition of the table reaches from
-/// one of the prefix's items; every other item has all four 0. With s(i, j) = log(1 + count)
-/// and p(j | i) the share of the table (`TransitionTable`), and `last` the item just fed:
+/// one of the prefix's items (with `--next-session-source cooccurrence` also a co-occurrence);
+/// every other item has all four 0. With s(i, j) = log(1 + count) and p(j | i) the share of
+/// the table (`TransitionTable`), and `last` the item just fed:
 public enum NextFeature: Int, CaseIterable, Sendable, Codable {
     /// s(last, j).
     case last = 0
     /// p(j | last).
     case share
     /// sum over the prefix's distinct items i of r_i * s(i, j), r_i = 1 / (1 + steps since i
-    /// was last fed) (the repeat head's recency).
+    /// was last fed) (the repeat head's recency); with `--next-session-source cooccurrence`,
+    /// of r_i * c(i, j), the co-occurrence score.
     case session
     /// 1 if j is one of last's kept followers, else 0.
     case follow
@@ -51,29 +53,46 @@ struct NextCandidates: Sendable, Equatable {
     /// Trackers compare by table and lanes (the scratch is empty between calls).
     static func == (a: NextCandidates, b: NextCandidates) -> Bool { a.table.checksum == b.table.checksum && a.lanes == b.lanes }
 
+    /// The index of candidate j in `reached` (added with zero features when first reached),
+    /// -1 for a prefix item.
+    @inline(__always)
+    private mutating func reach(_ j: Int32) -> Int {
+        let p = Int(position[Int(j)])
+        if p == -2 { return -1 }
+        if p >= 0 { return p }
+        position[Int(j)] = Int32(reached.count)
+        reached.append(j)
+        phi.append(.zero)
+        return reached.count - 1
+    }
+
     /// Calls `body(candidate, phi)` for every candidate reached from `prefix` (distinct items,
     /// in order of first appearance, each last fed at `lastStep`), in the order first reached:
-    /// prefix order, then each item's followers by count. Deterministic, so training and
-    /// scoring sum in the same order.
+    /// prefix order, then each item's followers by count (then, with co-occurrence, its
+    /// co-occurring items by count). Deterministic, so training and scoring sum in the same order.
     mutating func forEach(prefix: [Int32], lastStep: [Int32], now: Int32, last: Int32, _ body: (Int32, SIMD4<Float>) -> Void) {
         guard last >= 0 else { return }
         for i in prefix { position[Int(i)] = -2 }
         let t = table
+        // With a co-occurrence list, `session` sums its scores and transitions only serve the
+        // last item's three features; otherwise `session` sums transition scores.
+        let co = t.hasCooccurrence
         for (k, i) in prefix.enumerated() {
             let r = 1 / Float(1 + now - lastStep[k])
             let isLast = i == last
-            for e in t.range(of: i) {
-                let j = Int(t.followers[e])
-                var p = Int(position[j])
-                if p == -2 { continue }
-                if p == -1 {
-                    p = reached.count
-                    position[j] = Int32(p)
-                    reached.append(Int32(j))
-                    phi.append(.zero)
+            if isLast || !co {
+                for e in t.range(of: i) {
+                    let p = reach(t.followers[e])
+                    if p < 0 { continue }
+                    if !co { phi[p][2] += r * t.logScores[e] }
+                    if isLast { phi[p][0] = t.logScores[e]; phi[p][1] = t.shares[e]; phi[p][3] = 1 }
                 }
-                phi[p][2] += r * t.logScores[e]
-                if isLast { phi[p][0] = t.logScores[e]; phi[p][1] = t.shares[e]; phi[p][3] = 1 }
+            }
+            if co {
+                for e in t.coRange(of: i) {
+                    let p = reach(t.coItems[e])
+                    if p >= 0 { phi[p][2] += r * t.coLogScores[e] }
+                }
             }
         }
         for n in 0..<reached.count {

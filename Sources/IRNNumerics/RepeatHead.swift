@@ -18,6 +18,10 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
     /// `state`: g(h) = W_g h + b_g (the head). `constant`: g = b_g, W_g unused and kept at 0
     /// (the "gate fixed at constants" ablation).
     public enum Gate: String, CaseIterable, Sendable, Codable { case state, constant }
+    /// Where the repeat-next head's `session` candidate feature sums scores from: the
+    /// transitions (j right after i) or the co-occurrences (i and j in one session) of the
+    /// training split (`TransitionTable`).
+    public enum SessionSource: String, CaseIterable, Sendable, Codable { case transitions, cooccurrence }
 
     public private(set) var kind: Kind
     /// Which of the four prefix features are used (`PrefixFeature` order); an unused
@@ -38,6 +42,9 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Repeat-next head: initial b_n (`--next-gate-init`; default 0, so training starts from
     /// the repeat head); W_n starts at 0.
     public private(set) var nextGateInit: [Float]
+    /// Repeat-next head: the `session` feature's source (`--next-session-source`); the table
+    /// then also holds the co-occurrence lists.
+    public private(set) var nextSessionSource: SessionSource
 
     public static let plain = PolicyHead(kind: .plain)
 
@@ -45,7 +52,8 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
     /// only the repeat-next head keeps the `next...` and table fields.
     public init(kind: Kind, features: [Bool] = [true, true, true, true], gate: Gate = .state,
                 nextFeatures: [Bool] = [true, true, true, true], followersPerItem: Int = 100,
-                transitionSplit: String? = nil, transitionChecksum: UInt64? = nil, nextGateInit: [Float] = [0, 0, 0, 0]) {
+                transitionSplit: String? = nil, transitionChecksum: UInt64? = nil, nextGateInit: [Float] = [0, 0, 0, 0],
+                nextSessionSource: SessionSource = .transitions) {
         precondition(features.count == PrefixFeature.allCases.count, "the repeat head has \(PrefixFeature.allCases.count) prefix features")
         precondition(nextFeatures.count == NextFeature.allCases.count, "the repeat-next head has \(NextFeature.allCases.count) candidate features")
         self.kind = kind
@@ -58,14 +66,15 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
         self.transitionChecksum = next ? transitionChecksum : nil
         precondition(nextGateInit.count == 4, "the candidate gate has 4 outputs")
         self.nextGateInit = next ? nextGateInit : [0, 0, 0, 0]
+        self.nextSessionSource = next ? nextSessionSource : .transitions
     }
 
     /// The repeat-next head with the features, gate and table size given.
     public static func repeatNext(features: [Bool] = [true, true, true, true], gate: Gate = .state,
                                   nextFeatures: [Bool] = [true, true, true, true], followersPerItem: Int = 100,
-                                  nextGateInit: [Float] = [0, 0, 0, 0]) -> PolicyHead {
+                                  nextGateInit: [Float] = [0, 0, 0, 0], nextSessionSource: SessionSource = .transitions) -> PolicyHead {
         PolicyHead(kind: .repeatNext, features: features, gate: gate, nextFeatures: nextFeatures, followersPerItem: followersPerItem,
-                   nextGateInit: nextGateInit)
+                   nextGateInit: nextGateInit, nextSessionSource: nextSessionSource)
     }
 
     /// Whether the head has the candidate features and their gate (`head.next_gate.*`).
@@ -77,6 +86,9 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
         precondition(hasNext, "only the repeat-next head has a transition table")
         guard table.followersPerItem == followersPerItem else {
             throw IRNError("transition table keeps \(table.followersPerItem) followers per item, the head \(followersPerItem)")
+        }
+        guard table.hasCooccurrence == (nextSessionSource == .cooccurrence) else {
+            throw IRNError("transition table \(table.hasCooccurrence ? "has" : "lacks") co-occurrence lists but the head's session source is \(nextSessionSource.rawValue)")
         }
         if let want = transitionChecksum, want != table.checksum {
             throw IRNError("transition table mismatch: the model's table (split \(transitionSplit ?? "?"), L \(followersPerItem)) has checksum \(String(format: "%016llx", want)), the one built from this data's \(split) has \(table.checksumHex); use the prepared data the model was trained on")
@@ -92,12 +104,13 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
     public static func == (a: PolicyHead, b: PolicyHead) -> Bool {
         a.kind == b.kind && a.features == b.features && a.gate == b.gate && a.nextFeatures == b.nextFeatures
             && a.followersPerItem == b.followersPerItem && a.transitionSplit == b.transitionSplit && a.transitionChecksum == b.transitionChecksum
-            && a.nextGateInit == b.nextGateInit
+            && a.nextGateInit == b.nextGateInit && a.nextSessionSource == b.nextSessionSource
     }
 
     public func hash(into h: inout Hasher) {
         h.combine(kind); h.combine(features); h.combine(gate); h.combine(nextFeatures)
         h.combine(followersPerItem); h.combine(transitionSplit); h.combine(transitionChecksum); h.combine(nextGateInit)
+        h.combine(nextSessionSource)
     }
 
     /// Lanes of the used candidate features are 1, the others 0.
@@ -120,10 +133,10 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
         let base = "features \(names.isEmpty ? "none" : names.joined(separator: ",")); gate \(gate.rawValue)"
         guard hasNext else { return "repeat (\(base))" }
         let next = NextFeature.allCases.filter { nextFeatures[$0.rawValue] }.map(\.name)
-        return "repeat-next (\(base); next features \(next.isEmpty ? "none" : next.joined(separator: ",")); L \(followersPerItem); table \(transitionChecksum.map { String(format: "%016llx", $0) } ?? "not built"))"
+        return "repeat-next (\(base); next features \(next.isEmpty ? "none" : next.joined(separator: ",")); L \(followersPerItem)\(nextSessionSource == .cooccurrence ? "; session source cooccurrence" : ""); table \(transitionChecksum.map { String(format: "%016llx", $0) } ?? "not built"))"
     }
 
-    private enum CodingKeys: String, CodingKey { case kind, features, gate, nextFeatures, followersPerItem, transitionSplit, transitionChecksum, nextGateInit }
+    private enum CodingKeys: String, CodingKey { case kind, features, gate, nextFeatures, followersPerItem, transitionSplit, transitionChecksum, nextGateInit, nextSessionSource }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -136,6 +149,7 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
         try c.encodeIfPresent(transitionSplit, forKey: .transitionSplit)
         try c.encodeIfPresent(transitionChecksum.map { String(format: "%016llx", $0) }, forKey: .transitionChecksum)
         if nextGateInit != [0, 0, 0, 0] { try c.encode(nextGateInit, forKey: .nextGateInit) }
+        if nextSessionSource != .transitions { try c.encode(nextSessionSource, forKey: .nextSessionSource) }
     }
     /// Decodes through the checking initialiser (a plain head ignores the other fields).
     public init(from decoder: any Decoder) throws {
@@ -160,7 +174,8 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
                   transitionChecksum: try sum.map { s in
                       guard let v = UInt64(s, radix: 16) else { throw DecodingError.dataCorruptedError(forKey: .transitionChecksum, in: c, debugDescription: "bad checksum \(s)") }
                       return v
-                  }, nextGateInit: gateInit)
+                  }, nextGateInit: gateInit,
+                  nextSessionSource: try c.decodeIfPresent(SessionSource.self, forKey: .nextSessionSource) ?? .transitions)
     }
 
     /// String metadata for model files (e.g. safetensors' `__metadata__`): `head`, and for
@@ -176,6 +191,7 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
             if let s = transitionSplit { m["next_table_split"] = s }
             if let c = transitionChecksum { m["next_table_checksum"] = String(format: "%016llx", c) }
             if nextGateInit != [0, 0, 0, 0] { m["next_gate_init"] = nextGateInit.map { "\($0)" }.joined(separator: ",") }
+            if nextSessionSource != .transitions { m["next_session_source"] = nextSessionSource.rawValue }
         }
         return m
     }
@@ -220,8 +236,13 @@ public struct PolicyHead: Sendable, Hashable, Codable, CustomStringConvertible {
             guard v.count == 4 else { throw IRNError("bad next_gate_init '\(text)' in the model's metadata") }
             gateInit = v
         }
+        let source = try metadata["next_session_source"].map { v in
+            guard let s = SessionSource(rawValue: v) else { throw IRNError("unknown next_session_source '\(v)' in the model's metadata (known: transitions, cooccurrence)") }
+            return s
+        } ?? .transitions
         self.init(kind: kind, features: features, gate: gate, nextFeatures: next, followersPerItem: L,
-                  transitionSplit: metadata["next_table_split"], transitionChecksum: sum, nextGateInit: gateInit)
+                  transitionSplit: metadata["next_table_split"], transitionChecksum: sum, nextGateInit: gateInit,
+                  nextSessionSource: source)
     }
 
     /// Throws, naming both, when a model with this head is used with `requested` flags

@@ -19,10 +19,11 @@ final class AgentClusterTests: XCTestCase {
     func testSyncModeEqualsSingleProcessTraining() throws {
         let dataset = tinyDataset()
         let repeatHead = PolicyHead.repeatAware(features: [true, true, true, true], gate: .state)
-        // The last case adds the click term (the actor must take it from the welcome) and the
-        // weight average (the server must keep the one irn train keeps).
+        // The last case adds the click term (the actor must take it from the welcome), the
+        // weight average (the server must keep the one irn train keeps) and the co-occurrence
+        // source (the actor must build the same table).
         for (algo, head, extras) in [(Algorithm.irnP, PolicyHead.plain, false), (.a3cF, .plain, false), (.prnP, repeatHead, false),
-                                     (.irnP, PolicyHead.repeatNext(followersPerItem: 5), false), (.a3cP, PolicyHead.repeatNext(followersPerItem: 5), true)] {
+                                     (.irnP, PolicyHead.repeatNext(followersPerItem: 5), false), (.a3cP, PolicyHead.repeatNext(followersPerItem: 5, nextSessionSource: .cooccurrence), true)] {
             var agent = tinyAgent(algo, items: dataset.itemCount)
             agent.head = head
             if extras { agent.clickWeight = 0.5; agent.weightAverage = 0.9 }

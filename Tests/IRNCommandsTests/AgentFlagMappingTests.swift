@@ -29,7 +29,7 @@ final class AgentFlagMappingTests: XCTestCase {
         "head": ["--head", "repeat"], "repeatFeatures": ["--repeat-features", "session,last"],
         "repeatGate": ["--repeat-gate", "constant"], "repeatGateInit": ["--repeat-gate-init", "1,2,3,4"],
         "nextFeatures": ["--next-features", "last,follow"], "nextFollowers": ["--next-followers", "7"],
-        "nextGateInit": ["--next-gate-init", "1,0,0,2"],
+        "nextGateInit": ["--next-gate-init", "1,0,0,2"], "nextSessionSource": ["--next-session-source", "cooccurrence"],
     ]
 
     private static func flagNames(_ value: Any) -> Set<String> {

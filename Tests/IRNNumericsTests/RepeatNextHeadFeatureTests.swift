@@ -6,11 +6,58 @@ import XCTest
 final class RepeatNextHeadFeatureTests: XCTestCase {
     /// Sessions over 6 items: 0->1 three times, 0->2 once, 1->2 twice, 2->3 once, 3->0 once,
     /// a repeat 4->4 (not a transition) and 1->5 once.
-    func table(L: Int = 10) -> TransitionTable {
+    func table(L: Int = 10, cooccurrence: Bool = false) -> TransitionTable {
         let sessions: [[Int32]] = [[0, 1, 2], [0, 1, 2, 3, 0], [0, 1, 5], [0, 2], [4, 4]]
         var offsets = [0], items: [Int32] = []
         for s in sessions { items += s; offsets.append(items.count) }
-        return TransitionTable(sessionOffsets: offsets, items: items, itemCount: 6, followersPerItem: L)
+        return TransitionTable(sessionOffsets: offsets, items: items, itemCount: 6, followersPerItem: L, cooccurrence: cooccurrence)
+    }
+
+    /// Co-occurrences count sessions, not events or order: 0 shares sessions with 1 (3), 2 (3:
+    /// the first, second and fourth), 3 and 5 (1 each); 4 only with itself (none).
+    func testCooccurrenceListsCountSessions() {
+        let t = table(cooccurrence: true)
+        XCTAssertEqual(Array(t.coItems[t.coRange(of: 0)]), [1, 2, 3, 5])
+        XCTAssertEqual(Array(t.coLogScores[t.coRange(of: 0)]), [3, 3, 1, 1].map { Float(log1p(Double($0))) })
+        XCTAssertEqual(Array(t.coItems[t.coRange(of: 1)]), [0, 2, 3, 5])
+        XCTAssertEqual(Array(t.coLogScores[t.coRange(of: 1)]), [3, 2, 1, 1].map { Float(log1p(Double($0))) })
+        XCTAssertEqual(Array(t.coItems[t.coRange(of: 4)]), [])
+        XCTAssertEqual(Array(table(L: 2, cooccurrence: true).coItems[t.coRange(of: 0).lowerBound ..< 2]), [1, 2], "top L, ties to the smaller id")
+        let plain = table()
+        XCTAssertFalse(plain.hasCooccurrence)
+        XCTAssertEqual(t.followers, plain.followers, "the transitions are the same")
+        XCTAssertEqual(t.shares, plain.shares)
+        XCTAssertNotEqual(t.checksum, plain.checksum, "a co-occurrence table has its own checksum")
+    }
+
+    /// With the co-occurrence source, `session` sums r_i c(i, j) and the candidates include
+    /// the session items' co-occurring items; last, share and follow stay the transitions'.
+    func testCooccurrenceSourceFeatures() throws {
+        var h = PolicyHead.repeatNext(followersPerItem: 10, nextSessionSource: .cooccurrence)
+        XCTAssertThrowsError(try h.attach(table(), split: "train_tr"), "a table without co-occurrences is refused")
+        try h.attach(table(cooccurrence: true), split: "train_tr")
+        var p = PrefixTracker(slots: 1, head: h)
+        let l = { (c: Double) in Float(log1p(c)) }
+        p.feed(slot: 0, item: 0)
+        var e = p.nextEntries(slot: 0)
+        XCTAssertEqual(e.map(\.item), [1, 2, 3, 5])
+        XCTAssertEqual(e[0].phi, SIMD4(l(3), 0.75, l(3), 1))
+        XCTAssertEqual(e[1].phi, SIMD4(l(1), 0.25, l(3), 1))
+        XCTAssertEqual(e[2].phi, SIMD4(0, 0, l(1), 0))
+        XCTAssertEqual(e[3].phi, SIMD4(0, 0, l(1), 0))
+        p.feed(slot: 0, item: 1)
+        e = p.nextEntries(slot: 0)
+        // Session {0, 1}, last 1: 0's co-occurrences at recency 1/2 first (2, 3, 5), then 1's.
+        XCTAssertEqual(e.map(\.item), [2, 3, 5])
+        XCTAssertEqual(e[0].phi[0], l(2)); XCTAssertEqual(e[0].phi[1], 2.0 / 3.0, accuracy: 1e-7); XCTAssertEqual(e[0].phi[3], 1)
+        XCTAssertEqual(e[0].phi[2], 0.5 * l(3) + l(2), accuracy: 1e-6)
+        XCTAssertEqual(e[1].phi, SIMD4(0, 0, 0.5 * l(1) + l(1), 0))
+        XCTAssertEqual(e[2].phi[0], l(1)); XCTAssertEqual(e[2].phi[3], 1)
+        XCTAssertEqual(e[2].phi[2], 0.5 * l(1) + l(1), accuracy: 1e-6)
+        XCTAssertEqual(try PolicyHead(metadata: h.metadata), h)
+        XCTAssertEqual(h.metadata["next_session_source"], "cooccurrence")
+        XCTAssertEqual(try JSONDecoder().decode(PolicyHead.self, from: JSONEncoder().encode(h)), h)
+        XCTAssertNil(try head().metadata["next_session_source"], "the default source writes nothing new")
     }
 
     func testTableCountsTopLAndShares() {

@@ -8,12 +8,14 @@ import IRNSupport
 final class RepeatNextHeadGradientTests: XCTestCase {
     let k = 3, M = 3
 
-    func head(gate: PolicyHead.Gate = .state, next: [Bool] = [true, true, true, true]) -> PolicyHead {
+    func head(gate: PolicyHead.Gate = .state, next: [Bool] = [true, true, true, true],
+              source: PolicyHead.SessionSource = .transitions) -> PolicyHead {
         let sessions: [[Int32]] = [[0, 1, 2, 3], [0, 1, 6], [3, 5, 0, 2], [4, 1, 2], [6, 5, 4, 3], [2, 1, 0]]
         var offsets = [0], items: [Int32] = []
         for s in sessions { items += s; offsets.append(items.count) }
-        var h = PolicyHead.repeatNext(gate: gate, nextFeatures: next, followersPerItem: 3)
-        try! h.attach(TransitionTable(sessionOffsets: offsets, items: items, itemCount: 7, followersPerItem: 3), split: "train_tr")
+        var h = PolicyHead.repeatNext(gate: gate, nextFeatures: next, followersPerItem: 3, nextSessionSource: source)
+        try! h.attach(TransitionTable(sessionOffsets: offsets, items: items, itemCount: 7, followersPerItem: 3,
+                                      cooccurrence: source == .cooccurrence), split: "train_tr")
         return h
     }
 
@@ -118,4 +120,5 @@ final class RepeatNextHeadGradientTests: XCTestCase {
     func testAllLossesTogether() { check(head(), entropy: true, others: true, seed: 5) }
     func testConstantGate() { check(head(gate: .constant), entropy: false, others: true) }
     func testFeatureMask() { check(head(next: [false, true, true, false]), entropy: false, others: true, seed: 2) }
+    func testCooccurrenceSource() { check(head(source: .cooccurrence), entropy: true, others: true, seed: 7) }
 }
