@@ -31,6 +31,25 @@
 #  11. their retrain on train (RETRAIN_SEEDS); after stage 10 has finished in every lane.
 #  12. (ABL_SEEDS) stage 3's ablations again, on A3C-P with the click term and the average
 #      (each candidate feature left out in turn, both gates constant), and PRN-P (w = 1).
+#  13. (SEEDS) the click term's weight with the average, on valid: IRN-P repeat-next with
+#      --click-weight 0.2 and 0.3 and AVG_FLAGS. next_sweep.py picks, among 0.1 (stage 10),
+#      0.2 and 0.3, the weight with the best valid click R@5 whose valid purchase MRR@5 is at
+#      most 0.01 below the repeat head's with the average (stage 10): issue 16's purchase
+#      budget, applied on valid.
+#  14. the retrain on train (RETRAIN_SEEDS) of stage 13's pick when it is a weight other than
+#      0.1 (stage 11 has 0.1's, stage 17 the co-occurrence source's); after stages 13 and 16.
+#  15. repeats and new items on test (irn eval --targets-session repeat|new): the baselines and
+#      the retrained IRN-P models of stages 4, 11 and 14 (RETRAIN_SEEDS). A model no longer on
+#      disk is trained again by its logged command (see session_split: on another CPU it is
+#      not runs/'s model bit for bit); next_session.py writes session.md.
+#  16. (SEEDS) the session feature from co-occurrences (--next-session-source cooccurrence):
+#      IRN-P repeat-next with CLICK_FLAGS and AVG_FLAGS, on valid; next_sweep.py's pick rule
+#      (as stage 13's) decides between it and stage 10's transitions.
+#  17. its retrain on train (RETRAIN_SEEDS), after stage 16 has finished in every lane, and its
+#      repeats / new items on test (as stage 15; a seed whose retrain another lane has not
+#      finished is skipped: run the stage again once every lane is done).
+#  18. (ABL_SEEDS) the co-occurrence source with CLICK_FLAGS and AVG_FLAGS on A3C-P and PRN-P
+#      (w = 1), and A3C-P without the session feature (the one the source changes), valid runs.
 # LANE=i/n runs only every n-th run starting at the i-th (0-based), so n copies of the script
 # can share the work (e.g. LANE=0/2 and LANE=1/2 side by side); summaries are shared.
 # Runs whose result exists are skipped, so the script can be resumed. Per-run evaluation JSON,
@@ -38,7 +57,7 @@
 # docs/results/next/; every command is appended to docs/results/next/commands.txt.
 # Environment: IRN (default .build/release/irn), SEEDS ("1 2 3 4 5"), ABL_SEEDS (SEEDS),
 # RETRAIN_SEEDS (SEEDS), SWEEP_SEEDS ("1 2"), CLICK_FLAGS ("--click-weight 0.1"), EPOCHS (25),
-# AVG_FLAGS ("--average-weights 0.99"), PATIENCE (8), THREADS (1), STAGES ("1 2 ... 12").
+# AVG_FLAGS ("--average-weights 0.99"), PATIENCE (8), THREADS (1), STAGES ("1 2 ... 18").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 IRN=${IRN:-.build/release/irn}
@@ -49,7 +68,7 @@ RETRAIN_SEEDS=${RETRAIN_SEEDS:-$SEEDS}
 EPOCHS=${EPOCHS:-25}
 PATIENCE=${PATIENCE:-8}
 THREADS=${THREADS:-1}
-STAGES=${STAGES:-"1 2 3 4 5 6 7 8 9 10 11 12"}
+STAGES=${STAGES:-"1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18"}
 SWEEP_SEEDS=${SWEEP_SEEDS:-"1 2"}
 read -r -a CLICK <<< "${CLICK_FLAGS:---click-weight 0.1}"
 read -r -a AVG <<< "${AVG_FLAGS:---average-weights 0.99}"
@@ -59,7 +78,7 @@ LANE_I=${LANE%/*} LANE_N=${LANE#*/} RUN_NO=-1
 METRIC=purchase-mrr@5
 RES=docs/results/next
 DATA=$WORK/data
-mkdir -p "$WORK/models" "$RES/runs" "$RES/valid"
+mkdir -p "$WORK/models" "$RES/runs" "$RES/valid" "$RES/session"
 CMDS=$RES/commands.txt
 . scripts/experiments/common.sh
 require_irn
@@ -70,6 +89,7 @@ summarise() {
   python3 scripts/experiments/table1_summary.py "$RES" > /dev/null
   python3 scripts/experiments/next_check.py "$RES" > /dev/null
   python3 scripts/experiments/next_sweep.py "$RES" > /dev/null
+  python3 scripts/experiments/next_session.py "$RES" > /dev/null
 }
 
 baseline() {  # method [valid]
@@ -217,4 +237,92 @@ if stage 12; then
     valid_run prn-p-w1-next-click-avg prn-p "$s" "${F[@]}" --irn-weight 1
   done
 fi
+
+if stage 13; then
+  for s in $SEEDS; do
+    for w in 0.2 0.3; do
+      valid_run "irn-p-next-cw$w-avg" irn-p "$s" --head repeat-next --click-weight "$w" "${AVG[@]}"
+    done
+  done
+fi
+
+if stage 14; then
+  pick=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pick"]["name"])' "$RES/sweep.json")
+  pick=${pick#irn-p-next-cw}; pick=${pick%-avg}
+  case "$pick" in irn-p-next-*) pick=0.1 ;; esac  # stage 11 or 17 has the other picks' retrains
+  if [ "$pick" != 0.1 ]; then
+    for s in $RETRAIN_SEEDS; do
+      retrain "irn-p-next-cw$pick-avg" irn-p "$s" --head repeat-next --click-weight "$pick" "${AVG[@]}"
+    done
+  fi
+fi
 summarise
+
+# Stage 15's figures of one retrained model on test: all events (session/<name>-s<seed>.all.json,
+# the model actually split) and its repeats and new items. A model no longer on disk is trained
+# again by its logged command: bit for bit on the machine that made runs/, but another CPU's
+# OpenBLAS kernels round differently, so all.json, not runs/, holds the split model's figures.
+session_split() {  # name seed
+  local name=$1 seed=$2 model=$WORK/models/$1-s$2.safetensors
+  RUN_NO=$((RUN_NO + 1))
+  [ $((RUN_NO % LANE_N)) -eq "$LANE_I" ] || return 0
+  [ -f "$RES/session/$name-s$seed.new.json" ] && return 0
+  [ -f "$RES/runs/$name-s$seed.json" ] || { echo "no test run of $name seed $seed: skipping" >&2; return 0; }
+  if [ ! -f "$model" ]; then
+    local train
+    train=$(grep -F -- "--out $model " "$CMDS" | tail -1 | sed "s#^irn #$IRN #")
+    [ -n "$train" ] || { echo "no logged command for $model" >&2; return 1; }
+    echo "== retraining $name seed $seed for stage 15 ($(date -u +%H:%M:%S))" >&2
+    eval "$train" 2> /dev/null | tail -1 >&2
+    rm -f "${model%.safetensors}.checkpoint.safetensors"
+  fi
+  for t in all repeat new; do
+    local cmd=("$IRN" eval --data "$DATA" --model "$model" --threads "$THREADS" --json)
+    [ "$t" = all ] || cmd+=(--targets-session "$t")
+    log_cmd "${cmd[*]} > $RES/session/$name-s$seed.$t.json"
+    "${cmd[@]}" > "$RES/session/$name-s$seed.$t.json.tmp" && mv "$RES/session/$name-s$seed.$t.json.tmp" "$RES/session/$name-s$seed.$t.json"
+  done
+}
+
+if stage 15; then
+  for m in spop spop-markov cknn; do
+    [ "$LANE_I" = 0 ] || break  # one lane writes the baselines' files
+    for t in all repeat new; do
+      out=$RES/session/baseline-$m.$t.json
+      [ -f "$out" ] && continue
+      cmd=("$IRN" baseline --data "$DATA" --method "$m" --threads "$THREADS" --json)
+      [ "$t" = all ] || cmd+=(--targets-session "$t")
+      log_cmd "${cmd[*]} > $out"
+      "${cmd[@]}" > "$out.tmp" && mv "$out.tmp" "$out"
+    done
+  done
+  pick=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("pick", {}).get("name", ""))' "$RES/sweep.json")
+  for s in $RETRAIN_SEEDS; do
+    for n in retrain-irn-p-repeat-avg retrain-irn-p-next retrain-irn-p-next-click-avg; do session_split "$n" "$s"; done
+    case "$pick" in ""|irn-p-next-click-avg|irn-p-next-cooc-click-avg) ;; *) session_split "retrain-$pick" "$s" ;; esac
+  done
+  summarise
+fi
+
+if stage 16; then
+  for s in $SEEDS; do
+    valid_run irn-p-next-cooc-click-avg irn-p "$s" --head repeat-next --next-session-source cooccurrence "${CLICK[@]}" "${AVG[@]}"
+  done
+fi
+
+if stage 17; then
+  for s in $RETRAIN_SEEDS; do
+    retrain irn-p-next-cooc-click-avg irn-p "$s" --head repeat-next --next-session-source cooccurrence "${CLICK[@]}" "${AVG[@]}"
+  done
+  for s in $RETRAIN_SEEDS; do session_split retrain-irn-p-next-cooc-click-avg "$s"; done
+  summarise
+fi
+
+if stage 18; then
+  for s in $ABL_SEEDS; do
+    F=(--head repeat-next --next-session-source cooccurrence "${CLICK[@]}" "${AVG[@]}")
+    valid_run a3c-p-next-cooc-click-avg a3c-p "$s" "${F[@]}"
+    valid_run prn-p-w1-next-cooc-click-avg prn-p "$s" "${F[@]}" --irn-weight 1
+    valid_run a3c-p-next-cooc-click-avg-nosession a3c-p "$s" "${F[@]}" --next-features last,share,follow
+  done
+fi

@@ -13,7 +13,8 @@ if not base:
 best = {m: max(base, key=lambda b: base[b][m]["mean"]) for m in ("click_recall@5", "first_recall@5")}
 pairs = [("irn-p-next", "irn-p-repeat"), ("irn-p-next-click", "irn-p-repeat"),
          ("retrain-irn-p-next", "retrain-irn-p-repeat"), ("retrain-irn-p-next-click", "retrain-irn-p-repeat"),
-         ("retrain-irn-p-next-click-avg", "retrain-irn-p-repeat"), ("retrain-irn-p-next-click-avg", "retrain-irn-p-repeat-avg")]
+         ("retrain-irn-p-next-click-avg", "retrain-irn-p-repeat"), ("retrain-irn-p-next-click-avg", "retrain-irn-p-repeat-avg"),
+         ("retrain-irn-p-next-cooc-click-avg", "retrain-irn-p-repeat"), ("retrain-irn-p-next-cooc-click-avg", "retrain-irn-p-repeat-avg")]
 # The repeat head's valid runs: this folder's (stage 5) or else docs/results/repeat/'s, the same
 # commands on a head that is bit-identical to before.
 rep_table = os.path.join(os.path.dirname(os.path.abspath(res)), "repeat", "table1.json")
