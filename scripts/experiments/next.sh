@@ -50,6 +50,8 @@
 #      finished is skipped: run the stage again once every lane is done).
 #  18. (ABL_SEEDS) the co-occurrence source with CLICK_FLAGS and AVG_FLAGS on A3C-P and PRN-P
 #      (w = 1), and A3C-P without the session feature (the one the source changes), valid runs.
+#  19. (ABL_SEEDS) stage 18's A3C-P without each of the other candidate features in turn and
+#      with both gates constant.
 # LANE=i/n runs only every n-th run starting at the i-th (0-based), so n copies of the script
 # can share the work (e.g. LANE=0/2 and LANE=1/2 side by side); summaries are shared.
 # Runs whose result exists are skipped, so the script can be resumed. Per-run evaluation JSON,
@@ -57,7 +59,7 @@
 # docs/results/next/; every command is appended to docs/results/next/commands.txt.
 # Environment: IRN (default .build/release/irn), SEEDS ("1 2 3 4 5"), ABL_SEEDS (SEEDS),
 # RETRAIN_SEEDS (SEEDS), SWEEP_SEEDS ("1 2"), CLICK_FLAGS ("--click-weight 0.1"), EPOCHS (25),
-# AVG_FLAGS ("--average-weights 0.99"), PATIENCE (8), THREADS (1), STAGES ("1 2 ... 18").
+# AVG_FLAGS ("--average-weights 0.99"), PATIENCE (8), THREADS (1), STAGES ("1 2 ... 19").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 IRN=${IRN:-.build/release/irn}
@@ -68,7 +70,7 @@ RETRAIN_SEEDS=${RETRAIN_SEEDS:-$SEEDS}
 EPOCHS=${EPOCHS:-25}
 PATIENCE=${PATIENCE:-8}
 THREADS=${THREADS:-1}
-STAGES=${STAGES:-"1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18"}
+STAGES=${STAGES:-"1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19"}
 SWEEP_SEEDS=${SWEEP_SEEDS:-"1 2"}
 read -r -a CLICK <<< "${CLICK_FLAGS:---click-weight 0.1}"
 read -r -a AVG <<< "${AVG_FLAGS:---average-weights 0.99}"
@@ -324,5 +326,15 @@ if stage 18; then
     valid_run a3c-p-next-cooc-click-avg a3c-p "$s" "${F[@]}"
     valid_run prn-p-w1-next-cooc-click-avg prn-p "$s" "${F[@]}" --irn-weight 1
     valid_run a3c-p-next-cooc-click-avg-nosession a3c-p "$s" "${F[@]}" --next-features last,share,follow
+  done
+fi
+
+if stage 19; then
+  for s in $ABL_SEEDS; do
+    F=(--head repeat-next --next-session-source cooccurrence "${CLICK[@]}" "${AVG[@]}")
+    valid_run a3c-p-next-cooc-click-avg-nolast a3c-p "$s" "${F[@]}" --next-features share,session,follow
+    valid_run a3c-p-next-cooc-click-avg-noshare a3c-p "$s" "${F[@]}" --next-features last,session,follow
+    valid_run a3c-p-next-cooc-click-avg-nofollow a3c-p "$s" "${F[@]}" --next-features last,share,session
+    valid_run a3c-p-next-cooc-click-avg-gateconst a3c-p "$s" "${F[@]}" --repeat-gate constant
   done
 fi
