@@ -143,6 +143,38 @@ retrain() {  # name-of-valid-runs algo seed flags...
   run "retrain-$name" "$algo" "$seed" --train-split train --epochs "$n" --patience 0 --keep last "$@"
 }
 
+# Stage 15's figures of one retrained model on test: all events (session/<name>-s<seed>.all.json,
+# the model actually split) and its repeats and new items. A model no longer on disk is trained
+# again by its logged command: bit for bit on the machine that made runs/, but another CPU's
+# OpenBLAS kernels round differently, so all.json, not runs/, holds the split model's figures.
+session_split() {  # name seed
+  local name=$1 seed=$2 model=$WORK/models/$1-s$2.safetensors
+  RUN_NO=$((RUN_NO + 1))
+  [ $((RUN_NO % LANE_N)) -eq "$LANE_I" ] || return 0
+  [ -f "$RES/session/$name-s$seed.new.json" ] && return 0
+  [ -f "$RES/runs/$name-s$seed.json" ] || { echo "no test run of $name seed $seed: skipping" >&2; return 0; }
+  if [ ! -f "$model" ]; then
+    local train
+    train=$(grep -F -- "--out $model " "$CMDS" | tail -1 | sed "s#^irn #$IRN #")
+    [ -n "$train" ] || { echo "no logged command for $model" >&2; return 1; }
+    echo "== retraining $name seed $seed for stage 15 ($(date -u +%H:%M:%S))" >&2
+    eval "$train" 2> /dev/null | tail -1 >&2
+    rm -f "${model%.safetensors}.checkpoint.safetensors"
+  fi
+  for t in all repeat new; do
+    local cmd=("$IRN" eval --data "$DATA" --model "$model" --threads "$THREADS" --json)
+    [ "$t" = all ] || cmd+=(--targets-session "$t")
+    log_cmd "${cmd[*]} > $RES/session/$name-s$seed.$t.json"
+    "${cmd[@]}" > "$RES/session/$name-s$seed.$t.json.tmp" && mv "$RES/session/$name-s$seed.$t.json.tmp" "$RES/session/$name-s$seed.$t.json"
+  done
+}
+
+# The configuration next_sweep.py picked (stages 13 and 16), by its valid runs' name; empty
+# before every candidate has all its seeds.
+picked() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("pick", {}).get("name", ""))' "$RES/sweep.json"
+}
+
 if stage 1; then
   for m in spop spop-markov cknn; do baseline "$m"; baseline "$m" valid; done
   summarise
@@ -249,42 +281,15 @@ if stage 13; then
 fi
 
 if stage 14; then
-  pick=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pick"]["name"])' "$RES/sweep.json")
-  pick=${pick#irn-p-next-cw}; pick=${pick%-avg}
-  case "$pick" in irn-p-next-*) pick=0.1 ;; esac  # stage 11 or 17 has the other picks' retrains
-  if [ "$pick" != 0.1 ]; then
-    for s in $RETRAIN_SEEDS; do
-      retrain "irn-p-next-cw$pick-avg" irn-p "$s" --head repeat-next --click-weight "$pick" "${AVG[@]}"
-    done
-  fi
+  pick=$(picked)
+  case "$pick" in  # 0.1's retrain is stage 11's, the co-occurrence source's stage 17's
+    irn-p-next-cw*-avg)
+      w=${pick#irn-p-next-cw}; w=${w%-avg}
+      for s in $RETRAIN_SEEDS; do
+        retrain "$pick" irn-p "$s" --head repeat-next --click-weight "$w" "${AVG[@]}"
+      done ;;
+  esac
 fi
-summarise
-
-# Stage 15's figures of one retrained model on test: all events (session/<name>-s<seed>.all.json,
-# the model actually split) and its repeats and new items. A model no longer on disk is trained
-# again by its logged command: bit for bit on the machine that made runs/, but another CPU's
-# OpenBLAS kernels round differently, so all.json, not runs/, holds the split model's figures.
-session_split() {  # name seed
-  local name=$1 seed=$2 model=$WORK/models/$1-s$2.safetensors
-  RUN_NO=$((RUN_NO + 1))
-  [ $((RUN_NO % LANE_N)) -eq "$LANE_I" ] || return 0
-  [ -f "$RES/session/$name-s$seed.new.json" ] && return 0
-  [ -f "$RES/runs/$name-s$seed.json" ] || { echo "no test run of $name seed $seed: skipping" >&2; return 0; }
-  if [ ! -f "$model" ]; then
-    local train
-    train=$(grep -F -- "--out $model " "$CMDS" | tail -1 | sed "s#^irn #$IRN #")
-    [ -n "$train" ] || { echo "no logged command for $model" >&2; return 1; }
-    echo "== retraining $name seed $seed for stage 15 ($(date -u +%H:%M:%S))" >&2
-    eval "$train" 2> /dev/null | tail -1 >&2
-    rm -f "${model%.safetensors}.checkpoint.safetensors"
-  fi
-  for t in all repeat new; do
-    local cmd=("$IRN" eval --data "$DATA" --model "$model" --threads "$THREADS" --json)
-    [ "$t" = all ] || cmd+=(--targets-session "$t")
-    log_cmd "${cmd[*]} > $RES/session/$name-s$seed.$t.json"
-    "${cmd[@]}" > "$RES/session/$name-s$seed.$t.json.tmp" && mv "$RES/session/$name-s$seed.$t.json.tmp" "$RES/session/$name-s$seed.$t.json"
-  done
-}
 
 if stage 15; then
   for m in spop spop-markov cknn; do
@@ -298,10 +303,10 @@ if stage 15; then
       "${cmd[@]}" > "$out.tmp" && mv "$out.tmp" "$out"
     done
   done
-  pick=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("pick", {}).get("name", ""))' "$RES/sweep.json")
+  pick=$(picked)
   for s in $RETRAIN_SEEDS; do
     for n in retrain-irn-p-repeat-avg retrain-irn-p-next retrain-irn-p-next-click-avg; do session_split "$n" "$s"; done
-    case "$pick" in ""|irn-p-next-click-avg|irn-p-next-cooc-click-avg) ;; *) session_split "retrain-$pick" "$s" ;; esac
+    case "$pick" in irn-p-next-cw*-avg) session_split "retrain-$pick" "$s" ;; esac  # stage 14's retrain
   done
   summarise
 fi
@@ -338,3 +343,4 @@ if stage 19; then
     valid_run a3c-p-next-cooc-click-avg-gateconst a3c-p "$s" "${F[@]}" --repeat-gate constant
   done
 fi
+summarise
