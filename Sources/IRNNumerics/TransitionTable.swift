@@ -65,9 +65,8 @@ public final class TransitionTable: Sendable {
         if cooccurrence {
             // Every ordered pair of a session's distinct items, once per session.
             var co: [UInt64] = []
-            var distinct: [Int32] = []
             for s in 0..<max(0, sessionOffsets.count - 1) {
-                distinct = Array(Set(sessionItems[sessionOffsets[s]..<sessionOffsets[s + 1]])).sorted()
+                let distinct = Array(Set(sessionItems[sessionOffsets[s]..<sessionOffsets[s + 1]])).sorted()
                 for i in distinct { for j in distinct where j != i { co.append(UInt64(UInt32(i)) << 32 | UInt64(UInt32(j))) } }
             }
             let c = Self.topLists(pairs: &co, itemCount: itemCount, L: L)
